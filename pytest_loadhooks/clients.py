@@ -1,0 +1,179 @@
+"""The requests-based HTTP client of HttpUser: every call fires the ``request`` event."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.exceptions import HTTPError, RequestException
+
+from .exception import CatchResponseError, ResponseError
+
+if TYPE_CHECKING:
+    from .user.users import User
+
+
+def absolute_url(base_url: str, url: str) -> str:
+    """A path joined to the host; absolute URLs pass through untouched."""
+    if "://" in url:
+        return url
+    return base_url.rstrip("/") + "/" + url.lstrip("/") if url else base_url
+
+
+def request_name(url: str) -> str:
+    """The default stats name of a request: its path and query."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+class FailedResponse(requests.Response):
+    """Stands in for a response when the request never got one (refused, timed out, ...)."""
+
+    def __init__(self, error: Exception, method: str, url: str) -> None:
+        super().__init__()
+        self.error = error
+        self.status_code = 0
+        self.url = url
+        self._content = b""
+        self.request = requests.Request(method, url).prepare()
+
+    def raise_for_status(self) -> None:
+        raise self.error
+
+
+class HttpSession(requests.Session):
+    """A requests Session that resolves paths against the host and reports each request."""
+
+    def __init__(
+        self,
+        base_url: str,
+        user: "User | None" = None,
+        request_event: Any = None,
+        timeout: float | tuple[float, float] | None = 60.0,
+        pool_maxsize: int = 10,
+    ) -> None:
+        super().__init__()
+        self.base_url = base_url
+        self.user = user
+        self.request_event = request_event or user.environment.events.request
+        self.default_timeout = timeout
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_maxsize)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: str,
+        name: str | None = None,
+        catch_response: bool = False,
+        context: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ):
+        full_url = absolute_url(self.base_url, url)
+        kwargs.setdefault("timeout", self.default_timeout)
+        start_time = time.time()
+        started = time.perf_counter()
+        try:
+            response = super().request(method, full_url, **kwargs)
+            error = None
+        except RequestException as request_error:
+            response = FailedResponse(request_error, method, full_url)
+            error = request_error
+        response_time = (time.perf_counter() - started) * 1000
+        user_context = self.user.context() if self.user is not None else {}
+        request_meta = {
+            "request_type": method,
+            "name": name or request_name((response.history[0] if response.history else response).request.url),
+            "response_time": response_time,
+            "response_length": _response_length(response, kwargs.get("stream", False)),
+            "response": response,
+            "context": {**user_context, **context} if context else dict(user_context),
+            "exception": error,
+            "start_time": start_time,
+            "url": full_url,
+        }
+        if catch_response:
+            return ResponseContextManager(response, self.request_event, request_meta)
+        if error is None:
+            try:
+                response.raise_for_status()
+            except HTTPError as status_error:
+                request_meta["exception"] = status_error
+        response.request_meta = request_meta
+        self.request_event.fire(**request_meta)
+        return response
+
+
+def _response_length(response: requests.Response, stream: bool) -> int:
+    if stream:
+        return int(response.headers.get("content-length") or 0)
+    return len(response.content or b"")
+
+
+class ResponseContextManager:
+    """What ``catch_response=True`` yields: decide yourself whether the request succeeded.
+
+    Without a call to :meth:`success` or :meth:`failure`, the status code decides.
+    An exception raised inside the block is recorded as the request's failure and
+    then propagates, so the request is never lost.
+    """
+
+    def __init__(self, response: requests.Response, request_event: Any, request_meta: dict[str, Any]) -> None:
+        self._response = response
+        self._request_event = request_event
+        self.request_meta = request_meta
+        self._manual_result: bool | BaseException | None = None
+        self._reported = False
+        response.request_meta = request_meta
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._response, name)
+
+    def __enter__(self) -> "ResponseContextManager":
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb) -> bool:
+        if self._manual_result is True:
+            self.request_meta["exception"] = None
+        elif isinstance(self._manual_result, BaseException):
+            self.request_meta["exception"] = self._manual_result
+        elif exc_value is not None:
+            self.request_meta["exception"] = exc_value
+        elif self.request_meta["exception"] is None:
+            try:
+                self._response.raise_for_status()
+            except HTTPError as status_error:
+                self.request_meta["exception"] = status_error
+        self._report()
+        # ResponseError raised in the block means "mark failed", not "crash the task".
+        return exc_value is None or isinstance(exc_value, ResponseError)
+
+    def _report(self) -> None:
+        if not self._reported:
+            self._reported = True
+            self._request_event.fire(**self.request_meta)
+
+    def success(self) -> None:
+        """Mark the request successful, whatever its status code."""
+        self._manual_result = True
+
+    def failure(self, exc: Any) -> None:
+        """Mark the request failed with ``exc`` (a message or an exception)."""
+        if not isinstance(exc, BaseException):
+            exc = CatchResponseError(exc)
+        self._manual_result = exc
+
+    @property
+    def response(self) -> requests.Response:
+        return self._response
+
+    def __bool__(self) -> bool:
+        return bool(self._response)
+
+    def __repr__(self) -> str:
+        return f"<ResponseContextManager {self._response!r}>"

@@ -1,0 +1,152 @@
+"""The Environment: everything one load run shares (events, users, stats, runner, web UI)."""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from typing import TYPE_CHECKING, Any, Sequence
+from urllib.parse import urlsplit
+
+from .event import Events, ListenerError, events as global_events
+from .exception import ConfigurationError
+from .stats import RequestStats
+from .user.task import filter_tasks_by_tags
+
+if TYPE_CHECKING:
+    from .runners import LocalRunner, Runner
+    from .shape import LoadTestShape
+
+
+def validate_host(host: str | None) -> None:
+    """A host must be an http(s) URL with a network location, e.g. http://127.0.0.1:8080."""
+    if host is None:
+        return
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"host {host!r} is not a URL: use a form like http://127.0.0.1:8080")
+
+
+def is_concrete_user_class(value: Any) -> bool:
+    from .user.users import User
+
+    return isinstance(value, type) and issubclass(value, User) and not value.__dict__.get("abstract", False)
+
+
+class Environment:
+    """One load run's shared state. Listeners reach everything through it."""
+
+    def __init__(
+        self,
+        *,
+        user_classes: Sequence[type] | None = None,
+        shape_class: "LoadTestShape | None" = None,
+        tags: Sequence[str] | None = None,
+        exclude_tags: Sequence[str] | None = None,
+        events: Events | None = None,
+        host: str | None = None,
+        stop_timeout: float = 0.0,
+        parsed_options: Namespace | None = None,
+        available_user_classes: dict[str, type] | None = None,
+        rps_window: int = 10,
+    ) -> None:
+        self.events = events if events is not None else global_events
+        self.tags = list(tags) if tags else None
+        self.exclude_tags = list(exclude_tags) if exclude_tags else None
+        self.user_classes = self._filtered(list(user_classes or []))
+        self.available_user_classes = available_user_classes or {c.__name__: c for c in self.user_classes}
+        self.shape_class = shape_class
+        validate_host(host)
+        self.host = host
+        if stop_timeout is None or stop_timeout < 0:
+            raise ConfigurationError(f"stop timeout must be >= 0 seconds, got {stop_timeout!r}")
+        self.stop_timeout = stop_timeout
+        self.parsed_options = parsed_options if parsed_options is not None else Namespace()
+        self.stats = RequestStats(rps_window)
+        self.runner: Runner | None = None
+        self.web_ui: Any = None  # set by the web UI when it is enabled, before ``init`` fires
+        self.process_exit_code: int | None = None
+        self._listener_errors_from = len(self.events.listener_errors)
+        self._init_fired = False
+        self._closed = False
+        self.events.request.add_listener(self.stats.on_request)
+
+    def _filtered(self, user_classes: list[type]) -> list[type]:
+        """User classes reduced to the tasks the run's tags select (as subclasses: originals stay intact)."""
+        if not self.tags and not self.exclude_tags:
+            return user_classes
+        tags = set(self.tags or ())
+        exclude = set(self.exclude_tags or ())
+        filtered = []
+        for cls in user_classes:
+            tasks = filter_tasks_by_tags(cls.tasks, tags or None, exclude or None,
+                                         frozenset(getattr(cls, "locust_tag_set", set())))
+            filtered.append(type(cls.__name__, (cls,), {"tasks": tasks, "__module__": cls.__module__,
+                                                        "__qualname__": cls.__qualname__}))
+        return filtered
+
+    @property
+    def listener_errors(self) -> list[ListenerError]:
+        """Listener exceptions raised since this Environment was created."""
+        return self.events.listener_errors[self._listener_errors_from:]
+
+    def validate_user_classes(self, user_classes: Sequence[type] | None = None) -> None:
+        """Reject what cannot run, before any traffic: no classes, no tasks, no host."""
+        classes = list(user_classes if user_classes is not None else self.user_classes)
+        if not classes:
+            raise ConfigurationError("no User classes to run: define a concrete User subclass (abstract = False)")
+        for cls in classes:
+            if not cls.tasks:
+                tagged = " after tag filtering" if (self.tags or self.exclude_tags) else ""
+                raise ConfigurationError(f"{cls.__name__} has no tasks{tagged}: add @task methods or set tasks = [...]")
+            if _needs_host(cls):
+                host = cls.host or self.host
+                if not host:
+                    raise ConfigurationError(
+                        f"{cls.__name__} has no host: set {cls.__name__}.host or pass a host (--load-host)"
+                    )
+                validate_host(host)
+
+    def create_local_runner(self) -> "LocalRunner":
+        from .runners import LocalRunner
+
+        return self._create_runner(LocalRunner)
+
+    def _create_runner(self, runner_class: type) -> Any:
+        if self.runner is not None:
+            raise RuntimeError(f"this Environment already has a runner ({type(self.runner).__name__})")
+        self.runner = runner_class(self)
+        return self.runner
+
+    def fire_init(self) -> None:
+        """Fire ``init`` once, when runner (and web UI) exist."""
+        if self._init_fired:
+            return
+        self._init_fired = True
+        self.events.init.fire(environment=self, runner=self.runner, web_ui=self.web_ui)
+
+    def close(self) -> None:
+        """Detach this Environment's own listeners from (possibly global) events."""
+        if self._closed:
+            return
+        self._closed = True
+        _remove_quietly(self.events.request, self.stats.on_request)
+        if self.runner is not None:
+            _remove_quietly(self.events.user_error, self.runner._on_user_error)
+
+
+def _needs_host(cls: type) -> bool:
+    from .user.users import HttpUser
+
+    if issubclass(cls, HttpUser):
+        return True
+    try:
+        from .fasthttp import FastHttpUser
+    except ImportError:
+        return False
+    return issubclass(cls, FastHttpUser)
+
+
+def _remove_quietly(hook: Any, handler: Any) -> None:
+    try:
+        hook.remove_listener(handler)
+    except ValueError:
+        pass

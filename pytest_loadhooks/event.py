@@ -1,0 +1,218 @@
+"""Event hooks: the extension points listeners attach to, with Locust 2.x semantics."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .exception import FLOW_CONTROL_EXCEPTIONS
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[..., Any]
+
+
+@dataclass
+class ListenerError:
+    """A listener that raised while an event fired: kept so the run can end as errored."""
+
+    event: str
+    listener: str
+    error: str
+    traceback: str
+
+
+class EventHook:
+    """Holds listeners of one event and calls them, in order, when the event fires.
+
+    A listener that raises does not stop the others or the run: its traceback is
+    logged and recorded on the owning :class:`Events`, which marks the run errored.
+    """
+
+    __slots__ = ("_handlers", "name", "_errors")
+
+    def __init__(self, name: str = "", errors: list[ListenerError] | None = None) -> None:
+        self._handlers: list[Handler] = []
+        self.name = name
+        self._errors = errors if errors is not None else []
+
+    def add_listener(self, handler: Handler) -> Handler:
+        self._handlers.append(handler)
+        return handler
+
+    def remove_listener(self, handler: Handler) -> None:
+        self._handlers.remove(handler)
+
+    @property
+    def listeners(self) -> tuple[Handler, ...]:
+        return tuple(self._handlers)
+
+    def __len__(self) -> int:
+        return len(self._handlers)
+
+    # Locust 0.x style: ``events.request_success += handler``.
+    def __iadd__(self, handler: Handler) -> "EventHook":
+        warnings.warn(
+            f"'events.{self.name} += handler' is deprecated; use events.{self.name}.add_listener(handler)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.add_listener(handler)
+        return self
+
+    def __isub__(self, handler: Handler) -> "EventHook":
+        warnings.warn(
+            f"'events.{self.name} -= handler' is deprecated; use events.{self.name}.remove_listener(handler)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.remove_listener(handler)
+        return self
+
+    def fire(self, *, reverse: bool = False, **kwargs: Any) -> None:
+        handlers = self._handlers
+        if not handlers:
+            return
+        if reverse:
+            handlers = handlers[::-1]
+        for handler in handlers:
+            try:
+                handler(**kwargs)
+            except FLOW_CONTROL_EXCEPTIONS:
+                raise
+            except Exception as error:  # noqa: BLE001 - a listener must never take the run down
+                self._listener_failed(handler, error)
+
+    def _listener_failed(self, handler: Handler, error: Exception) -> None:
+        listener = getattr(handler, "__qualname__", None) or repr(handler)
+        formatted = traceback.format_exc()
+        logger.error("Uncaught exception in listener %s of event '%s':\n%s", listener, self.name, formatted)
+        self._errors.append(ListenerError(self.name, listener, f"{type(error).__name__}: {error}", formatted))
+
+
+class DeprecatedEventHook(EventHook):
+    """An event kept for old listeners; adding one warns and says what replaces it."""
+
+    __slots__ = ("message", "_source", "_feeder")
+
+    def __init__(
+        self,
+        name: str,
+        message: str,
+        errors: list[ListenerError] | None = None,
+        source: EventHook | None = None,
+        feeder: Handler | None = None,
+    ) -> None:
+        super().__init__(name, errors)
+        self.message = message
+        self._source = source
+        self._feeder = feeder
+
+    def add_listener(self, handler: Handler) -> Handler:
+        warnings.warn(self.message, DeprecationWarning, stacklevel=2)
+        # The feeder joins the newer hook only once someone listens, so the hot
+        # 'request' path pays nothing for compatibility nobody uses.
+        if self._source is not None and self._feeder not in self._source._handlers:
+            self._source.add_listener(self._feeder)
+        return super().add_listener(handler)
+
+
+# Every event with the keyword arguments it fires with (Locust 2.x names).
+EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "request": (
+        "request_type", "name", "response_time", "response_length", "response",
+        "context", "exception", "start_time", "url",
+    ),
+    "user_error": ("user_instance", "exception", "tb"),
+    "report_to_master": ("client_id", "data"),
+    "worker_report": ("client_id", "data"),
+    "worker_connect": ("client_id",),
+    "spawning_complete": ("user_count",),
+    "quitting": ("environment",),
+    "quit": ("exit_code",),
+    "init": ("environment", "runner", "web_ui"),
+    "init_command_line_parser": ("parser",),
+    "test_start": ("environment",),
+    "test_stopping": ("environment",),
+    "test_stop": ("environment",),
+    "reset_stats": (),
+    "cpu_warning": ("environment", "cpu_usage", "message", "timestamp"),
+    "heartbeat_sent": ("client_id", "timestamp"),
+    "heartbeat_received": ("client_id", "timestamp"),
+    "usage_monitor": ("environment", "cpu_usage", "memory_usage"),
+}
+
+
+@dataclass
+class Events:
+    """The set of hooks of one Environment (the module-level ``events`` by default)."""
+
+    listener_errors: list[ListenerError] = field(default_factory=list)
+
+    request: EventHook = field(init=False)
+    user_error: EventHook = field(init=False)
+    report_to_master: EventHook = field(init=False)
+    worker_report: EventHook = field(init=False)
+    worker_connect: EventHook = field(init=False)
+    spawning_complete: EventHook = field(init=False)
+    quitting: EventHook = field(init=False)
+    quit: EventHook = field(init=False)
+    init: EventHook = field(init=False)
+    init_command_line_parser: EventHook = field(init=False)
+    test_start: EventHook = field(init=False)
+    test_stopping: EventHook = field(init=False)
+    test_stop: EventHook = field(init=False)
+    reset_stats: EventHook = field(init=False)
+    cpu_warning: EventHook = field(init=False)
+    heartbeat_sent: EventHook = field(init=False)
+    heartbeat_received: EventHook = field(init=False)
+    usage_monitor: EventHook = field(init=False)
+    request_success: DeprecatedEventHook = field(init=False)
+    request_failure: DeprecatedEventHook = field(init=False)
+    hatch_complete: DeprecatedEventHook = field(init=False)
+
+    def __post_init__(self) -> None:
+        for name in EVENT_ARGUMENTS:
+            setattr(self, name, EventHook(name, self.listener_errors))
+        # The old hooks are fed from the new ones, so a listener on either sees every request.
+        self.request_success = DeprecatedEventHook(
+            "request_success",
+            "request_success is deprecated; listen to 'request' and check exception is None",
+            self.listener_errors, self.request, self._feed_old_request_hooks,
+        )
+        self.request_failure = DeprecatedEventHook(
+            "request_failure",
+            "request_failure is deprecated; listen to 'request' and check exception is not None",
+            self.listener_errors, self.request, self._feed_old_request_hooks,
+        )
+        self.hatch_complete = DeprecatedEventHook(
+            "hatch_complete", "hatch_complete is deprecated; use spawning_complete",
+            self.listener_errors, self.spawning_complete, self._feed_hatch_complete,
+        )
+
+    def _feed_old_request_hooks(self, request_type, name, response_time, response_length, exception=None, **kwargs):
+        if exception is None:
+            if self.request_success._handlers:
+                self.request_success.fire(
+                    request_type=request_type, name=name, response_time=response_time,
+                    response_length=response_length, response=kwargs.get("response"),
+                )
+        elif self.request_failure._handlers:
+            self.request_failure.fire(
+                request_type=request_type, name=name, response_time=response_time,
+                response_length=response_length, exception=exception, response=kwargs.get("response"),
+            )
+
+    def _feed_hatch_complete(self, user_count, **_kwargs):
+        if self.hatch_complete._handlers:
+            self.hatch_complete.fire(user_count=user_count)
+
+    def hooks(self) -> dict[str, EventHook]:
+        return {name: getattr(self, name) for name in (*EVENT_ARGUMENTS, "request_success", "request_failure", "hatch_complete")}
+
+
+events = Events()
+"""The global Events instance: module-level listeners attach here before any Environment exists."""

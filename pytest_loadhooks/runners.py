@@ -1,0 +1,370 @@
+"""Runners: start, ramp and stop users, keep the run's state, fire its lifecycle events.
+
+:class:`Runner` holds what every runner does (state, stats, lifecycle events,
+history, system monitoring, exit status); :class:`LocalRunner` runs users in this
+process. The distributed mode's MasterRunner and WorkerRunner extend the same base.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import gevent
+import gevent.event
+from gevent.pool import Group
+
+from . import dispatch
+from .exception import ConfigurationError
+
+if TYPE_CHECKING:
+    from .env import Environment
+    from .user.users import User
+
+logger = logging.getLogger(__name__)
+
+STATE_INIT = "ready"
+STATE_SPAWNING = "spawning"
+STATE_RUNNING = "running"
+STATE_CLEANUP = "cleanup"
+STATE_STOPPING = "stopping"
+STATE_STOPPED = "stopped"
+STATE_MISSING = "missing"
+
+CPU_WARNING_THRESHOLD = 90.0
+HISTORY_INTERVAL = 1.0
+USAGE_MONITOR_INTERVAL = 2.0
+SHAPE_TICK_INTERVAL = 1.0
+KILL_TIMEOUT = 5.0
+
+EXIT_OK = 0
+EXIT_ERRORED = 2
+
+
+class Runner:
+    """What every runner shares: state, stats, lifecycle events, monitoring, exit status."""
+
+    history_interval = HISTORY_INTERVAL
+    usage_monitor_interval = USAGE_MONITOR_INTERVAL
+    shape_tick_interval = SHAPE_TICK_INTERVAL
+
+    def __init__(self, environment: "Environment") -> None:
+        self.environment = environment
+        self.stats = environment.stats
+        self.state = STATE_INIT
+        self.greenlet = Group()  # the runner's own background greenlets
+        self.user_greenlets = Group()
+        self.target_user_count = 0
+        self.spawn_rate = 0.0
+        self.current_cpu_usage = 0.0
+        self.current_memory_usage = 0
+        self.cpu_warning_emitted = False
+        self.runner_errors: list[str] = []
+        self.start_time: float | None = None
+        self.stop_time: float | None = None
+        self.history_listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._finished = gevent.event.Event()
+        self._logged_user_tracebacks: set[str] = set()
+        self._process = None
+        environment.events.user_error.add_listener(self._on_user_error)
+
+    # -- state --
+    def update_state(self, new_state: str) -> None:
+        logger.debug("runner state %s -> %s", self.state, new_state)
+        self.state = new_state
+
+    @property
+    def user_count(self) -> int:
+        return 0
+
+    @property
+    def user_classes_count(self) -> dict[str, int]:
+        return {}
+
+    @property
+    def exit_code(self) -> int:
+        if self.environment.listener_errors or self.runner_errors:
+            return EXIT_ERRORED
+        return EXIT_OK
+
+    @property
+    def errored(self) -> bool:
+        return self.exit_code == EXIT_ERRORED
+
+    # -- background work --
+    def spawn_background(self, func: Callable, *args: Any) -> gevent.Greenlet:
+        """A runner greenlet whose crash is logged and marks the run errored."""
+        greenlet = self.greenlet.spawn(func, *args)
+        greenlet.link_exception(self._background_failed)
+        return greenlet
+
+    def _background_failed(self, greenlet: gevent.Greenlet) -> None:
+        error = greenlet.exception
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        logger.error("runner greenlet %s crashed:\n%s", getattr(greenlet, "name", greenlet), text)
+        self.runner_errors.append(f"{type(error).__name__}: {error}")
+
+    def _history_loop(self) -> None:
+        while True:
+            gevent.sleep(self.history_interval)
+            self.sample_history()
+
+    def sample_history(self) -> dict[str, Any]:
+        row = self.stats.sample_history(self.user_count)
+        for listener in self.history_listeners:
+            try:
+                listener(row)
+            except Exception:  # noqa: BLE001 - an output writer must not stop the run
+                logger.exception("history listener %r failed", listener)
+        return row
+
+    def _usage_monitor_loop(self) -> None:
+        import psutil  # imported here: only load runs pay for it
+
+        self._process = psutil.Process()
+        self._process.cpu_percent()
+        while True:
+            gevent.sleep(self.usage_monitor_interval)
+            self.current_cpu_usage = self._process.cpu_percent()
+            self.current_memory_usage = self._process.memory_info().rss
+            if self.current_cpu_usage > CPU_WARNING_THRESHOLD and not self.cpu_warning_emitted:
+                self.cpu_warning_emitted = True
+                message = (
+                    f"CPU usage above {CPU_WARNING_THRESHOLD:.0f}% ({self.current_cpu_usage:.0f}%): "
+                    "response times may be inflated by the load generator itself"
+                )
+                logger.warning(message)
+                self.environment.events.cpu_warning.fire(
+                    environment=self.environment, cpu_usage=self.current_cpu_usage,
+                    message=message, timestamp=time.time(),
+                )
+            self.environment.events.usage_monitor.fire(
+                environment=self.environment,
+                cpu_usage=self.current_cpu_usage,
+                memory_usage=self.current_memory_usage,
+            )
+
+    def _on_user_error(self, user_instance: Any, exception: BaseException, tb: Any, **_kwargs: Any) -> None:
+        formatted = "".join(traceback.format_exception(type(exception), exception, tb))
+        self.stats.log_exception(exception, formatted)
+        if formatted not in self._logged_user_tracebacks:
+            self._logged_user_tracebacks.add(formatted)
+            logger.error("Unhandled exception in %r (later repeats are counted, not logged):\n%s",
+                         user_instance, formatted)
+
+    def _begin_run(self) -> None:
+        """Start-of-run bookkeeping: fresh stats, background loops, ``test_start``."""
+        self.stats.reset_all()
+        self.start_time = time.time()
+        self.stop_time = None
+        self.cpu_warning_emitted = False
+        self._finished.clear()
+        self.spawn_background(self._history_loop).name = "history"
+        self.spawn_background(self._usage_monitor_loop).name = "usage-monitor"
+        self.environment.events.test_start.fire(environment=self.environment)
+
+    # -- the lifecycle API shared by all runners --
+    def start(self, user_count: int, spawn_rate: float, wait: bool = False,
+              user_classes: Sequence[type] | None = None) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def quit(self) -> None:
+        """Stop the run (if running) and end it: wakes whoever waits in :meth:`run`."""
+        self.stop()
+        self._finished.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run ends (stopped, quit, or the shape said so)."""
+        return self._finished.wait(timeout)
+
+    def run(self, user_count: int | None = None, spawn_rate: float | None = None,
+            run_time: float | None = None) -> int:
+        """Run a whole test: start, wait ``run_time`` (or the shape, or quit), stop. Returns the exit code."""
+        if self.environment.shape_class is not None:
+            self.start_shape()
+        else:
+            if user_count is None or spawn_rate is None:
+                raise ConfigurationError("run() needs user_count and spawn_rate when there is no shape")
+            self.start(user_count, spawn_rate)
+        self.wait(run_time)
+        self.stop()
+        self._finished.set()
+        return self.exit_code
+
+    def start_shape(self) -> None:
+        shape = self.environment.shape_class
+        shape.runner = self
+        shape.reset_time()
+        self.shape_greenlet = self.spawn_background(self._shape_loop, shape)
+        self.shape_greenlet.name = "shape"
+
+    def _shape_loop(self, shape: Any) -> None:
+        last = None
+        while True:
+            tick = shape.tick()
+            if tick is None:
+                logger.info("shape %s ended the run", type(shape).__name__)
+                gevent.spawn(self.quit)
+                return
+            if tick != last:
+                last = tick
+                user_count, spawn_rate, *rest = tick
+                self.start(int(user_count), float(spawn_rate), user_classes=rest[0] if rest else None)
+            gevent.sleep(self.shape_tick_interval)
+
+
+class LocalRunner(Runner):
+    """Runs users as greenlets in this process."""
+
+    def __init__(self, environment: "Environment") -> None:
+        super().__init__(environment)
+        self.users: dict[type, list["User"]] = {}
+        self.spawning_greenlet: gevent.Greenlet | None = None
+        self.shape_greenlet: gevent.Greenlet | None = None
+        self._spawn_generation = 0
+
+    @property
+    def user_count(self) -> int:
+        return sum(len(users) for users in self.users.values())
+
+    @property
+    def user_classes_count(self) -> dict[str, int]:
+        return {cls.__name__: len(users) for cls, users in self.users.items() if users}
+
+    def _current_counts(self) -> dict[type, int]:
+        return {cls: len(users) for cls, users in self.users.items()}
+
+    def start(self, user_count: int, spawn_rate: float, wait: bool = False,
+              user_classes: Sequence[type] | None = None) -> None:
+        """Ramp to ``user_count`` users at ``spawn_rate`` users/s (up or down)."""
+        validate_counts(user_count, spawn_rate)
+        classes = list(user_classes) if user_classes else list(self.environment.user_classes)
+        self.environment.validate_user_classes(classes)
+        if self.state in (STATE_INIT, STATE_STOPPED):
+            self._begin_run()
+        if self.spawning_greenlet is not None:
+            self.spawning_greenlet.kill(block=True)
+        self.target_user_count = user_count
+        self.spawn_rate = spawn_rate
+        self.update_state(STATE_SPAWNING)
+        to_add, to_remove = dispatch.changes(classes, self._current_counts(), user_count)
+        self.spawning_greenlet = self.spawn_background(self._ramp, to_add, to_remove, spawn_rate)
+        self.spawning_greenlet.name = "spawner"
+        if wait:
+            self.spawning_greenlet.join()
+
+    def _ramp(self, to_add: list[type], to_remove: list[type], spawn_rate: float) -> None:
+        started = time.monotonic()
+        for index, cls in enumerate(to_remove):
+            self._stop_one_user(cls)
+            self._pace(started, index + 1, spawn_rate)
+        started = time.monotonic()
+        for index, cls in enumerate(to_add):
+            self._spawn_one_user(cls)
+            self._pace(started, index + 1, spawn_rate)
+        self.update_state(STATE_RUNNING)
+        logger.info("spawning complete: %d users %s", self.user_count, self.user_classes_count)
+        self.environment.events.spawning_complete.fire(user_count=self.user_count)
+
+    @staticmethod
+    def _pace(started: float, done: int, rate: float) -> None:
+        delay = started + done / rate - time.monotonic()
+        if delay > 0:
+            gevent.sleep(delay)
+        elif done % 50 == 0:
+            gevent.sleep(0)  # let the new users run even when spawning faster than we can
+
+    def _spawn_one_user(self, cls: type) -> None:
+        user = cls(self.environment)
+        greenlet = user.start(self.user_greenlets)
+        self.users.setdefault(cls, []).append(user)
+        greenlet.link(lambda g, user=user, cls=cls: self._forget_user(cls, user))
+
+    def _forget_user(self, cls: type, user: "User") -> None:
+        users = self.users.get(cls)
+        if users and user in users:
+            users.remove(user)
+
+    def _stop_one_user(self, cls: type) -> None:
+        users = self.users.get(cls)
+        if not users:
+            return
+        user = users.pop()
+        self._stop_users([user], self.environment.stop_timeout, block=False)
+
+    def _stop_users(self, users: list["User"], stop_timeout: float, block: bool = True) -> None:
+        """Stop users gracefully within ``stop_timeout`` seconds, then kill what is left."""
+        if not users:
+            return
+        if stop_timeout <= 0:
+            for user in users:
+                user.stop(force=True)
+        else:
+            pending = [user for user in users if not user.stop(force=False)]
+            if pending:
+                waiter = gevent.spawn(self._kill_after, pending, stop_timeout)
+                if block:
+                    waiter.join()
+                return
+        if block:
+            gevent.joinall([u.greenlet for u in users if u.greenlet is not None], timeout=KILL_TIMEOUT)
+
+    @staticmethod
+    def _kill_after(users: list["User"], stop_timeout: float) -> None:
+        greenlets = [u.greenlet for u in users if u.greenlet is not None]
+        gevent.joinall(greenlets, timeout=stop_timeout)
+        late = [g for g in greenlets if not g.dead]
+        if late:
+            logger.info("stop timeout (%.1fs) reached: killing %d users mid-task", stop_timeout, len(late))
+            for user in users:
+                user.stop(force=True)
+            gevent.joinall(late, timeout=KILL_TIMEOUT)
+
+    def stop(self) -> None:
+        if self.state in (STATE_INIT, STATE_STOPPED, STATE_STOPPING, STATE_CLEANUP):
+            return
+        self.update_state(STATE_STOPPING)
+        self.environment.events.test_stopping.fire(environment=self.environment)
+        if self.shape_greenlet is not None and self.shape_greenlet is not gevent.getcurrent():
+            self.shape_greenlet.kill(block=False)
+        if self.spawning_greenlet is not None and self.spawning_greenlet is not gevent.getcurrent():
+            self.spawning_greenlet.kill(block=True)
+        everyone = [user for users in self.users.values() for user in users]
+        self._stop_users(everyone, self.environment.stop_timeout)
+        self.user_greenlets.kill(block=True, timeout=KILL_TIMEOUT)
+        self.users.clear()
+        self.update_state(STATE_CLEANUP)
+        self.stop_time = time.time()
+        self.sample_history()
+        kill_others(self.greenlet)
+        self.environment.events.test_stop.fire(environment=self.environment)
+        self.update_state(STATE_STOPPED)
+        self._finished.set()
+
+
+def kill_others(group: Group) -> None:
+    """Kill a group's greenlets except the calling one (a listener may stop the run from inside)."""
+    current = gevent.getcurrent()
+    for greenlet in list(group):
+        if greenlet is not current:
+            greenlet.kill(block=False)
+
+
+def validate_counts(user_count: Any, spawn_rate: Any) -> None:
+    if not isinstance(user_count, int) or isinstance(user_count, bool) or user_count < 0:
+        raise ConfigurationError(f"user count must be a whole number >= 0, got {user_count!r}")
+    if not isinstance(spawn_rate, (int, float)) or spawn_rate <= 0:
+        raise ConfigurationError(f"spawn rate must be a number > 0 (users per second), got {spawn_rate!r}")
+
+
+class MasterRunner(Runner):
+    """Coordinates worker processes over ZeroMQ (the distributed mode builds on this)."""
+
+
+class WorkerRunner(Runner):
+    """Runs users for a master over ZeroMQ (the distributed mode builds on this)."""

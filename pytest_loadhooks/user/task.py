@@ -1,0 +1,272 @@
+"""Tasks and task sets: what a user does, how it is picked, and how control moves between sets."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from gevent import GreenletExit
+
+from ..exception import (
+    InterruptTaskSet,
+    RescheduleTask,
+    RescheduleTaskImmediately,
+    StopUser,
+)
+
+if TYPE_CHECKING:
+    from .users import User
+
+logger = logging.getLogger(__name__)
+
+TaskSpec = Any  # a callable taking the user/taskset, or a TaskSet class
+
+
+def task(weight: Callable | int = 1) -> Callable:
+    """Mark a method as a task; ``@task`` or ``@task(3)`` (picked three times as often)."""
+
+    def mark(func: Callable) -> Callable:
+        if not isinstance(weight_value, int) or weight_value < 0:
+            raise ValueError(f"task weight must be a non-negative int, got {weight_value!r}")
+        func.locust_task_weight = weight_value
+        return func
+
+    if callable(weight):
+        weight_value = 1
+        return mark(weight)
+    weight_value = weight
+    return mark
+
+
+def tag(*tags: str) -> Callable:
+    """Tag a task or TaskSet so runs can include (``tags``) or exclude (``exclude_tags``) it."""
+    for name in tags:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"tags must be non-empty strings, got {name!r}")
+
+    def mark(target: Any) -> Any:
+        target.locust_tag_set = getattr(target, "locust_tag_set", set()) | set(tags)
+        return target
+
+    return mark
+
+
+def expand_tasks(tasks: Any, owner: str) -> list[TaskSpec]:
+    """Turn ``tasks`` (list, list of (task, weight), or {task: weight}) into a weighted pick list."""
+    if isinstance(tasks, dict):
+        pairs: Iterable = tasks.items()
+    elif isinstance(tasks, (list, tuple)):
+        pairs = [(t[0], t[1]) if isinstance(t, tuple) else (t, 1) for t in tasks]
+    else:
+        raise ValueError(f"{owner}.tasks must be a list or a dict, got {type(tasks).__name__}")
+    expanded: list[TaskSpec] = []
+    for spec, weight in pairs:
+        if not callable(spec):
+            raise ValueError(f"{owner}.tasks holds {spec!r}, which is neither a function nor a TaskSet class")
+        if not isinstance(weight, int) or weight < 0:
+            raise ValueError(f"{owner}.tasks weight for {spec!r} must be a non-negative int, got {weight!r}")
+        expanded.extend([spec] * weight)
+    return expanded
+
+
+def collect_tasks(name: str, bases: tuple, namespace: dict) -> list[TaskSpec]:
+    """Tasks of a new User/TaskSet class: an explicit ``tasks`` or its ``@task`` methods."""
+    if "tasks" in namespace and namespace["tasks"] is not None:
+        return expand_tasks(namespace["tasks"], name)
+    decorated: list[TaskSpec] = []
+    for value in namespace.values():
+        weight = getattr(value, "locust_task_weight", None)
+        if weight is not None:
+            decorated.extend([value] * weight)
+    if decorated:
+        # A subclass adds its @task methods to what it inherits.
+        inherited = next((base.tasks for base in bases if getattr(base, "tasks", None)), [])
+        return list(inherited) + decorated
+    return list(next((base.tasks for base in bases if getattr(base, "tasks", None) is not None), []))
+
+
+def filter_tasks_by_tags(
+    tasks: list[TaskSpec], tags: set[str] | None, exclude_tags: set[str] | None, inherited: frozenset = frozenset()
+) -> list[TaskSpec]:
+    """The tasks that a run with these tags keeps; nested TaskSets become filtered subclasses."""
+    kept: list[TaskSpec] = []
+    for spec in tasks:
+        own_tags = inherited | getattr(spec, "locust_tag_set", set())
+        if exclude_tags and own_tags & exclude_tags:
+            continue
+        if isinstance(spec, type) and issubclass(spec, TaskSet):
+            children = filter_tasks_by_tags(spec.tasks, tags, exclude_tags, frozenset(own_tags))
+            if tags and not (own_tags & tags) and not children:
+                continue
+            if children or not spec.tasks:
+                if children != list(spec.tasks):
+                    spec = type(spec.__name__, (spec,), {"tasks": children, "__module__": spec.__module__})
+                kept.append(spec)
+            continue
+        if tags and not (own_tags & tags):
+            continue
+        kept.append(spec)
+    return kept
+
+
+class TaskSetMeta(type):
+    def __new__(mcs, name: str, bases: tuple, namespace: dict) -> type:
+        namespace["tasks"] = collect_tasks(name, bases, namespace)
+        return super().__new__(mcs, name, bases, namespace)
+
+
+class TaskSet(metaclass=TaskSetMeta):
+    """A group of tasks a user runs until one of them calls :meth:`interrupt`."""
+
+    tasks: list[TaskSpec] = []
+    wait_time: Callable | None = None
+
+    def __init__(self, parent: Any) -> None:
+        self.parent = parent
+        self.user: User = parent if not isinstance(parent, TaskSet) else parent.user
+        self._task_queue: list[TaskSpec] = []
+        self._current_task: TaskSpec | None = None
+
+    @property
+    def client(self):
+        return self.user.client
+
+    @property
+    def environment(self):
+        return self.user.environment
+
+    def on_start(self) -> None:
+        """Called when the set starts running."""
+
+    def on_stop(self) -> None:
+        """Called when the set stops: interrupted, or its user stopping."""
+
+    def run(self) -> None:
+        try:
+            self.on_start()
+        except InterruptTaskSet as interrupt:
+            raise RescheduleTaskImmediately() if interrupt.reschedule else RescheduleTask() from interrupt
+        while True:
+            try:
+                self._run_one_task()
+            except InterruptTaskSet as interrupt:
+                self.on_stop()
+                if interrupt.reschedule:
+                    raise RescheduleTaskImmediately() from interrupt
+                raise RescheduleTask() from interrupt
+            except (StopUser, GreenletExit):
+                self.on_stop()
+                raise
+
+    def _run_one_task(self) -> None:
+        if not self._task_queue:
+            self._task_queue.append(self.get_next_task())
+        self.user._check_stop_condition()
+        spec = self._task_queue.pop(0)
+        self._current_task = spec
+        self.user._task_started_at = time.monotonic()
+        try:
+            self.execute_task(spec)
+        except RescheduleTaskImmediately:
+            return
+        except RescheduleTask:
+            pass
+        except (InterruptTaskSet, StopUser, GreenletExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - a failing task never kills its user
+            self.user._report_user_error(error)
+        self.wait()
+
+    def execute_task(self, spec: TaskSpec) -> None:
+        if isinstance(spec, type) and issubclass(spec, TaskSet):
+            spec(self).run()
+        elif hasattr(spec, "__self__") and spec.__self__ is self:
+            spec()
+        else:
+            spec(self)
+
+    def get_next_task(self) -> TaskSpec:
+        if not self.tasks:
+            raise MissingTasksError(type(self).__name__)
+        return random.choice(self.tasks)
+
+    def schedule_task(self, spec: TaskSpec, first: bool = False) -> None:
+        if first:
+            self._task_queue.insert(0, spec)
+        else:
+            self._task_queue.append(spec)
+
+    def wait_time_seconds(self) -> float:
+        wait_time = type(self).wait_time
+        if wait_time is not None:
+            return wait_time(self)
+        return self.user.wait_time_seconds()
+
+    def wait(self) -> None:
+        self.user._sleep(self.wait_time_seconds())
+
+    def interrupt(self, reschedule: bool = True) -> None:
+        """Leave this set and return to the parent; ``reschedule=False`` waits first."""
+        raise InterruptTaskSet(reschedule)
+
+
+class MissingTasksError(Exception):
+    def __init__(self, owner: str) -> None:
+        super().__init__(f"{owner} has no tasks: add @task methods or set tasks = [...]")
+
+
+class SequentialTaskSetMeta(TaskSetMeta):
+    def __new__(mcs, name: str, bases: tuple, namespace: dict) -> type:
+        # Declaration order matters here, and weights repeat a task in place.
+        if "tasks" not in namespace or namespace["tasks"] is None:
+            ordered = []
+            for value in namespace.values():
+                weight = getattr(value, "locust_task_weight", None)
+                if weight is not None:
+                    ordered.extend([value] * weight)
+            if ordered:
+                namespace["tasks"] = ordered
+        return super().__new__(mcs, name, bases, namespace)
+
+
+class SequentialTaskSet(TaskSet, metaclass=SequentialTaskSetMeta):
+    """A TaskSet whose tasks run in the order they are declared, over and over."""
+
+    def __init__(self, parent: Any) -> None:
+        super().__init__(parent)
+        self._index = 0
+
+    def get_next_task(self) -> TaskSpec:
+        if not self.tasks:
+            raise MissingTasksError(type(self).__name__)
+        spec = self.tasks[self._index % len(self.tasks)]
+        self._index += 1
+        return spec
+
+
+class DefaultTaskSet(TaskSet):
+    """Runs a User's own tasks: the root of every user's task tree."""
+
+    def get_next_task(self) -> TaskSpec:
+        if not self.user.tasks:
+            raise MissingTasksError(type(self.user).__name__)
+        return self.user._pick_task()
+
+    def execute_task(self, spec: TaskSpec) -> None:
+        if isinstance(spec, type) and issubclass(spec, TaskSet):
+            spec(self.user).run()
+        elif hasattr(spec, "__self__"):
+            spec()
+        else:
+            spec(self.user)
+
+    def wait_time_seconds(self) -> float:
+        return self.user.wait_time_seconds()
+
+
+__all__ = [
+    "task", "tag", "TaskSet", "SequentialTaskSet", "DefaultTaskSet", "filter_tasks_by_tags",
+    "MissingTasksError",
+]

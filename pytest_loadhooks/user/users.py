@@ -1,0 +1,150 @@
+"""User classes: one simulated user is one greenlet running its tasks until stopped."""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import TYPE_CHECKING, Any, Callable
+
+import gevent
+from gevent import GreenletExit
+from gevent.pool import Group
+
+from ..exception import StopUser
+from .task import DefaultTaskSet, TaskSetMeta, TaskSpec
+
+if TYPE_CHECKING:
+    from ..env import Environment
+
+logger = logging.getLogger(__name__)
+
+STATE_RUNNING, STATE_WAITING, STATE_STOPPING = "running", "waiting", "stopping"
+
+
+class UserMeta(TaskSetMeta):
+    def __new__(mcs, name: str, bases: tuple, namespace: dict) -> type:
+        # ``abstract`` is not inherited: a subclass is concrete unless it says otherwise.
+        namespace.setdefault("abstract", False)
+        return super().__new__(mcs, name, bases, namespace)
+
+
+class User(metaclass=UserMeta):
+    """A simulated user. Subclass it, add ``@task`` methods, and set ``wait_time``."""
+
+    abstract = True
+    host: str | None = None
+    wait_time: Callable[..., float] | None = None
+    tasks: list[TaskSpec] = []
+    weight: int = 1
+    fixed_count: int = 0
+
+    def __init__(self, environment: "Environment") -> None:
+        self.environment = environment
+        self._state = STATE_RUNNING
+        self._greenlet: gevent.Greenlet | None = None
+        self._task_started_at: float | None = None
+        self._taskset_instance = DefaultTaskSet(self)
+
+    # -- hooks for subclasses --
+    def on_start(self) -> None:
+        """Called once when the user starts, before its first task."""
+
+    def on_stop(self) -> None:
+        """Called once when the user stops."""
+
+    def context(self) -> dict[str, Any]:
+        """Context merged into every request this user makes (the ``request`` event's ``context``)."""
+        return {}
+
+    # -- the loop --
+    def run(self) -> None:
+        self._state = STATE_RUNNING
+        try:
+            self.on_start()
+            self._taskset_instance.run()
+        except (StopUser, GreenletExit):
+            self._call_on_stop()
+        except Exception as error:  # noqa: BLE001 - on_start raising still must not crash the runner
+            self._report_user_error(error)
+            self._call_on_stop()
+
+    def _call_on_stop(self) -> None:
+        try:
+            self.on_stop()
+        except Exception as error:  # noqa: BLE001
+            self._report_user_error(error)
+
+    def _pick_task(self) -> TaskSpec:
+        return random.choice(self.tasks)
+
+    def _report_user_error(self, error: BaseException) -> None:
+        self.environment.events.user_error.fire(user_instance=self, exception=error, tb=error.__traceback__)
+
+    def wait_time_seconds(self) -> float:
+        wait_time = type(self).wait_time
+        if wait_time is None:
+            return 0.0
+        return wait_time(self)
+
+    def wait(self) -> None:
+        self._sleep(self.wait_time_seconds())
+
+    def _sleep(self, seconds: float) -> None:
+        self._check_stop_condition()
+        self._state = STATE_WAITING
+        gevent.sleep(seconds)
+        self._check_stop_condition()
+        self._state = STATE_RUNNING
+
+    def _check_stop_condition(self) -> None:
+        if self._state == STATE_STOPPING:
+            raise StopUser()
+
+    # -- control from the runner --
+    def start(self, group: Group) -> gevent.Greenlet:
+        self._greenlet = group.spawn(self.run)
+        self._greenlet.user = self  # lets the runner find the user of a greenlet
+        return self._greenlet
+
+    def stop(self, force: bool = False) -> bool:
+        """Stop the user: at once when forced or waiting, else after its current task."""
+        if self._greenlet is None or self._greenlet.dead:
+            return True
+        if force or self._state == STATE_WAITING:
+            self._greenlet.kill(block=False)
+            return True
+        self._state = STATE_STOPPING
+        return False
+
+    @property
+    def greenlet(self) -> gevent.Greenlet | None:
+        return self._greenlet
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} user>"
+
+
+class HttpUser(User):
+    """A user with ``self.client``, a requests-based HTTP session that reports every request."""
+
+    abstract = True
+    timeout: float | tuple[float, float] | None = 60.0
+    """Default timeout (seconds) of every request; a hanging target becomes a recorded failure."""
+    pool_maxsize: int = 10
+
+    def __init__(self, environment: "Environment") -> None:
+        super().__init__(environment)
+        from ..clients import HttpSession  # requests is imported only when HTTP users exist
+
+        host = self.host or environment.host
+        if not host:
+            raise ValueError(
+                f"{type(self).__name__} has no host: set {type(self).__name__}.host, "
+                "Environment(host=...) or --load-host"
+            )
+        self.client = HttpSession(base_url=host, user=self, timeout=self.timeout, pool_maxsize=self.pool_maxsize)
+
+    def _call_on_stop(self) -> None:
+        super()._call_on_stop()
+        self.client.close()
+
