@@ -1,0 +1,92 @@
+"""Fixtures shared by the project's tests: real HTTP targets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_APP = ROOT / "examples" / "target_app.py"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"target on port {port} did not start within {timeout}s")
+
+
+class Target:
+    """A running examples/target_app.py process."""
+
+    def __init__(self, scheme: str = "http", certfile: str | None = None, keyfile: str | None = None) -> None:
+        self.port = free_port()
+        command = [sys.executable, str(TARGET_APP), "--port", str(self.port), "--max-seconds", "900"]
+        if certfile:
+            command += ["--certfile", certfile, "--keyfile", keyfile]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def target():
+    """URL of a real HTTP server (examples/target_app.py) on 127.0.0.1, shared by the session."""
+    server = Target()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_target(tmp_path_factory):
+    """(URL, CA file) of a real HTTPS server on 127.0.0.1 with a self-signed certificate."""
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    server = Target("https", str(cert), str(key))
+    yield server.url, str(cert)
+    server.stop()
+
+
+@pytest.fixture
+def refused_url():
+    """A URL on 127.0.0.1 where nothing listens: connections are refused."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    # Load traffic must go straight to 127.0.0.1, whatever the machine's proxy settings.
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
