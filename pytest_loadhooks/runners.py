@@ -66,6 +66,8 @@ class Runner:
         self.stop_time: float | None = None
         self.history_listeners: list[Callable[[dict[str, Any]], None]] = []
         self._finished = gevent.event.Event()
+        self._stopped = gevent.event.Event()  # set when a stop() has fully completed
+        self._stopping_in: Any = None  # the greenlet running stop(), while it runs
         self._logged_user_tracebacks: set[str] = set()
         self._process = None
         environment.events.user_error.add_listener(self._on_user_error)
@@ -161,6 +163,7 @@ class Runner:
         self.stop_time = None
         self.cpu_warning_emitted = False
         self._finished.clear()
+        self._stopped.clear()
         self.spawn_background(self._history_loop).name = "history"
         self.spawn_background(self._usage_monitor_loop).name = "usage-monitor"
         self.environment.events.test_start.fire(environment=self.environment)
@@ -326,8 +329,28 @@ class LocalRunner(Runner):
             gevent.joinall(late, timeout=KILL_TIMEOUT)
 
     def stop(self) -> None:
-        if self.state in (STATE_INIT, STATE_STOPPED, STATE_STOPPING, STATE_CLEANUP):
+        if self.state in (STATE_INIT, STATE_STOPPED):
             return
+        current = gevent.getcurrent()
+        if self.state in (STATE_STOPPING, STATE_CLEANUP):
+            # Another greenlet is stopping the run: wait until it is done, unless waiting
+            # would deadlock (a test_stopping/test_stop listener, or a user being stopped).
+            if current is not self._stopping_in and current not in self.user_greenlets:
+                self._stopped.wait()
+            return
+        if current in self.user_greenlets:
+            # A task called stop()/quit(). Stopping waits for and kills every user, this
+            # one included, so it must run in a greenlet of its own.
+            gevent.spawn(self.stop)
+            return
+        self._stopping_in = current
+        try:
+            self._stop_run()
+        finally:
+            self._stopping_in = None
+            self._stopped.set()
+
+    def _stop_run(self) -> None:
         self.update_state(STATE_STOPPING)
         self.environment.events.test_stopping.fire(environment=self.environment)
         if self.shape_greenlet is not None and self.shape_greenlet is not gevent.getcurrent():
