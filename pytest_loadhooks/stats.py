@@ -363,7 +363,8 @@ class RequestStats:
         """Append one history row (called once a second by the runner)."""
         now = time.time() if now is None else now
         second = int(now)
-        self._window_snapshots.append((second, dict(self.total.response_times), self.total.num_requests))
+        # Drop snapshots older than the window, take the row, then snapshot: the oldest
+        # snapshot left is where the window starts (none yet: the whole run is the window).
         while self._window_snapshots and self._window_snapshots[0][0] < second - self.rps_window:
             self._window_snapshots.popleft()
         row = {
@@ -377,6 +378,7 @@ class RequestStats:
         }
         for q in HISTORY_PERCENTILES:
             row[f"response_time_percentile_{q}"] = self.windowed_percentile(q)
+        self._window_snapshots.append((second, dict(self.total.response_times), self.total.num_requests))
         self.history.append(row)
         for entry in (self.total, *self.entries.values()):
             entry.prune_per_second(now)
