@@ -147,7 +147,7 @@ class ResponseContextManager:
         elif self.request_meta["exception"] is None:
             try:
                 self._response.raise_for_status()
-            except HTTPError as status_error:
+            except (HTTPError, ResponseError) as status_error:  # requests' / FastResponse's
                 self.request_meta["exception"] = status_error
         self._report()
         # ResponseError raised in the block means "mark failed", not "crash the task".
