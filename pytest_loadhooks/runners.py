@@ -49,6 +49,7 @@ class Runner:
     history_interval = HISTORY_INTERVAL
     usage_monitor_interval = USAGE_MONITOR_INTERVAL
     shape_tick_interval = SHAPE_TICK_INTERVAL
+    cpu_warning_threshold = CPU_WARNING_THRESHOLD
 
     def __init__(self, environment: "Environment") -> None:
         self.environment = environment
@@ -131,10 +132,10 @@ class Runner:
             gevent.sleep(self.usage_monitor_interval)
             self.current_cpu_usage = self._process.cpu_percent()
             self.current_memory_usage = self._process.memory_info().rss
-            if self.current_cpu_usage > CPU_WARNING_THRESHOLD and not self.cpu_warning_emitted:
+            if self.current_cpu_usage > self.cpu_warning_threshold and not self.cpu_warning_emitted:
                 self.cpu_warning_emitted = True
                 message = (
-                    f"CPU usage above {CPU_WARNING_THRESHOLD:.0f}% ({self.current_cpu_usage:.0f}%): "
+                    f"CPU usage above {self.cpu_warning_threshold:.0f}% ({self.current_cpu_usage:.0f}%): "
                     "response times may be inflated by the load generator itself"
                 )
                 logger.warning(message)
@@ -167,6 +168,11 @@ class Runner:
         self.spawn_background(self._history_loop).name = "history"
         self.spawn_background(self._usage_monitor_loop).name = "usage-monitor"
         self.environment.events.test_start.fire(environment=self.environment)
+
+    def reset_stats(self) -> None:
+        """Zero the stats mid-run (Locust's "reset stats") and fire ``reset_stats``."""
+        self.stats.reset_all()
+        self.environment.events.reset_stats.fire()
 
     # -- the lifecycle API shared by all runners --
     def start(self, user_count: int, spawn_rate: float, wait: bool = False,
