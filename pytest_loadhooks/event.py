@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import traceback
 import warnings
@@ -119,6 +120,34 @@ class DeprecatedEventHook(EventHook):
             self._source.add_listener(self._feeder)
         return super().add_listener(handler)
 
+    def fire(self, *, reverse: bool = False, **kwargs: Any) -> None:
+        # Old listeners were written against older argument lists (0.x: method, path,
+        # response; 1.x: request_type, name, response_time, response_length): each one
+        # gets the arguments its signature names, or all of them if it takes **kwargs.
+        handlers = self._handlers
+        if not handlers:
+            return
+        if reverse:
+            handlers = handlers[::-1]
+        for handler in handlers:
+            try:
+                handler(**_arguments_for(handler, kwargs))
+            except FLOW_CONTROL_EXCEPTIONS:
+                raise
+            except Exception as error:  # noqa: BLE001
+                self._listener_failed(handler, error)
+
+
+def _arguments_for(handler: Handler, kwargs: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return kwargs
+    names = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {key: value for key, value in kwargs.items() if key in names}
+
 
 # Every event with the keyword arguments it fires with (Locust 2.x names).
 EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
@@ -194,16 +223,19 @@ class Events:
         )
 
     def _feed_old_request_hooks(self, request_type, name, response_time, response_length, exception=None, **kwargs):
+        # ``method`` / ``path`` are the 0.x names of request_type / name.
         if exception is None:
             if self.request_success._handlers:
                 self.request_success.fire(
                     request_type=request_type, name=name, response_time=response_time,
                     response_length=response_length, response=kwargs.get("response"),
+                    method=request_type, path=name,
                 )
         elif self.request_failure._handlers:
             self.request_failure.fire(
                 request_type=request_type, name=name, response_time=response_time,
                 response_length=response_length, exception=exception, response=kwargs.get("response"),
+                method=request_type, path=name,
             )
 
     def _feed_hatch_complete(self, user_count, **_kwargs):
