@@ -1,0 +1,173 @@
+"""Custom arguments added by ``init_command_line_parser`` listeners, as real pytest options.
+
+Listeners call Locust's ``parser.add_argument(...)`` (with its extras ``env_var=``,
+``include_in_web_ui=``, ``is_secret=``, ``choices=``). Each argument becomes a pytest
+option and ini key when the listener runs before pytest parses the command line (a
+plugin or an initial conftest); later listeners (in test modules) still get their
+environment variable, ini key (read from the ini file directly) and default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .options import GROUP, ini_values
+
+
+@dataclass
+class CustomArgument:
+    dest: str
+    flags: tuple[str, ...]
+    default: Any = None
+    type: Callable[[str], Any] | None = None
+    choices: tuple[Any, ...] | None = None
+    help: str | None = None
+    env_var: str | None = None
+    include_in_web_ui: bool = True
+    is_secret: bool = False
+    action: str | None = None
+    registered_as_option: bool = False
+
+    def convert(self, raw: Any, source: str) -> Any:
+        value = raw
+        if self.action in ("store_true", "store_false"):
+            if isinstance(raw, str):
+                value = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif self.type is not None and isinstance(raw, str):
+            try:
+                value = self.type(raw)
+            except (TypeError, ValueError):
+                raise ValueError(f"{source}: invalid value {raw!r} for {self.flags[0]}") from None
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(repr(c) for c in self.choices)
+            raise ValueError(f"{source}: invalid choice {value!r} for {self.flags[0]} (choose from {allowed})")
+        return value
+
+
+@dataclass
+class ArgumentRegistry:
+    """Every custom argument seen so far, in the order listeners added them."""
+
+    arguments: dict[str, CustomArgument] = field(default_factory=dict)
+    called_listeners: set[int] = field(default_factory=set)
+
+    def resolve(self, config: Any) -> argparse.Namespace:
+        """Values of all custom arguments: CLI > environment variable > ini > default."""
+        values = argparse.Namespace()
+        for argument in self.arguments.values():
+            setattr(values, argument.dest, self.value_of(config, argument))
+        return values
+
+    def value_of(self, config: Any, argument: CustomArgument) -> Any:
+        if argument.registered_as_option:
+            cli = config.getoption(argument.dest, None)
+            if cli is not None:
+                return argument.convert(cli, argument.flags[0])
+        if argument.env_var and os.environ.get(argument.env_var, "") != "":
+            return argument.convert(os.environ[argument.env_var], argument.env_var)
+        ini = ini_values(config)
+        if argument.dest in ini:
+            raw = config.getini(argument.dest) if argument.registered_as_option else ini[argument.dest]
+            return argument.convert(raw, f"ini {argument.dest}")
+        return argument.default
+
+    def described(self, config: Any) -> list[dict[str, Any]]:
+        """Arguments with their values, for reports and the web UI (secrets flagged, not hidden here)."""
+        return [
+            {"name": a.dest, "value": "" if (v := self.value_of(config, a)) is None else str(v),
+             "is_secret": a.is_secret, "include_in_web_ui": a.include_in_web_ui,
+             "choices": list(a.choices) if a.choices else None, "help": a.help or ""}
+            for a in self.arguments.values()
+        ]
+
+
+class ParserShim:
+    """What ``init_command_line_parser`` listeners receive: Locust's ``add_argument`` on pytest's parser."""
+
+    def __init__(self, registry: ArgumentRegistry, pytest_parser: Any | None) -> None:
+        self._registry = registry
+        self._parser = pytest_parser
+        self._group = pytest_parser.getgroup(GROUP) if pytest_parser is not None else None
+
+    def add_argument(self, *flags: str, **kwargs: Any) -> CustomArgument:
+        long_flags = tuple(flag for flag in flags if flag.startswith("--"))
+        if not long_flags:
+            raise ValueError(f"custom arguments need a --long name, got {flags!r}")
+        dest = kwargs.get("dest") or long_flags[0].lstrip("-").replace("-", "_")
+        action = kwargs.get("action")
+        default = kwargs.get("default", False if action == "store_true" else True if action == "store_false" else None)
+        choices = kwargs.get("choices")
+        argument = CustomArgument(
+            dest=dest, flags=long_flags, default=default, type=kwargs.get("type"),
+            choices=tuple(choices) if choices is not None else None, help=kwargs.get("help"),
+            env_var=kwargs.get("env_var"), include_in_web_ui=kwargs.get("include_in_web_ui", True),
+            is_secret=kwargs.get("is_secret", False), action=action,
+        )
+        existing = self._registry.arguments.get(dest)
+        if existing is not None:
+            return existing
+        self._registry.arguments[dest] = argument
+        if self._group is not None:
+            self._register_with_pytest(argument)
+        return argument
+
+    def _register_with_pytest(self, argument: CustomArgument) -> None:
+        extra = []
+        if argument.env_var:
+            extra.append(f"env: {argument.env_var}")
+        extra.append(f"ini: {argument.dest}")
+        if argument.choices:
+            extra.append("choices: " + ", ".join(str(c) for c in argument.choices))
+        help_text = f"{argument.help or 'custom argument'} [{'; '.join(extra)}]"
+        option_kwargs: dict[str, Any] = {"dest": argument.dest, "default": None, "help": help_text}
+        if argument.action in ("store_true", "store_false"):
+            option_kwargs["action"] = argument.action
+            option_kwargs["default"] = None
+        else:
+            option_kwargs["action"] = "store"
+            option_kwargs["metavar"] = argument.dest.upper()
+        try:
+            self._group.addoption(*argument.flags, **option_kwargs)
+            self._parser.addini(argument.dest, help_text, type="string", default=None)
+            argument.registered_as_option = True
+        except ValueError:
+            # The name is taken (another plugin's option): keep env/ini/default resolution only.
+            argument.registered_as_option = False
+
+    def add_argument_group(self, *_args: Any, **_kwargs: Any) -> "ParserShim":
+        return self
+
+    def set_defaults(self, **defaults: Any) -> None:
+        for dest, value in defaults.items():
+            if dest in self._registry.arguments:
+                self._registry.arguments[dest].default = value
+
+
+def fire_new_listeners(events: Any, registry: ArgumentRegistry, pytest_parser: Any | None) -> None:
+    """Call ``init_command_line_parser`` listeners that have not yet been called."""
+    shim = ParserShim(registry, pytest_parser)
+    for listener in events.init_command_line_parser.listeners:
+        if id(listener) in registry.called_listeners:
+            continue
+        registry.called_listeners.add(id(listener))
+        try:
+            listener(parser=shim)
+        except Exception as error:  # noqa: BLE001 - reported like any listener failure
+            events.init_command_line_parser._errors.append(_listener_error(listener, error))
+            import logging
+            import traceback
+
+            logging.getLogger(__name__).error("init_command_line_parser listener %r failed:\n%s", listener,
+                                              traceback.format_exc())
+
+
+def _listener_error(listener: Any, error: Exception) -> Any:
+    import traceback
+
+    from .event import ListenerError
+
+    return ListenerError("init_command_line_parser", getattr(listener, "__qualname__", repr(listener)),
+                         f"{type(error).__name__}: {error}", traceback.format_exc())

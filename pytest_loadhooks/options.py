@@ -1,0 +1,222 @@
+"""The ``--load-*`` options: each has an ini key and an environment variable, named mechanically.
+
+``--load-run-time`` <-> ini ``load_run_time`` <-> ``LOADHOOKS_RUN_TIME``; the command
+line wins over the environment, which wins over the ini file, which wins over the default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+ENV_PREFIX = "LOADHOOKS_"
+INI_PREFIX = "load_"
+GROUP = "load testing"
+
+_DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m(?!s))?(?:(?P<s>\d+(?:\.\d+)?)s)?"
+                       r"(?:(?P<ms>\d+(?:\.\d+)?)ms)?$")
+
+
+def parse_duration(text: Any) -> float:
+    """'30s', '5m', '1h30m', '1m30s', '500ms' or a plain number of seconds -> seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        raw = str(text).strip().lower().replace(" ", "")
+        try:
+            value = float(raw)
+        except ValueError:
+            match = _DURATION.match(raw)
+            if not raw or not match or not any(match.groupdict().values()):
+                raise ValueError(f"invalid duration {text!r}: use e.g. 30s, 5m, 1h30m or a number of seconds")
+            parts = {k: float(v) for k, v in match.groupdict().items() if v}
+            value = parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0) + parts.get("ms", 0) / 1000
+    if value < 0:
+        raise ValueError(f"invalid duration {text!r}: must not be negative")
+    return value
+
+
+def parse_user_count(text: Any) -> int:
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise ValueError(f"invalid user count {text!r}: must be a whole number >= 0") from None
+    if value < 0:
+        raise ValueError(f"invalid user count {text!r}: must be a whole number >= 0")
+    return value
+
+
+def parse_spawn_rate(text: Any) -> float:
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise ValueError(f"invalid spawn rate {text!r}: must be a number of users per second > 0") from None
+    if value <= 0:
+        raise ValueError(f"invalid spawn rate {text!r}: must be a number of users per second > 0")
+    return value
+
+
+def parse_ratio(text: Any) -> float:
+    raw = str(text).strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ValueError(f"invalid fail ratio {text!r}: use a number between 0 and 1, or a percentage like 1%") from None
+    if not 0 <= value <= 1:
+        raise ValueError(f"invalid fail ratio {text!r}: must be between 0 and 1 (or 0%-100%)")
+    return value
+
+
+def parse_host(text: Any) -> str:
+    from .env import validate_host
+
+    host = str(text).strip()
+    try:
+        validate_host(host)
+    except ValueError as error:
+        raise ValueError(str(error)) from None
+    return host
+
+
+def parse_list(text: Any) -> list[str]:
+    if isinstance(text, (list, tuple)):
+        items = [str(t) for t in text]
+    else:
+        items = str(text).replace("\n", ",").split(",")
+    return [item.strip() for item in items if item.strip()]
+
+
+@dataclass(frozen=True)
+class LoadOption:
+    """One ``--load-*`` option with its ini key and environment variable."""
+
+    name: str  # the part after --load-, e.g. "run-time"
+    help: str
+    parse: Callable[[Any], Any] | None = None
+    default: Any = None
+    flag: bool = False
+    repeatable: bool = False
+    metavar: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return INI_PREFIX + self.name.replace("-", "_")
+
+    @property
+    def cli(self) -> str:
+        return "--load-" + self.name
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.name.replace("-", "_").upper()
+
+    @property
+    def ini(self) -> str:
+        return self.dest
+
+
+OPTIONS: tuple[LoadOption, ...] = (
+    LoadOption("users", "number of concurrent users (default 1)", parse_user_count, 1, metavar="N"),
+    LoadOption("spawn-rate", "users started per second (default: all users within one second)",
+               parse_spawn_rate, None, metavar="RATE"),
+    LoadOption("run-time", "how long the run lasts, e.g. 30s, 5m, 1h30m (default 10s)",
+               parse_duration, 10.0, metavar="DURATION"),
+    LoadOption("host", "base URL the users load, e.g. http://127.0.0.1:8080", parse_host, None, metavar="URL"),
+    LoadOption("tags", "run only tasks with any of these tags (comma-separated)", parse_list, None, metavar="TAGS"),
+    LoadOption("exclude-tags", "skip tasks with any of these tags (comma-separated)", parse_list, None,
+               metavar="TAGS"),
+    LoadOption("stop-timeout", "time users get to finish their task when the run stops (default 0: stop at once)",
+               parse_duration, 0.0, metavar="DURATION"),
+    LoadOption("fail-ratio", "fail the run when its fail ratio is above this (0.01 or 1%)", parse_ratio, None,
+               metavar="RATIO"),
+    LoadOption("threshold", "a threshold the run must meet, e.g. 'p95 < 300' or 'GET /cart: p99 < 500' "
+               "(repeatable; ini: load_thresholds, one per line)", None, None, repeatable=True, metavar="EXPR"),
+    LoadOption("html", "write a self-contained HTML report to this path", str, None, metavar="PATH"),
+    LoadOption("csv", "write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, "
+               "PREFIX_exceptions.csv", str, None, metavar="PREFIX"),
+    LoadOption("json", "write the whole result as JSON to this path", str, None, metavar="PATH"),
+    LoadOption("only", "run only load-run items and the tests that use their results", None, False, flag=True),
+    LoadOption("live-interval", "seconds between live status lines when not on a terminal (default 5)",
+               parse_duration, 5.0, metavar="SECONDS"),
+)
+
+OPTIONS_BY_DEST = {option.dest: option for option in OPTIONS}
+
+
+def add_options(parser: Any) -> None:
+    group = parser.getgroup(GROUP, "load testing (pytest-loadhooks)")
+    for option in OPTIONS:
+        help_text = f"{option.help} [ini: {option.ini}, env: {option.env_var}]"
+        if option.flag:
+            group.addoption(option.cli, action="store_true", default=None, dest=option.dest, help=help_text)
+        elif option.repeatable:
+            group.addoption(option.cli, action="append", default=None, dest=option.dest, metavar=option.metavar,
+                            help=help_text)
+        else:
+            group.addoption(option.cli, action="store", default=None, dest=option.dest, metavar=option.metavar,
+                            help=help_text)
+        if option.repeatable:
+            parser.addini("load_thresholds", "thresholds every load run must meet, one per line", type="linelist")
+        else:
+            parser.addini(option.ini, option.help, type="bool" if option.flag else "string", default=None)
+
+
+def ini_values(config: Any) -> dict[str, Any]:
+    """Raw key/values of the ini file (pytest 9 keeps them in ``_inicfg``; older pytest in ``inicfg``)."""
+    private = getattr(config, "_inicfg", None)
+    if private is not None:
+        return {key: getattr(value, "value", value) for key, value in private.items()}
+    return dict(config.inicfg)
+
+
+def raw_sources(config: Any, option: LoadOption) -> list[tuple[str, Any]]:
+    """Where a value was given, highest precedence first, as (source, raw value)."""
+    found: list[tuple[str, Any]] = []
+    cli = config.getoption(option.dest, None)
+    if cli not in (None, False, []):
+        found.append((option.cli, cli))
+    if option.env_var in os.environ and os.environ[option.env_var].strip() != "":
+        found.append((option.env_var, os.environ[option.env_var]))
+    ini_name = "load_thresholds" if option.repeatable else option.ini
+    if ini_name in ini_values(config):
+        found.append((f"ini {ini_name}", config.getini(ini_name)))
+    return found
+
+
+def resolve(config: Any, option: LoadOption) -> Any:
+    """The option's effective value (parsed), or raises ValueError naming its source."""
+    sources = raw_sources(config, option)
+    if option.repeatable:
+        values: list[str] = []
+        for source, raw in sources:
+            if source == option.env_var:
+                values.extend(line for line in str(raw).split(";") if line.strip())
+            elif isinstance(raw, str):
+                values.extend(line for line in raw.splitlines() if line.strip())
+            else:
+                values.extend(raw)
+        return [v.strip() for v in values if v.strip()]
+    if not sources:
+        return option.default
+    source, raw = sources[0]
+    if option.flag:
+        return raw if isinstance(raw, bool) else str(raw).strip().lower() in ("1", "true", "yes", "on")
+    if option.parse is None:
+        return raw
+    try:
+        return option.parse(raw)
+    except ValueError as error:
+        raise ValueError(f"{source}: {error}") from None
+
+
+def is_load_session(config: Any) -> bool:
+    """A session runs load when any --load-* option, load_* ini key or LOADHOOKS_* variable is set."""
+    namespace = getattr(config, "known_args_namespace", None) or getattr(config, "option", None)
+    for option in OPTIONS:
+        if getattr(namespace, option.dest, None) not in (None, False, []):
+            return True
+    if any(key.startswith(INI_PREFIX) for key in ini_values(config)):
+        return True
+    return any(name.startswith(ENV_PREFIX) and value.strip() for name, value in os.environ.items())

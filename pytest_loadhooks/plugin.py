@@ -1,0 +1,601 @@
+"""The pytest plugin: load sessions, load-run items, fixtures, markers, thresholds, output.
+
+Registered through the ``pytest11`` entry point, so it is loaded in every pytest
+session. A session that sets no ``--load-*`` option, ``load_*`` ini key or
+``LOADHOOKS_*`` variable is left alone: nothing is patched and load items are
+skipped with a hint. Heavy modules (gevent, requests, the engine) are imported
+only when a session actually does load.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from typing import TYPE_CHECKING, Any, Iterator
+
+import pytest
+
+from . import options as opts
+from .custom_args import ArgumentRegistry, fire_new_listeners
+from .thresholds import ThresholdError, parse_all
+
+if TYPE_CHECKING:
+    from .run import LoadResult, LoadRun
+
+SESSION_KEY = pytest.StashKey["LoadSession"]()
+REGISTRY_KEY = pytest.StashKey[ArgumentRegistry]()
+RUN_ITEM_NAME = "load_run"
+LOAD_FIXTURES = ("load_result", "load_env", "load_events")
+SKIP_REASON = ("load test: run it with --load-users=N (or any --load-* option, load_* ini key "
+               "or LOADHOOKS_* variable)")
+
+
+# --------------------------------------------------------------------------- start-up
+def pytest_addoption(parser: pytest.Parser, pluginmanager: Any) -> None:
+    opts.add_options(parser)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> Iterator:
+    # Patch before any conftest imports requests/ssl: later is too late for HTTPS.
+    if opts.is_load_session(early_config):
+        patch_gevent()
+    result = yield
+    # Listeners from plugins and initial conftests exist now; their arguments become real options.
+    from .event import events
+
+    registry = early_config.stash.setdefault(REGISTRY_KEY, ArgumentRegistry())
+    fire_new_listeners(events, registry, parser)
+    return result
+
+
+def patch_gevent() -> None:
+    from gevent import monkey
+
+    if monkey.is_module_patched("socket"):
+        return
+    early = [name for name in ("urllib3", "requests", "geventhttpclient") if name in sys.modules]
+    if early:
+        raise pytest.UsageError(
+            f"pytest-loadhooks: {', '.join(early)} was imported before gevent could be patched "
+            "(by another plugin?); load sessions need gevent patched first - disable that plugin with -p no:NAME"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ssl imported by a plugin is harmless while urllib3 is not
+        monkey.patch_all()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "load(users=, spawn_rate=, run_time=, host=, user_classes=, shape=, tags=, exclude_tags=, stop_timeout=): "
+        "run this test or module as its own isolated load run with these settings",
+    )
+    config.addinivalue_line(
+        "markers", "thresholds(*expressions): thresholds the load run must meet, e.g. 'p95 < 300'",
+    )
+    registry = config.stash.setdefault(REGISTRY_KEY, ArgumentRegistry())
+    session = LoadSession(config, registry)
+    config.stash[SESSION_KEY] = session
+    if session.active and (os.environ.get("PYTEST_XDIST_WORKER") or hasattr(config, "workerinput")):
+        raise pytest.UsageError("pytest-loadhooks: load sessions cannot run under pytest-xdist; use -p no:xdist or -n0")
+    if session.active and str(config.getini("timeout_method") if _has_ini(config, "timeout_method") else "") == "thread":
+        warnings.warn(pytest.PytestConfigWarning(
+            "pytest-loadhooks: timeout_method=thread does not work once gevent is patched; use signal"))
+
+
+def _has_ini(config: pytest.Config, name: str) -> bool:
+    try:
+        config.getini(name)
+        return True
+    except ValueError:
+        return False
+
+
+def _session(config: pytest.Config) -> "LoadSession":
+    return config.stash[SESSION_KEY]
+
+
+class LoadSession:
+    """The plugin's state for one pytest session: options, runs and their results."""
+
+    def __init__(self, config: pytest.Config, registry: ArgumentRegistry) -> None:
+        from .run import OutputPaths, RunSettings
+
+        self.config = config
+        self.registry = registry
+        self.active = opts.is_load_session(config)
+        try:
+            values = {o.dest: opts.resolve(config, o) for o in opts.OPTIONS}
+            expressions = list(values["load_threshold"])
+            if values["load_fail_ratio"] is not None:
+                expressions.insert(0, f"fail_ratio <= {values['load_fail_ratio']:g}")
+            self.thresholds = parse_all(expressions)
+        except ValueError as error:
+            raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
+        self.settings = RunSettings(
+            users=values["load_users"], spawn_rate=values["load_spawn_rate"], run_time=values["load_run_time"],
+            host=values["load_host"], tags=values["load_tags"] or None,
+            exclude_tags=values["load_exclude_tags"] or None, stop_timeout=values["load_stop_timeout"],
+        )
+        self.outputs = OutputPaths(values["load_html"], values["load_csv"], values["load_json"])
+        self.load_only = bool(values["load_only"])
+        self.live_interval = values["load_live_interval"] or 5.0
+        self.session_run: LoadRun | None = None
+        self.module_runs: dict[str, LoadRun] = {}
+        self.test_runs: dict[str, LoadRun] = {}
+        self.module_user_classes: dict[str, list[type]] = {}
+        self.module_shapes: dict[str, type] = {}
+        self.run_items: dict[int, pytest.Item] = {}
+        self.abstract_user_classes: list[str] = []
+        self.custom_values: Any = None
+
+    # -- runs --
+    def all_runs(self) -> list["LoadRun"]:
+        runs = [self.session_run] if self.session_run else []
+        return runs + list(self.module_runs.values()) + list(self.test_runs.values())
+
+    def new_run(self, run_id: str, kind: str, settings: Any, thresholds: list) -> "LoadRun":
+        from .run import LoadRun
+
+        outputs = self.outputs.for_run(None if kind == "session" else run_id)
+        return LoadRun(run_id=run_id, kind=kind, settings=settings, thresholds=list(self.thresholds) + thresholds,
+                       outputs=outputs, live_view_factory=self.live_view)
+
+    def run_for_module(self, module: pytest.Module) -> "LoadRun":
+        marker = _own_marker(module, "load")
+        if marker is not None:
+            run = self.module_runs.get(module.nodeid)
+            if run is None:
+                settings = self._marker_settings(marker, module.nodeid)
+                run = self.new_run(f"{module.nodeid}::{RUN_ITEM_NAME}", "module", settings, [])
+                _apply_marker_user_classes(run, marker)
+                self.module_runs[module.nodeid] = run
+            run.thresholds += self._marker_thresholds(module, own_only=True, run=run)
+            return run
+        if self.session_run is None:
+            self.session_run = self.new_run(f"{module.nodeid}::{RUN_ITEM_NAME}", "session", self.settings, [])
+        self.session_run.thresholds += self._marker_thresholds(module, own_only=True, run=self.session_run)
+        return self.session_run
+
+    def run_for_item(self, item: pytest.Item) -> "LoadRun | None":
+        run = self.test_runs.get(item.nodeid)
+        if run is not None:
+            return run
+        module = item.getparent(pytest.Module)
+        if module is not None and module.nodeid in self.module_runs:
+            return self.module_runs[module.nodeid]
+        if isinstance(item, LoadRunItem):
+            return item.run
+        return self.session_run
+
+    def _marker_settings(self, marker: pytest.Mark, where: str) -> Any:
+        if marker.args:
+            raise pytest.UsageError(f"pytest-loadhooks: {where}: the load marker takes keyword arguments only")
+        try:
+            return self.settings.with_marker(dict(marker.kwargs))
+        except ValueError as error:
+            raise pytest.UsageError(f"pytest-loadhooks: {where}: {error}") from None
+
+    def _marker_thresholds(self, node: Any, own_only: bool, run: "LoadRun") -> list:
+        markers = node.own_markers if own_only else list(node.iter_markers())
+        expressions: list[str] = []
+        for marker in markers:
+            if marker.name != "thresholds":
+                continue
+            for arg in marker.args:
+                expressions.extend([arg] if isinstance(arg, str) else list(arg))
+        try:
+            parsed = parse_all(expressions)
+        except ThresholdError as error:
+            raise pytest.UsageError(f"pytest-loadhooks: {node.nodeid}: {error}") from None
+        known = {t.expression for t in run.thresholds}
+        return [t for t in parsed if t.expression not in known]
+
+    def create_test_run(self, item: pytest.Item, marker: pytest.Mark) -> "LoadRun":
+        settings = self._marker_settings(marker, item.nodeid)
+        run = self.new_run(item.nodeid, "test", settings, [])
+        module = item.getparent(pytest.Module)
+        run.user_classes = list(self.module_user_classes.get(module.nodeid, [])) if module else []
+        if module is not None and settings.shape is None and module.nodeid in self.module_shapes:
+            run.settings.shape = self.module_shapes[module.nodeid]
+        _apply_marker_user_classes(run, marker)
+        run.thresholds += self._marker_thresholds(item, own_only=False, run=run)
+        self.test_runs[item.nodeid] = run
+        return run
+
+    # -- output --
+    def live_view(self, run: "LoadRun") -> Any:
+        from .terminal import LiveView
+
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        verbosity = self.config.get_verbosity()
+        if reporter is None:
+            return None
+
+        def write(text: str) -> None:
+            if capture is not None:
+                with capture.global_and_fixture_disabled():
+                    reporter.write(text, flush=True)
+            else:
+                reporter.write(text, flush=True)
+
+        tty = reporter.isatty() and not os.environ.get("CI")
+        view = LiveView(run, write, tty=tty, interval=self.live_interval, enabled=verbosity >= 0)
+        if verbosity >= 0:
+            settings = run.settings
+            length = f"{settings.run_time:g}s" if settings.run_time else "until the shape ends"
+            shape = f", shape {type(run.environment.shape_class).__name__}" if run.environment.shape_class else ""
+            write(f"\nload run {run.run_id}: {settings.users} users at {settings.effective_spawn_rate:g}/s "
+                  f"for {length}{shape}\n")
+        return view
+
+
+def _own_marker(node: Any, name: str) -> pytest.Mark | None:
+    for marker in node.own_markers:
+        if marker.name == name:
+            return marker
+    return None
+
+
+def _apply_marker_user_classes(run: "LoadRun", marker: pytest.Mark) -> None:
+    classes = marker.kwargs.get("user_classes")
+    if classes:
+        run.user_classes = list(classes)
+        run.explicit_user_classes = True
+
+
+# --------------------------------------------------------------------------- collection
+class LoadRunFailed(Exception):
+    """A run that did not meet its thresholds, or errored."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class LoadRunItem(pytest.Item):
+    """The load run of a session or marked module, as a test of its own."""
+
+    def __init__(self, *, run: "LoadRun", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run = run
+
+    def runtest(self) -> None:
+        from .exception import ConfigurationError
+
+        try:
+            result = self.run.execute()
+        except ConfigurationError as error:
+            raise LoadRunFailed([f"load run not started: {error}"]) from None
+        self._record_properties(result)
+        if not result.passed:
+            raise LoadRunFailed(result.failure_lines())
+
+    def _record_properties(self, result: "LoadResult") -> None:
+        self.user_properties += [
+            ("requests", result.num_requests), ("failures", result.num_failures),
+            ("fail_ratio", round(result.fail_ratio, 6)), ("rps", round(result.rps, 3)),
+            ("p50_ms", result.total.get_response_time_percentile(0.5)),
+            ("p95_ms", result.total.get_response_time_percentile(0.95)),
+            ("duration_s", round(result.duration, 3)), ("status", result.status),
+        ]
+        for verdict in result.thresholds:
+            self.user_properties.append((f"threshold {verdict.threshold.expression}",
+                                         "passed" if verdict.passed else "failed"))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, LoadRunFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        users = ", ".join(cls.__name__ for cls in self.run.user_classes)
+        return self.path, _first_line(self.run.user_classes), f"load run ({users})"
+
+
+def _first_line(classes: list[type]) -> int:
+    import inspect
+
+    try:
+        return inspect.getsourcelines(classes[0])[1] - 1
+    except (IndexError, OSError, TypeError):
+        return 0
+
+
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> Any:
+    if not isinstance(obj, type):
+        return None
+    users_module = sys.modules.get("pytest_loadhooks.user.users")
+    shape_module = sys.modules.get("pytest_loadhooks.shape")
+    module = collector.getparent(pytest.Module)
+    if module is None:
+        return None
+    session = _session(collector.config)
+    if shape_module is not None and issubclass(obj, shape_module.LoadTestShape):
+        if obj.__module__ == module.obj.__name__ and not obj.__dict__.get("abstract", False):
+            session.module_shapes.setdefault(module.nodeid, obj)
+        return []
+    if users_module is None or not issubclass(obj, users_module.User):
+        return None
+    if obj.__module__ != module.obj.__name__:
+        return []  # imported from elsewhere: belongs to the module that defines it
+    if obj.__dict__.get("abstract", False):
+        session.abstract_user_classes.append(f"{module.nodeid}::{name}")
+        return []
+    session.module_user_classes.setdefault(module.nodeid, []).append(obj)
+    run = session.run_for_module(module)
+    if not getattr(run, "explicit_user_classes", False) and obj not in run.user_classes:
+        run.user_classes.append(obj)
+    if id(run) in session.run_items:
+        return []
+    item = LoadRunItem.from_parent(module, name=RUN_ITEM_NAME, run=run)
+    session.run_items[id(run)] = item
+    return item
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    load = _session(config)
+    for run in [load.session_run, *load.module_runs.values()]:
+        if run is not None and run.settings.shape is None:
+            module_ids = {item.getparent(pytest.Module).nodeid for item in [load.run_items.get(id(run))] if item}
+            for module_id in module_ids:
+                if module_id in load.module_shapes:
+                    run.settings.shape = load.module_shapes[module_id]
+    for item in items:
+        if isinstance(item, LoadRunItem):
+            continue
+        marker = item.get_closest_marker("load")
+        module = item.getparent(pytest.Module)
+        if marker is not None and (module is None or _own_marker(module, "load") is not marker):
+            load.create_test_run(item, marker)
+            if "load_result" not in item.fixturenames:
+                item.fixturenames.append("load_result")
+    # Listeners that test modules added to init_command_line_parser: env/ini/default only.
+    from .event import events
+
+    fire_new_listeners(events, load.registry, None)
+    if not load.active:
+        _skip_load_items(items, load)
+        return
+    try:
+        load.custom_values = load.registry.resolve(config)
+    except ValueError as error:
+        raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
+    custom_described = load.registry.described(config)
+    _check_runs(load)
+    for run in load.all_runs():
+        for key, value in vars(load.custom_values).items():
+            setattr(run.parsed_options, key, value)
+        run.custom_arguments = custom_described
+    _order_items(items, load)
+    if load.load_only:
+        _deselect_non_load(items, load, config)
+
+
+def _check_runs(load: LoadSession) -> None:
+    """Reject what cannot run before any traffic: no users, no tasks, no host."""
+    from .env import Environment
+    from .exception import ConfigurationError
+
+    runs = load.all_runs()
+    if not runs:
+        hint = ""
+        if load.abstract_user_classes:
+            hint = (f" (found only abstract User classes: {', '.join(load.abstract_user_classes[:5])}"
+                    "; subclasses are concrete unless they set abstract = True)")
+        raise pytest.UsageError(f"pytest-loadhooks: no concrete User classes collected{hint}")
+    for run in runs:
+        if not run.user_classes:
+            raise pytest.UsageError(f"pytest-loadhooks: {run.run_id}: no User classes to run")
+        try:
+            probe = Environment(user_classes=run.user_classes, host=run.settings.host, tags=run.settings.tags,
+                                exclude_tags=run.settings.exclude_tags, events=_NullEvents())
+            probe.validate_user_classes()
+        except ConfigurationError as error:
+            raise pytest.UsageError(f"pytest-loadhooks: {run.run_id}: {error}") from None
+
+
+def _NullEvents() -> Any:
+    from .event import Events
+
+    return Events()
+
+
+def _uses_load(item: pytest.Item) -> bool:
+    return isinstance(item, LoadRunItem) or any(name in item.fixturenames for name in LOAD_FIXTURES)
+
+
+def _skip_load_items(items: list[pytest.Item], load: LoadSession) -> None:
+    skip = pytest.mark.skip(reason=SKIP_REASON)
+    for item in items:
+        if _uses_load(item) or item.nodeid in load.test_runs:
+            item.add_marker(skip)
+
+
+def _order_items(items: list[pytest.Item], load: LoadSession) -> None:
+    """Let the first test that reads a run's result trigger it, so its listener fixtures see the run.
+
+    The run's own item then follows that test and reports the verdict.
+    """
+    for run_item in [i for i in items if isinstance(i, LoadRunItem)]:
+        index = items.index(run_item)
+        users = [i for i, item in enumerate(items)
+                 if not isinstance(item, LoadRunItem) and "load_result" in item.fixturenames
+                 and load.run_for_item(item) is run_item.run]
+        if users and users[0] > index:
+            items.pop(index)
+            items.insert(users[0], run_item)
+    for item in items:
+        if "load_result" in getattr(item, "fixturenames", ()):
+            _setup_load_result_last(item)
+
+
+def _setup_load_result_last(item: pytest.Item) -> None:
+    """Reorder the item's fixtures so that load_result (and what needs it) is set up after all others."""
+    names = item.fixturenames
+    defs = getattr(item, "_fixtureinfo", None)
+    name2defs = defs.name2fixturedefs if defs is not None else {}
+    dependents = {"load_result"}
+    changed = True
+    while changed:
+        changed = False
+        for name in names:
+            if name in dependents:
+                continue
+            for fixturedef in name2defs.get(name, ()):
+                if dependents & set(fixturedef.argnames):
+                    dependents.add(name)
+                    changed = True
+                    break
+    late = [name for name in names if name in dependents]
+    early = [name for name in names if name not in dependents]
+    names[:] = early + late
+
+
+def _deselect_non_load(items: list[pytest.Item], load: LoadSession, config: pytest.Config) -> None:
+    keep = [item for item in items if _uses_load(item) or item.nodeid in load.test_runs]
+    dropped = [item for item in items if item not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+# --------------------------------------------------------------------------- running
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator:
+    result = yield
+    load = _session(item.config)
+    run = load.test_runs.get(item.nodeid)
+    if run is not None and run.result is not None and not run.result.passed:
+        pytest.fail("\n".join(run.result.failure_lines()), pytrace=False)
+    own_thresholds = [m for m in item.own_markers if m.name == "thresholds"]
+    if run is None and own_thresholds and "load_result" in item.fixturenames:
+        shared = load.run_for_item(item)
+        if shared is not None and shared.result is not None:
+            expressions = [a for m in own_thresholds for a in m.args]
+            failures = [v.message for v in (t.check(shared.result) for t in parse_all(expressions)) if not v.passed]
+            if failures:
+                pytest.fail("\n".join(failures), pytrace=False)
+    return result
+
+
+def _execute(run: "LoadRun", load: LoadSession) -> "LoadResult":
+    from .exception import ConfigurationError
+
+    try:
+        return run.execute()
+    except ConfigurationError as error:
+        pytest.fail(f"load run not started: {error}", pytrace=False)
+
+
+def _run_for_request(request: pytest.FixtureRequest) -> "LoadRun":
+    load = _session(request.config)
+    if not load.active:
+        pytest.skip(SKIP_REASON)
+    run = load.run_for_item(request.node)
+    if run is None:
+        pytest.fail("no load run for this test: define a concrete User class in its module or mark it "
+                    "@pytest.mark.load(user_classes=[...])", pytrace=False)
+    return run
+
+
+@pytest.fixture
+def load_env(request: pytest.FixtureRequest) -> Any:
+    """The Environment of this test's load run, before the run starts (runner created, ``init`` fired)."""
+    return _run_for_request(request).create_environment()
+
+
+@pytest.fixture
+def load_events(load_env: Any) -> Iterator[Any]:
+    """The run's events; listeners added through this object are removed when the test ends."""
+    scoped = ScopedEvents(load_env.events)
+    yield scoped
+    scoped.remove_all()
+
+
+@pytest.fixture
+def load_result(request: pytest.FixtureRequest) -> "LoadResult":
+    """Runs this test's load run (once; later users share it) and returns its results."""
+    run = _run_for_request(request)
+    return _execute(run, _session(request.config))
+
+
+class ScopedHook:
+    """An EventHook view that remembers what it added so it can take it away again."""
+
+    def __init__(self, hook: Any, added: list) -> None:
+        self._hook = hook
+        self._added = added
+
+    def add_listener(self, handler: Any) -> Any:
+        self._hook.add_listener(handler)
+        self._added.append((self._hook, handler))
+        return handler
+
+    def remove_listener(self, handler: Any) -> None:
+        self._hook.remove_listener(handler)
+        if (self._hook, handler) in self._added:
+            self._added.remove((self._hook, handler))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._hook, name)
+
+
+class ScopedEvents:
+    """Events whose listeners, added through this object, are removed by :meth:`remove_all`."""
+
+    def __init__(self, events: Any) -> None:
+        self._events = events
+        self._added: list = []
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._events, name)
+        if hasattr(value, "add_listener"):
+            return ScopedHook(value, self._added)
+        return value
+
+    def remove_all(self) -> None:
+        for hook, handler in reversed(self._added):
+            try:
+                hook.remove_listener(handler)
+            except ValueError:
+                pass
+        self._added.clear()
+
+
+# --------------------------------------------------------------------------- end of session
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    load = session.config.stash.get(SESSION_KEY, None)
+    if load is None or not load.active:
+        return
+    environments = [run.environment for run in load.all_runs() if run.environment is not None]
+    if not environments:
+        return
+    from .event import events
+
+    events.quitting.fire(environment=environments[-1])
+    events.quit.fire(exit_code=int(exitstatus))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    load = config.stash.get(SESSION_KEY, None)
+    if load is None or not load.active:
+        return
+    from .terminal import summary_lines
+
+    finished = [run for run in load.all_runs() if run.result is not None]
+    if not finished:
+        return
+    verbosity = config.get_verbosity()
+    if verbosity < -1:
+        return
+    terminalreporter.section("load test results", sep="=")
+    for run in finished:
+        for line in summary_lines(run.result, verbosity):
+            terminalreporter.write_line(line)
+        for path in run.written_outputs:
+            terminalreporter.write_line(f"  wrote {path}")

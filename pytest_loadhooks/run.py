@@ -1,0 +1,304 @@
+"""One load run as the pytest layer sees it: settings, lazy Environment, execution, result.
+
+A session has one run for its unmarked User classes; each module or test marked
+``@pytest.mark.load(...)`` gets an isolated run of its own. This module knows
+nothing of pytest's hooks: the plugin builds runs and calls :meth:`LoadRun.execute`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from argparse import Namespace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from .env import Environment
+from .stats import RequestStats, StatsEntry
+from .thresholds import Threshold, Verdict
+
+logger = logging.getLogger(__name__)
+
+MARKER_KEYS = {"users", "spawn_rate", "run_time", "host", "user_classes", "shape", "tags", "exclude_tags",
+               "stop_timeout"}
+
+
+@dataclass
+class RunSettings:
+    users: int = 1
+    spawn_rate: float | None = None
+    run_time: float | None = 10.0
+    host: str | None = None
+    tags: list[str] | None = None
+    exclude_tags: list[str] | None = None
+    stop_timeout: float = 0.0
+    shape: Any = None
+
+    @property
+    def effective_spawn_rate(self) -> float:
+        return self.spawn_rate if self.spawn_rate else float(max(self.users, 1))
+
+    def with_marker(self, kwargs: dict[str, Any]) -> "RunSettings":
+        """These settings overridden by a ``load`` marker's keyword arguments (validated)."""
+        from .options import parse_duration, parse_host, parse_list, parse_spawn_rate, parse_user_count
+
+        unknown = set(kwargs) - MARKER_KEYS
+        if unknown:
+            raise ValueError(f"unknown load marker argument(s) {sorted(unknown)}: use {sorted(MARKER_KEYS)}")
+        changes: dict[str, Any] = {}
+        parsers: dict[str, Callable[[Any], Any]] = {
+            "users": parse_user_count, "spawn_rate": parse_spawn_rate, "run_time": parse_duration,
+            "host": parse_host, "tags": parse_list, "exclude_tags": parse_list, "stop_timeout": parse_duration,
+        }
+        for key, value in kwargs.items():
+            if key in parsers and value is not None:
+                changes[key] = parsers[key](value)
+            elif key == "shape":
+                changes[key] = value
+        return replace(self, **changes)
+
+
+class LoadResult:
+    """What a finished run measured; what ``load_result`` returns and thresholds are judged on."""
+
+    def __init__(self, run: "LoadRun", environment: Environment, started_at: float, ended_at: float,
+                 exit_code: int) -> None:
+        self.run_id = run.run_id
+        self.environment = environment
+        self.stats: RequestStats = environment.stats
+        self.started_at = started_at
+        self.ended_at = ended_at
+        self.exit_code = exit_code
+        self.thresholds: list[Verdict] = []
+        self.listener_errors = list(environment.listener_errors)
+        self.runner_errors = list(environment.runner.runner_errors) if environment.runner else []
+
+    @property
+    def exit_status(self) -> int:
+        return self.exit_code
+
+    @property
+    def duration(self) -> float:
+        return max(self.ended_at - self.started_at, 0.0)
+
+    @property
+    def total(self) -> StatsEntry:
+        return self.stats.total
+
+    @property
+    def entries(self) -> dict[tuple[str, str], StatsEntry]:
+        """Endpoint entries keyed by (method, name)."""
+        return {(entry.method, entry.name): entry for entry in self.stats.sorted_entries()}
+
+    def entry(self, name: str | None = None, method: str | None = None) -> StatsEntry | None:
+        """The entry of one endpoint; with no method, all methods of that name merged."""
+        if name is None and method is None:
+            return self.total
+        matches = [e for e in self.stats.entries.values()
+                   if (name is None or e.name == name) and (method is None or e.method == method)]
+        if not matches:
+            return None
+        if len(matches) == 1:
+            return matches[0]
+        merged = StatsEntry(name or "", method or "")
+        merged.start_time = min(e.start_time for e in matches)
+        for match in matches:
+            merged.extend(match)
+        return merged
+
+    @property
+    def num_requests(self) -> int:
+        return self.total.num_requests
+
+    @property
+    def num_failures(self) -> int:
+        return self.total.num_failures
+
+    @property
+    def fail_ratio(self) -> float:
+        return self.total.fail_ratio
+
+    @property
+    def rps(self) -> float:
+        return self.total.num_requests / self.duration if self.duration > 0 else 0.0
+
+    def percentile(self, q: float, name: str | None = None, method: str | None = None) -> float:
+        """Response-time percentile in ms; ``q`` as 0.95 or 95."""
+        fraction = q / 100 if q > 1 else q
+        entry = self.entry(name, method)
+        if entry is None:
+            raise KeyError(f"no requests named {name!r}" + (f" with method {method}" if method else ""))
+        return entry.get_response_time_percentile(fraction)
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return sorted(self.stats.errors.values(), key=lambda r: -r["occurrences"])
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """Uncaught exceptions in users, with tracebacks and counts."""
+        return sorted(self.stats.exceptions.values(), key=lambda r: -r["count"])
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.stats.history
+
+    @property
+    def errored(self) -> bool:
+        return bool(self.listener_errors or self.runner_errors)
+
+    @property
+    def passed(self) -> bool:
+        return not self.errored and all(v.passed for v in self.thresholds)
+
+    @property
+    def status(self) -> str:
+        if self.errored:
+            return "errored"
+        return "passed" if self.passed else "failed"
+
+    def failure_lines(self) -> list[str]:
+        lines = [v.message for v in self.thresholds if not v.passed]
+        lines += [f"listener {e.listener} of event '{e.event}' raised {e.error}" for e in self.listener_errors]
+        lines += [f"runner error: {e}" for e in self.runner_errors]
+        return lines
+
+    def __repr__(self) -> str:
+        return (f"<LoadResult {self.run_id}: {self.num_requests} requests, {self.num_failures} failures, "
+                f"{self.rps:.1f} rps, {self.status}>")
+
+
+@dataclass
+class OutputPaths:
+    html: str | None = None
+    csv: str | None = None
+    json: str | None = None
+
+    def any(self) -> bool:
+        return bool(self.html or self.csv or self.json)
+
+    def for_run(self, suffix: str | None) -> "OutputPaths":
+        """Paths for an isolated run: ``report.html`` -> ``report-<suffix>.html`` so runs do not overwrite."""
+        if not suffix:
+            return self
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", suffix).strip("_.")[:120] or "run"
+
+        def suffixed(path: str | None, keep_extension: bool) -> str | None:
+            if not path:
+                return None
+            p = Path(path)
+            if keep_extension and p.suffix:
+                return str(p.with_name(f"{p.stem}-{slug}{p.suffix}"))
+            return f"{path}-{slug}"
+
+        return OutputPaths(suffixed(self.html, True), suffixed(self.csv, False), suffixed(self.json, True))
+
+
+@dataclass
+class LoadRun:
+    """A run's definition and, once executed, its result."""
+
+    run_id: str
+    kind: str  # "session", "module" or "test"
+    settings: RunSettings
+    user_classes: list[type] = field(default_factory=list)
+    thresholds: list[Threshold] = field(default_factory=list)
+    parsed_options: Namespace = field(default_factory=Namespace)
+    outputs: OutputPaths = field(default_factory=OutputPaths)
+    custom_arguments: list[dict[str, Any]] = field(default_factory=list)
+    live_view_factory: Callable[["LoadRun"], Any] | None = None
+    environment: Environment | None = None
+    result: LoadResult | None = None
+    error: BaseException | None = None
+    explicit_user_classes: bool = False
+    written_outputs: list[Path] = field(default_factory=list)
+
+    def create_environment(self) -> Environment:
+        """The run's Environment with its runner, ``init`` fired (once)."""
+        if self.environment is None:
+            shape = self.settings.shape
+            if isinstance(shape, type):
+                shape = shape()
+            options = Namespace(**vars(self.parsed_options))
+            for key, value in (("num_users", self.settings.users), ("users", self.settings.users),
+                               ("spawn_rate", self.settings.effective_spawn_rate),
+                               ("run_time", self.settings.run_time), ("host", self.settings.host),
+                               ("tags", self.settings.tags), ("exclude_tags", self.settings.exclude_tags),
+                               ("stop_timeout", self.settings.stop_timeout)):
+                setattr(options, key, value)
+            environment = Environment(
+                user_classes=self.user_classes, shape_class=shape, host=self.settings.host,
+                tags=self.settings.tags, exclude_tags=self.settings.exclude_tags,
+                stop_timeout=self.settings.stop_timeout, parsed_options=options,
+            )
+            environment.create_local_runner()
+            self.environment = environment
+            environment.fire_init()
+        return self.environment
+
+    def execute(self) -> LoadResult:
+        """Run the load once; later calls return the same result (or re-raise the same error)."""
+        if self.result is not None:
+            return self.result
+        if self.error is not None:
+            raise self.error
+        try:
+            self.result = self._execute()
+        except BaseException as error:
+            self.error = error
+            raise
+        return self.result
+
+    def _execute(self) -> LoadResult:
+        environment = self.create_environment()
+        environment.validate_user_classes()
+        runner = environment.runner
+        writer = None
+        if self.outputs.any():
+            from .report import ReportWriter
+
+            writer = ReportWriter(html=self.outputs.html, csv_prefix=self.outputs.csv, json_path=self.outputs.json)
+            writer.attach(runner)
+        live = self.live_view_factory(self) if self.live_view_factory else None
+        started_at = time.time()
+        if live is not None:
+            live.start()
+        try:
+            exit_code = runner.run(self.settings.users, self.settings.effective_spawn_rate, self.settings.run_time)
+        finally:
+            if live is not None:
+                live.stop()
+            ended_at = time.time()
+            environment.close()
+        result = LoadResult(self, environment, started_at, ended_at, exit_code)
+        result.thresholds = [threshold.check(result) for threshold in self.thresholds]
+        if writer is not None:
+            self.written_outputs = list(writer.finish(environment, self.run_info(result)) or [])
+        return result
+
+    def run_info(self, result: LoadResult) -> dict[str, Any]:
+        """What reports say about the run beyond its stats."""
+        return {
+            "name": self.run_id,
+            "host": self.settings.host or _class_hosts(self.user_classes),
+            "started_at": result.started_at,
+            "ended_at": result.ended_at,
+            "duration": result.duration,
+            "users": self.settings.users,
+            "spawn_rate": self.settings.effective_spawn_rate,
+            "run_time": self.settings.run_time,
+            "status": result.status,
+            "exit_code": result.exit_code,
+            "thresholds": [verdict.to_dict() for verdict in result.thresholds],
+            "custom_arguments": [
+                {"name": a["name"], "value": a["value"], "is_secret": a["is_secret"]} for a in self.custom_arguments
+            ],
+            "listener_errors": [vars(e) for e in result.listener_errors],
+        }
+
+
+def _class_hosts(user_classes: list[type]) -> str | None:
+    hosts = sorted({cls.host for cls in user_classes if getattr(cls, "host", None)})
+    return ", ".join(hosts) if hosts else None

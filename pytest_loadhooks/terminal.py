@@ -1,0 +1,158 @@
+"""Terminal output: a live view while a run goes, and the results table in the summary.
+
+On a TTY the live view redraws one status line with a progress bar; elsewhere (CI,
+pipes) it prints a plain line every few seconds so logs stay readable.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from .run import LoadResult, LoadRun
+
+BAR_WIDTH = 24
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(int(round(seconds)), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def status_line(run: "LoadRun", elapsed: float, with_bar: bool) -> str:
+    environment = run.environment
+    runner = environment.runner
+    stats = environment.stats
+    total = stats.total
+    run_time = run.settings.run_time
+    fail_pct = total.fail_ratio * 100
+    figures = (f"users {runner.user_count:>4}  rps {total.current_rps:8.1f}  fail {fail_pct:5.1f}%  "
+               f"p50 {stats.windowed_percentile(0.5):7.1f}ms  p95 {stats.windowed_percentile(0.95):7.1f}ms")
+    if run_time:
+        remaining = max(run_time - elapsed, 0.0)
+        clock = f"{format_seconds(elapsed)} / {format_seconds(run_time)} (left {format_seconds(remaining)})"
+        if with_bar:
+            done = min(elapsed / run_time, 1.0) if run_time else 0.0
+            filled = int(done * BAR_WIDTH)
+            clock = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {clock}"
+    else:
+        clock = format_seconds(elapsed)
+    return f"load {clock}  {figures}"
+
+
+class LiveView:
+    """Prints the run's status while it goes, from a greenlet beside the users."""
+
+    def __init__(self, run: "LoadRun", write: Callable[[str], None], tty: bool, interval: float,
+                 enabled: bool = True) -> None:
+        self.run = run
+        self.write = write
+        self.tty = tty
+        self.interval = 0.5 if tty else interval
+        self.enabled = enabled
+        self._greenlet = None
+        self._started = 0.0
+        self._drawn = False
+
+    def start(self) -> None:
+        import gevent
+
+        self._started = time.monotonic()
+        if self.enabled:
+            self._greenlet = gevent.spawn(self._loop)
+
+    def _loop(self) -> None:
+        import gevent
+
+        while True:
+            gevent.sleep(self.interval)
+            self.draw()
+
+    def draw(self) -> None:
+        try:
+            line = status_line(self.run, time.monotonic() - self._started, self.tty)
+        except Exception:  # noqa: BLE001 - the view must never break a run
+            return
+        if self.tty:
+            self.write("\r" + line + "\x1b[K")
+            self._drawn = True
+        else:
+            self.write(line + "\n")
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+            self._greenlet = None
+        if self.tty and self._drawn:
+            self.write("\r\x1b[K")
+
+
+COLUMNS = ("Type", "Name", "# reqs", "# fails", "fail %", "avg", "min", "max", "p50", "p95", "p99", "rps")
+
+
+def _row(entry: Any, duration: float, name: str | None = None) -> list[str]:
+    rps = entry.num_requests / duration if duration > 0 else 0.0
+    return [
+        entry.method or "", name if name is not None else entry.name, str(entry.num_requests),
+        str(entry.num_failures), f"{entry.fail_ratio * 100:.1f}", f"{entry.avg_response_time:.1f}",
+        f"{entry.min_response_time or 0:.1f}", f"{entry.max_response_time:.1f}",
+        f"{entry.get_response_time_percentile(0.5):.1f}", f"{entry.get_response_time_percentile(0.95):.1f}",
+        f"{entry.get_response_time_percentile(0.99):.1f}", f"{rps:.1f}",
+    ]
+
+
+def results_table(result: "LoadResult", max_rows: int = 50) -> list[str]:
+    """The per-endpoint table (times in ms), with the aggregated row last."""
+    entries = sorted(result.stats.entries.values(), key=lambda e: -e.num_requests)
+    rows = [_row(e, result.duration) for e in entries[:max_rows]]
+    hidden = len(entries) - len(rows)
+    rows.append(_row(result.total, result.duration, "Aggregated"))
+    widths = [max(len(COLUMNS[i]), *(len(r[i]) for r in rows)) for i in range(len(COLUMNS))]
+    widths[1] = min(widths[1], 60)
+
+    def fmt(cells: list[str]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            if i == 1 and len(cell) > widths[1]:
+                cell = cell[: widths[1] - 1] + "…"
+            out.append(cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]))
+        return "  ".join(out).rstrip()
+
+    lines = [fmt(list(COLUMNS)), "-" * len(fmt(list(COLUMNS)))]
+    lines += [fmt(r) for r in rows[:-1]]
+    if hidden > 0:
+        lines.append(f"... {hidden} more endpoints (see --load-html / --load-csv)")
+    lines.append(fmt(rows[-1]))
+    return lines
+
+
+def summary_lines(result: "LoadResult", verbosity: int) -> list[str]:
+    """What the terminal summary shows for one run; ``-q`` keeps it to a line per run."""
+    head = (f"{result.run_id}: {result.status.upper()} - {result.num_requests} requests, "
+            f"{result.num_failures} failures ({result.fail_ratio * 100:.2f}%), {result.rps:.1f} rps, "
+            f"p95 {result.total.get_response_time_percentile(0.95):.1f} ms over {result.duration:.1f}s")
+    if verbosity < 0:
+        lines = [head]
+        lines += [f"  FAILED {v.message}" for v in result.thresholds if not v.passed]
+        return lines
+    lines = [head, ""] + results_table(result)
+    if result.thresholds:
+        lines.append("")
+        lines += [f"  {'PASS' if v.passed else 'FAIL'} {v.message}" for v in result.thresholds]
+    for error in result.listener_errors:
+        lines.append(f"  ERROR listener {error.listener} of event '{error.event}' raised {error.error}")
+    for error in result.runner_errors:
+        lines.append(f"  ERROR runner: {error}")
+    if result.failures:
+        lines.append("")
+        lines.append("  failures (top 5):")
+        for record in result.failures[:5]:
+            lines.append(f"    {record['occurrences']:>6}x {record['method']} {record['name']}: {record['error']}")
+    if result.errors:
+        lines.append("  user errors (top 3):")
+        for record in result.errors[:3]:
+            lines.append(f"    {record['count']:>6}x {record['msg']}")
+    return lines
