@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from .event import Events, ListenerError, events as global_events
 from .exception import ConfigurationError
 from .stats import RequestStats
-from .user.task import filter_tasks_by_tags
+from .user.task import filter_tasks_by_tags, with_tasks
 
 if TYPE_CHECKING:
     from .runners import LocalRunner, Runner
@@ -79,8 +79,7 @@ class Environment:
         for cls in user_classes:
             tasks = filter_tasks_by_tags(cls.tasks, tags or None, exclude or None,
                                          frozenset(getattr(cls, "locust_tag_set", set())))
-            filtered.append(type(cls.__name__, (cls,), {"tasks": tasks, "__module__": cls.__module__,
-                                                        "__qualname__": cls.__qualname__}))
+            filtered.append(with_tasks(cls, tasks))
         return filtered
 
     @property

@@ -72,19 +72,42 @@ def expand_tasks(tasks: Any, owner: str) -> list[TaskSpec]:
 
 
 def collect_tasks(name: str, bases: tuple, namespace: dict) -> list[TaskSpec]:
-    """Tasks of a new User/TaskSet class: an explicit ``tasks`` or its ``@task`` methods."""
-    if "tasks" in namespace and namespace["tasks"] is not None:
-        return expand_tasks(namespace["tasks"], name)
-    decorated: list[TaskSpec] = []
+    """Tasks of a new User/TaskSet class, built as Locust builds them: every base's tasks,
+    then an explicit ``tasks`` (list or dict), then the ``@task`` methods."""
+    collected: list[TaskSpec] = []
+    for base in bases:
+        collected.extend(getattr(base, "tasks", None) or [])
+    if namespace.get("tasks") is not None:
+        collected.extend(expand_tasks(namespace["tasks"], name))
     for value in namespace.values():
         weight = getattr(value, "locust_task_weight", None)
         if weight is not None:
-            decorated.extend([value] * weight)
-    if decorated:
-        # A subclass adds its @task methods to what it inherits.
-        inherited = next((base.tasks for base in bases if getattr(base, "tasks", None)), [])
-        return list(inherited) + decorated
-    return list(next((base.tasks for base in bases if getattr(base, "tasks", None) is not None), []))
+            collected.extend([value] * weight)
+    return collected
+
+
+def collect_tasks_in_order(name: str, bases: tuple, namespace: dict) -> list[TaskSpec]:
+    """Like :func:`collect_tasks`, in declaration order: an explicit ``tasks`` goes where it
+    is declared among the ``@task`` methods (SequentialTaskSet)."""
+    collected: list[TaskSpec] = []
+    for base in bases:
+        collected.extend(getattr(base, "tasks", None) or [])
+    for key, value in namespace.items():
+        if key == "tasks":
+            if value is not None:
+                collected.extend(expand_tasks(value, name))
+            continue
+        weight = getattr(value, "locust_task_weight", None)
+        if weight is not None:
+            collected.extend([value] * weight)
+    return collected
+
+
+def with_tasks(cls: type, tasks: list[TaskSpec]) -> type:
+    """A subclass of ``cls`` whose tasks are exactly ``tasks``; ``cls`` itself stays intact."""
+    subclass = type(cls.__name__, (cls,), {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    subclass.tasks = list(tasks)
+    return subclass
 
 
 def filter_tasks_by_tags(
@@ -102,7 +125,7 @@ def filter_tasks_by_tags(
                 continue
             if children or not spec.tasks:
                 if children != list(spec.tasks):
-                    spec = type(spec.__name__, (spec,), {"tasks": children, "__module__": spec.__module__})
+                    spec = with_tasks(spec, children)
                 kept.append(spec)
             continue
         if tags and not (own_tags & tags):
@@ -112,8 +135,10 @@ def filter_tasks_by_tags(
 
 
 class TaskSetMeta(type):
+    _collect_tasks = staticmethod(collect_tasks)
+
     def __new__(mcs, name: str, bases: tuple, namespace: dict) -> type:
-        namespace["tasks"] = collect_tasks(name, bases, namespace)
+        namespace["tasks"] = mcs._collect_tasks(name, bases, namespace)
         return super().__new__(mcs, name, bases, namespace)
 
 
@@ -218,17 +243,8 @@ class MissingTasksError(Exception):
 
 
 class SequentialTaskSetMeta(TaskSetMeta):
-    def __new__(mcs, name: str, bases: tuple, namespace: dict) -> type:
-        # Declaration order matters here, and weights repeat a task in place.
-        if "tasks" not in namespace or namespace["tasks"] is None:
-            ordered = []
-            for value in namespace.values():
-                weight = getattr(value, "locust_task_weight", None)
-                if weight is not None:
-                    ordered.extend([value] * weight)
-            if ordered:
-                namespace["tasks"] = ordered
-        return super().__new__(mcs, name, bases, namespace)
+    # Declaration order matters here, and weights repeat a task in place.
+    _collect_tasks = staticmethod(collect_tasks_in_order)
 
 
 class SequentialTaskSet(TaskSet, metaclass=SequentialTaskSetMeta):
@@ -267,6 +283,6 @@ class DefaultTaskSet(TaskSet):
 
 
 __all__ = [
-    "task", "tag", "TaskSet", "SequentialTaskSet", "DefaultTaskSet", "filter_tasks_by_tags",
+    "task", "tag", "TaskSet", "SequentialTaskSet", "DefaultTaskSet", "filter_tasks_by_tags", "with_tasks",
     "MissingTasksError",
 ]
