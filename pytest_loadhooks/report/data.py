@@ -1,0 +1,244 @@
+"""The report document: one run's results as plain, JSON-able data.
+
+Every output (HTML, CSV, JSON) is produced from this document, so the numbers
+agree across them, and the HTML can be rebuilt from a saved JSON file alone.
+Its shape is described by ``schema.json`` next to this module (JSON Schema
+draft 2020-12) and in ``docs/reports.md``.
+
+This module reads results through public objects only (``environment.stats``,
+``environment.runner``, ``environment.listener_errors``) and imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from ..stats import percentile_label
+
+SCHEMA_VERSION = "1.0"
+"""Major changes when a field is removed or changes meaning; minor when fields are added."""
+
+REPORT_PERCENTILES = (0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0)
+"""Percentiles every entry reports (the columns Locust's CSV has)."""
+
+SECRET_MASK = "********"
+
+HISTORY_BASE_KEYS = (
+    "time", "user_count", "current_rps", "current_fail_per_sec",
+    "num_requests", "num_failures", "total_avg_response_time",
+)
+HISTORY_PERCENTILE_PREFIX = "response_time_percentile_"
+
+STATUSES = ("passed", "failed", "errored")
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of the report document."""
+    text = resources.files(__package__).joinpath("schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def entry_data(entry: Any) -> dict[str, Any]:
+    """One StatsEntry (an endpoint, or the Aggregated total) as report data."""
+    summary = entry.summary(())
+    return {
+        "name": entry.name,
+        "method": entry.method,
+        "num_requests": summary["num_requests"],
+        "num_failures": summary["num_failures"],
+        "fail_ratio": summary["fail_ratio"],
+        "avg_response_time": summary["avg_response_time"],
+        "min_response_time": summary["min_response_time"],
+        "max_response_time": summary["max_response_time"],
+        "median_response_time": summary["median_response_time"],
+        "percentiles": {percentile_label(q): entry.get_response_time_percentile(q) for q in REPORT_PERCENTILES},
+        "avg_content_length": summary["avg_content_length"],
+        "total_content_length": entry.total_content_length,
+        "total_rps": summary["total_rps"],
+        "total_fail_per_sec": summary["total_fail_per_sec"],
+        "start_time": entry.start_time,
+        "last_request_timestamp": entry.last_request_timestamp,
+        "response_times": [[float(ms), int(count)] for ms, count in sorted(entry.response_times.items())],
+    }
+
+
+def _listener_error(record: Any) -> dict[str, str]:
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        record = dataclasses.asdict(record)
+    return {key: str(record.get(key, "") or "") for key in ("event", "listener", "error", "traceback")}
+
+
+def _custom_argument(record: Mapping[str, Any]) -> dict[str, Any]:
+    secret = bool(record.get("is_secret", False))
+    value = record.get("value")
+    if secret and value not in (None, ""):
+        value = SECRET_MASK
+    return {"name": str(record.get("name", "")), "value": None if value is None else str(value), "is_secret": secret}
+
+
+def _threshold(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "expression": str(record.get("expression", "")),
+        "passed": bool(record.get("passed", False)),
+        "measured": _number_or_none(record.get("measured")),
+        "limit": _number_or_none(record.get("limit")),
+        "message": str(record.get("message", "") or ""),
+    }
+
+
+def _number_or_none(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _history_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = {key: row.get(key, 0) for key in HISTORY_BASE_KEYS}
+    out.update({key: value for key, value in row.items() if key.startswith(HISTORY_PERCENTILE_PREFIX)})
+    return out
+
+
+def _host(environment: Any) -> str | None:
+    if getattr(environment, "host", None):
+        return environment.host
+    hosts = sorted({cls.host for cls in getattr(environment, "user_classes", []) if getattr(cls, "host", None)})
+    return ", ".join(hosts) or None
+
+
+def _status(exit_code: int, thresholds: Iterable[Mapping[str, Any]]) -> str:
+    if exit_code not in (0, 1):
+        return "errored"
+    if exit_code == 1 or any(not t["passed"] for t in thresholds):
+        return "failed"
+    return "passed"
+
+
+def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON-able report document of a finished run.
+
+    ``run_info`` carries what only the caller knows (run id, thresholds, custom
+    arguments, status); missing keys are filled in from the environment and its
+    runner, so a bare ``build_report_data(env, {})`` works too. Secret custom
+    argument values are masked here, so no output ever holds them.
+    """
+    info = dict(run_info or {})
+    runner = getattr(environment, "runner", None)
+    stats = environment.stats
+
+    started_at = info.get("started_at")
+    if started_at is None:
+        started_at = getattr(runner, "start_time", None) or stats.start_time
+    ended_at = info.get("ended_at")
+    if ended_at is None:
+        ended_at = getattr(runner, "stop_time", None) or stats.last_request_timestamp or time.time()
+    duration = info.get("duration")
+    if duration is None:
+        duration = max(float(ended_at) - float(started_at), 0.0)
+
+    thresholds = [_threshold(t) for t in info.get("thresholds") or ()]
+    exit_code = info.get("exit_code")
+    if exit_code is None:
+        exit_code = getattr(runner, "exit_code", 0) if runner is not None else 0
+    exit_code = int(exit_code)
+    status = info.get("status") or _status(exit_code, thresholds)
+
+    listener_errors = info.get("listener_errors")
+    if listener_errors is None:
+        listener_errors = getattr(environment, "listener_errors", [])
+
+    users = info.get("users")
+    if users is None:
+        users = getattr(runner, "target_user_count", 0) if runner is not None else 0
+    spawn_rate = info.get("spawn_rate")
+    if spawn_rate is None:
+        spawn_rate = getattr(runner, "spawn_rate", 0.0) if runner is not None else 0.0
+    run_time = info.get("run_time")
+
+    entries = sorted(
+        (e for e in stats.entries.values() if e.num_requests or e.num_failures),
+        key=lambda e: (e.name, e.method),
+    )
+    failures = sorted(
+        ({"method": r["method"], "name": r["name"], "error": r["error"], "occurrences": r["occurrences"]}
+         for r in stats.errors.values()),
+        key=lambda r: (-r["occurrences"], r["name"], r["method"], r["error"]),
+    )
+    exceptions = sorted(
+        ({"count": r["count"], "msg": r["msg"], "traceback": r["traceback"], "nodes": list(r.get("nodes", []))}
+         for r in stats.exceptions.values()),
+        key=lambda r: -r["count"],
+    )
+
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"name": "pytest-loadhooks", "version": _version()},
+        "generated_at": time.time(),
+        "run": {
+            "name": str(info.get("name") or "load run"),
+            "host": info.get("host") if info.get("host") is not None else _host(environment),
+            "started_at": float(started_at),
+            "ended_at": float(ended_at),
+            "duration": float(duration),
+            "users": int(users),
+            "spawn_rate": float(spawn_rate),
+            "run_time": None if run_time is None else float(run_time),
+            "status": status,
+            "exit_code": exit_code,
+            "user_classes": [cls.__name__ for cls in getattr(environment, "user_classes", [])],
+        },
+        "thresholds": thresholds,
+        "custom_arguments": [_custom_argument(a) for a in info.get("custom_arguments") or ()],
+        "listener_errors": [_listener_error(e) for e in listener_errors],
+        "percentiles": list(REPORT_PERCENTILES),
+        "stats": [entry_data(e) for e in entries],
+        "total": entry_data(stats.total),
+        "failures": failures,
+        "exceptions": exceptions,
+        "history": [_history_row(row) for row in stats.history],
+    }
+    return _finite(document)
+
+
+def _finite(value: Any) -> Any:
+    """Replace NaN and infinities (not valid JSON) with None, everywhere."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def write_json(data: Mapping[str, Any], path: str | Path) -> Path:
+    """Write the report document as JSON (UTF-8, strict: no NaN)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def read_json(path: str | Path) -> dict[str, Any]:
+    """Load a report document written by :func:`write_json`."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    version = str(data.get("schema_version", ""))
+    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise ValueError(f"{path}: report schema version {version!r} is not supported (expected {SCHEMA_VERSION})")
+    return data

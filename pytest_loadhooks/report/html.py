@@ -1,0 +1,342 @@
+"""The self-contained HTML report, rendered from the report document alone.
+
+Tables are rendered here with Jinja2 (autoescaping every value), charts in the
+browser by plotly.js, inlined from the installed ``plotly`` package so the file
+needs no network. Chart data travels in a ``<script type="application/json">``
+block written with Jinja2's ``tojson`` (which escapes ``<``, ``>``, ``&`` and
+``'``, so neither ``</script>`` nor ``<!--`` in a request name can end it), and
+text shown inside charts is HTML-escaped once more because plotly reads a subset
+of HTML in labels.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as _dt
+import html as _html
+import math
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+DISTRIBUTION_TOP_N = 12
+"""Response-time distribution charts are drawn for the busiest endpoints only (the table lists all)."""
+DISTRIBUTION_MAX_BINS = 20
+
+STATUS_LABELS = {"passed": "Passed", "failed": "Failed", "errored": "Errored"}
+
+
+# -- formatting (what a person reads; the JSON keeps full precision) --
+
+def fmt_int(value: Any) -> str:
+    return f"{int(value or 0):,}"
+
+
+def fmt_ms(value: Any) -> str:
+    value = float(value or 0.0)
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def fmt_rate(value: Any) -> str:
+    value = float(value or 0.0)
+    return f"{value:,.1f}" if value >= 100 else f"{value:.2f}"
+
+
+def fmt_percent(ratio: Any) -> str:
+    return f"{float(ratio or 0.0) * 100:.2f}"
+
+
+def fmt_bytes(value: Any) -> str:
+    return f"{float(value or 0.0):,.0f}"
+
+
+def fmt_number(value: Any) -> str:
+    if value is None:
+        return "–"
+    value = float(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.4g}"
+
+
+def fmt_duration(seconds: Any) -> str:
+    if seconds is None:
+        return "–"
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min {secs:02d} s"
+    return f"{minutes} min {secs:02d} s"
+
+
+def fmt_time(epoch: Any) -> str:
+    if epoch is None:
+        return "–"
+    moment = _dt.datetime.fromtimestamp(float(epoch)).astimezone()
+    return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def _chart_time(epoch: float) -> str:
+    """A local timestamp plotly reads as a date (no zone: it shows what it is given)."""
+    return _dt.datetime.fromtimestamp(float(epoch)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def chart_text(text: Any) -> str:
+    """Text for a plotly label: plotly parses a subset of HTML there, so escape it."""
+    return _html.escape(str(text), quote=True)
+
+
+# -- response-time distribution from a histogram --
+
+def _nice(value: float) -> float:
+    """Round to three significant digits (the histogram's own precision)."""
+    if value <= 0:
+        return 0.0
+    digits = 2 - int(math.floor(math.log10(value)))
+    return round(value, digits)
+
+
+def fmt_edge(value: float) -> str:
+    """A bin edge in ms, three significant digits (the histogram's precision)."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def distribution_bins(histogram: Sequence[Sequence[float]], max_bins: int = DISTRIBUTION_MAX_BINS) -> dict[str, list]:
+    """Regroup a ``[[ms, count], ...]`` histogram into at most ``max_bins`` readable bins.
+
+    Few distinct values are shown as they are; otherwise bins are spaced
+    logarithmically (response times are skewed) or linearly for a narrow range.
+    Returns ``{"labels": [...], "ranges": [...], "counts": [...], "low": [...], "high": [...]}``:
+    a label is a bin's lower edge (unique, as the chart's category axis needs), a range its full span.
+    """
+    pairs = sorted((float(ms), int(count)) for ms, count in histogram if count > 0)
+    if not pairs:
+        return {"labels": [], "ranges": [], "counts": [], "low": [], "high": []}
+    if len(pairs) <= max_bins:
+        labels = _unique([fmt_edge(ms) for ms, _ in pairs])
+        return {
+            "labels": labels,
+            "ranges": [f"{fmt_edge(ms)} ms" for ms, _ in pairs],
+            "counts": [count for _, count in pairs],
+            "low": [ms for ms, _ in pairs],
+            "high": [ms for ms, _ in pairs],
+        }
+    low, high = pairs[0][0], pairs[-1][0]
+    floor = low if low > 0 else next((ms for ms, _ in pairs if ms > 0), 0.001)
+    if high / floor > 4:
+        ratio = (high / floor) ** (1 / max_bins)
+        inner = [floor * ratio ** i for i in range(1, max_bins)]
+    else:
+        step = (high - low) / max_bins
+        inner = [low + step * i for i in range(1, max_bins)]
+    edges = sorted({_nice(e) for e in inner if low < _nice(e) < high})
+    edges = [low, *edges, high]
+    counts = [0] * (len(edges) - 1)
+    for ms, count in pairs:
+        index = min(bisect.bisect_right(edges, ms) - 1, len(counts) - 1)
+        counts[index] += count
+    return {
+        "labels": _unique([fmt_edge(edges[i]) for i in range(len(counts))]),
+        "ranges": [f"{fmt_edge(edges[i])}–{fmt_edge(edges[i + 1])} ms" for i in range(len(counts))],
+        "counts": counts,
+        "low": edges[:-1],
+        "high": edges[1:],
+    }
+
+
+def _unique(labels: list[str]) -> list[str]:
+    """Labels made unique (a category axis would merge equal ones into one bar)."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        if label in seen:
+            seen[label] += 1
+            out.append(f"{label} ({seen[label]})")
+        else:
+            seen[label] = 1
+            out.append(label)
+    return out
+
+
+# -- the view model --
+
+def _row(entry: Mapping[str, Any]) -> dict[str, Any]:
+    p = entry["percentiles"]
+    return {
+        "method": entry["method"],
+        "name": entry["name"],
+        "requests": fmt_int(entry["num_requests"]),
+        "failures": fmt_int(entry["num_failures"]),
+        "has_failures": entry["num_failures"] > 0,
+        "fail_percent": fmt_percent(entry["fail_ratio"]),
+        "avg": fmt_ms(entry["avg_response_time"]),
+        "min": fmt_ms(entry["min_response_time"]),
+        "max": fmt_ms(entry["max_response_time"]),
+        "median": fmt_ms(entry["median_response_time"]),
+        "p90": fmt_ms(p.get("90")),
+        "p95": fmt_ms(p.get("95")),
+        "p99": fmt_ms(p.get("99")),
+        "avg_size": fmt_bytes(entry["avg_content_length"]),
+        "rps": fmt_rate(entry["total_rps"]),
+    }
+
+
+def _timeline(history: Sequence[Mapping[str, Any]]) -> dict[str, list]:
+    return {
+        "time": [_chart_time(r["time"]) for r in history],
+        "users": [r["user_count"] for r in history],
+        "rps": [round(r["current_rps"], 3) for r in history],
+        "fails": [round(r["current_fail_per_sec"], 3) for r in history],
+        "p50": [r.get("response_time_percentile_0.5", 0.0) for r in history],
+        "p95": [r.get("response_time_percentile_0.95", 0.0) for r in history],
+    }
+
+
+def _distribution(entry: Mapping[str, Any], chart_id: str, label: str) -> dict[str, Any]:
+    bins = distribution_bins(entry["response_times"])
+    total = max(entry["num_requests"], 1)
+    return {
+        "id": chart_id,
+        "label": label,
+        "method": entry["method"],
+        "name": entry["name"],
+        "requests": fmt_int(entry["num_requests"]),
+        "median": fmt_ms(entry["median_response_time"]),
+        "p95": fmt_ms(entry["percentiles"].get("95")),
+        "p99": fmt_ms(entry["percentiles"].get("99")),
+        "chart": {
+            "id": chart_id,
+            "title": chart_text(label),
+            "labels": bins["labels"],
+            "ranges": bins["ranges"],
+            "counts": bins["counts"],
+            "shares": [round(100 * c / total, 2) for c in bins["counts"]],
+        },
+    }
+
+
+def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
+    run = data["run"]
+    total = data["total"]
+    entries = data["stats"]
+    history = data["history"]
+    peak_users = max([run["users"], *(r["user_count"] for r in history)])
+    busiest = sorted(entries, key=lambda e: (-e["num_requests"], e["name"], e["method"]))[:DISTRIBUTION_TOP_N]
+    distributions = []
+    if total["num_requests"]:
+        distributions.append(_distribution(total, "dist-total", "All requests"))
+    for index, entry in enumerate(busiest):
+        label = f"{entry['method']} {entry['name']}".strip()
+        distributions.append(_distribution(entry, f"dist-{index}", label))
+    thresholds = data["thresholds"]
+    return {
+        "data": data,
+        "run": run,
+        "status": run["status"],
+        "status_label": STATUS_LABELS.get(run["status"], str(run["status"]).title()),
+        "run_time": fmt_duration(run["run_time"]) if run["run_time"] is not None else "until stopped",
+        "started": fmt_time(run["started_at"]),
+        "ended": fmt_time(run["ended_at"]),
+        "generated": fmt_time(data.get("generated_at")),
+        "duration": fmt_duration(run["duration"]),
+        "kpis": [{"bad": False, **kpi} for kpi in [
+            {"label": "Requests", "value": fmt_int(total["num_requests"]), "unit": ""},
+            {"label": "Failures", "value": fmt_int(total["num_failures"]),
+             "unit": f"{fmt_percent(total['fail_ratio'])} %", "bad": total["num_failures"] > 0},
+            {"label": "Throughput", "value": fmt_rate(total["total_rps"]), "unit": "req/s"},
+            {"label": "Median", "value": fmt_ms(total["median_response_time"]), "unit": "ms"},
+            {"label": "95th percentile", "value": fmt_ms(total["percentiles"].get("95")), "unit": "ms"},
+            {"label": "99th percentile", "value": fmt_ms(total["percentiles"].get("99")), "unit": "ms"},
+            {"label": "Peak users", "value": fmt_int(peak_users), "unit": ""},
+            {"label": "Duration", "value": fmt_duration(run["duration"]), "unit": ""},
+        ]],
+        "thresholds": [
+            {**t, "measured_text": fmt_number(t["measured"]), "limit_text": fmt_number(t["limit"])} for t in thresholds
+        ],
+        "thresholds_failed": sum(1 for t in thresholds if not t["passed"]),
+        "rows": [_row(e) for e in entries],
+        "total_row": _row(total),
+        "distributions": distributions,
+        "distribution_top_n": DISTRIBUTION_TOP_N,
+        "endpoint_count": len(entries),
+        "failures": [{**f, "occurrences_text": fmt_int(f["occurrences"])} for f in data["failures"]],
+        "exceptions": [{**e, "count_text": fmt_int(e["count"])} for e in data["exceptions"]],
+        "custom_arguments": data["custom_arguments"],
+        "listener_errors": data["listener_errors"],
+        "charts": {
+            "timeline": _timeline(history),
+            "distributions": [d["chart"] for d in distributions],
+        },
+    }
+
+
+# -- rendering --
+
+_SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)
+
+
+def _inline_script(source: str) -> str:
+    """JavaScript safe to put between <script> tags: no ``</script`` or ``<!--`` can end or confuse the block."""
+    return _SCRIPT_END.sub(r"<\\/\1", source).replace("<!--", "<\\!--")
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return _inline_script(get_plotlyjs())
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env
+
+
+@lru_cache(maxsize=1)
+def _template() -> Any:
+    from importlib import resources
+
+    source = resources.files(__package__).joinpath("template.html").read_text(encoding="utf-8")
+    return _environment().from_string(source)
+
+
+def render_html(data: Mapping[str, Any]) -> str:
+    """The report page as a string."""
+    from importlib import resources
+
+    from markupsafe import Markup
+
+    template = _template()
+    script = resources.files(__package__).joinpath("report.js").read_text(encoding="utf-8")
+    return template.render(
+        **view_model(data),
+        plotly_js=Markup(plotly_js()),
+        report_js=Markup(_inline_script(script)),
+    )
+
+
+def write_html(data: Mapping[str, Any], path: str | Path) -> Path:
+    """Write the self-contained HTML report of a report document; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(data), encoding="utf-8")
+    return path

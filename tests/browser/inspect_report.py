@@ -1,0 +1,140 @@
+"""Open an HTML report in Debian's chromium (Playwright) with the network off, and print what it finds as JSON.
+
+    python tests/browser/inspect_report.py REPORT.html --screenshot OUT.png [--filter TEXT] [--full-page]
+
+Runs in its own process: the test suite is gevent monkey-patched, which
+Playwright's sync API does not mix with. Only file:// requests are let through;
+any other request the page attempts is blocked and listed under "blocked_requests".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+# Everything read from the page in one go, so the findings are a consistent snapshot.
+COLLECT = """() => {
+  const text = (el) => el ? el.textContent.trim() : null;
+  const rows = (selector) => Array.from(document.querySelectorAll(selector));
+  const charts = rows('[data-chart]').map((el) => {
+    const svg = el.querySelector('svg.main-svg');
+    const box = el.getBoundingClientRect();
+    return {
+      id: el.id,
+      kind: el.dataset.chart,
+      rendered: el.dataset.rendered === 'true',
+      svg_count: el.querySelectorAll('svg').length,
+      svg_children: svg ? svg.querySelectorAll('*').length : 0,
+      lines: el.querySelectorAll('g.trace.scatter path.js-line').length,
+      bars: el.querySelectorAll('g.trace.bars g.point path').length,
+      width: box.width,
+      height: box.height,
+    };
+  });
+  return {
+    title: document.title,
+    charts_state: document.body.dataset.charts || null,
+    status: text(document.getElementById('run-status')),
+    run_name: text(document.getElementById('run-name')),
+    host: text(document.getElementById('run-host')),
+    summary_text: document.getElementById('summary').innerText,
+    kpis: rows('#summary .kpi').map((el) => ({label: text(el.querySelector('.label')), value: text(el.querySelector('.value'))})),
+    thresholds: rows('#thresholds-table tbody tr').map((tr) => ({
+      result: tr.className, cells: Array.from(tr.cells).map((td) => td.textContent.trim())})),
+    endpoint_rows: rows('#endpoints-table tbody tr').length,
+    endpoint_rows_sample: rows('#endpoints-table tbody tr').slice(0, 50).map((tr) => Array.from(tr.cells).map((td) => td.textContent)),
+    endpoint_headers: rows('#endpoints-table thead th').map((th) => th.textContent.trim()),
+    aggregated_row: Array.from(document.querySelectorAll('#aggregated-row td')).map((td) => td.textContent.trim()),
+    endpoint_names: rows('#endpoints-table tbody td.name').slice(0, 200).map((td) => td.textContent),
+    failure_rows: rows('#failures-table tbody tr').map((tr) => Array.from(tr.cells).map((td) => td.textContent)),
+    exceptions: rows('#exceptions details').map((d) => ({summary: d.querySelector('summary').textContent, traceback: text(d.querySelector('pre'))})),
+    arguments: rows('#arguments-table tbody tr').map((tr) => Array.from(tr.cells).map((td) => td.textContent.trim())),
+    listener_errors: rows('#listener-errors details').map((d) => ({summary: d.querySelector('summary').textContent, traceback: text(d.querySelector('pre'))})),
+    charts: charts,
+    script_elements: document.scripts.length,
+    img_elements: document.images.length,
+    body_text_length: document.body.innerText.length,
+    xss_marker: window.__xss === undefined ? null : String(window.__xss),
+  };
+}"""
+
+
+def visible_rows(page) -> int:
+    return page.evaluate("() => Array.from(document.querySelectorAll('#endpoints-table tbody tr')).filter((tr) => !tr.hidden).length")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("report")
+    parser.add_argument("--screenshot", required=True)
+    parser.add_argument("--filter", help="type this into the endpoint filter and count the rows left")
+    parser.add_argument("--full-page", action="store_true", help="screenshot the whole page, not just the viewport")
+    parser.add_argument("--width", type=int, default=1440)
+    parser.add_argument("--height", type=int, default=1000)
+    args = parser.parse_args()
+
+    url = Path(args.report).resolve().as_uri()
+    findings: dict = {"url": url, "dialogs": [], "page_errors": [], "console_errors": [], "blocked_requests": []}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(offline=True, viewport={"width": args.width, "height": args.height},
+                                          device_scale_factor=1)
+
+            def route(route):
+                if route.request.url.startswith("file:"):
+                    route.continue_()
+                else:
+                    findings["blocked_requests"].append(route.request.url)
+                    route.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
+
+            def on_dialog(dialog):
+                findings["dialogs"].append({"type": dialog.type, "message": dialog.message})
+                dialog.dismiss()
+
+            page.on("dialog", on_dialog)
+            page.on("pageerror", lambda error: findings["page_errors"].append(str(error)))
+            page.on("console", lambda msg: findings["console_errors"].append(msg.text) if msg.type == "error" else None)
+            page.goto(url, wait_until="load", timeout=90_000)
+            page.wait_for_function("() => document.body.dataset.charts !== undefined", timeout=60_000)
+            findings.update(page.evaluate(COLLECT))
+
+            # The table works: sorting by request count puts the busiest endpoint first, filtering narrows it.
+            if findings["endpoint_rows"]:
+                page.click("#endpoints-table thead th:nth-child(3)")
+                findings["first_row_after_sort"] = page.evaluate(
+                    "() => Array.from(document.querySelector('#endpoints-table tbody tr').cells).map((td) => td.textContent)")
+            if args.filter is not None:
+                page.fill("#endpoint-filter", args.filter)
+                page.wait_for_function(
+                    "(needle) => document.getElementById('endpoint-count').textContent.includes(' of ')"
+                    " || needle === ''", arg=args.filter, timeout=10_000)
+                findings["filtered_rows"] = visible_rows(page)
+                findings["filter_count_text"] = page.inner_text("#endpoint-count")
+                page.fill("#endpoint-filter", "")
+                page.wait_for_function("() => !document.getElementById('endpoint-count').textContent.includes(' of ')",
+                                       timeout=10_000)
+                page.evaluate("() => window.scrollTo(0, 0)")
+            page.screenshot(path=args.screenshot, full_page=args.full_page)
+            findings["screenshot"] = args.screenshot
+        finally:
+            browser.close()
+    json.dump(findings, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
