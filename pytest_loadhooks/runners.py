@@ -108,6 +108,11 @@ class Runner:
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         logger.error("runner greenlet %s crashed:\n%s", getattr(greenlet, "name", greenlet), text)
         self.runner_errors.append(f"{type(error).__name__}: {error}")
+        if greenlet is getattr(self, "shape_greenlet", None) or greenlet is getattr(self, "spawning_greenlet", None):
+            # The run can no longer follow its plan (a shape's tick or a user's __init__
+            # raised): end it, errored, rather than run on (forever, without a run time).
+            logger.error("ending the run: its %s greenlet crashed", getattr(greenlet, "name", "runner"))
+            gevent.spawn(self.quit)
 
     def _history_loop(self) -> None:
         while True:
@@ -275,7 +280,8 @@ class LocalRunner(Runner):
         started = time.monotonic()
         for index, cls in enumerate(to_add):
             self._spawn_one_user(cls)
-            self._pace(started, index + 1, spawn_rate)
+            if index + 1 < len(to_add):  # no pause after the last user: spawning is complete
+                self._pace(started, index + 1, spawn_rate)
         self.update_state(STATE_RUNNING)
         logger.info("spawning complete: %d users %s", self.user_count, self.user_classes_count)
         self.environment.events.spawning_complete.fire(user_count=self.user_count)
