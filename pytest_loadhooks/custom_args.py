@@ -121,7 +121,7 @@ class ParserShim:
         extra.append(f"ini: {argument.dest}")
         if argument.choices:
             extra.append("choices: " + ", ".join(str(c) for c in argument.choices))
-        help_text = f"{argument.help or 'custom argument'} [{'; '.join(extra)}]"
+        help_text = f"{argument.help or 'custom argument'} [{'; '.join(extra)}]".replace("%", "%%")
         option_kwargs: dict[str, Any] = {"dest": argument.dest, "default": None, "help": help_text}
         if argument.action in ("store_true", "store_false"):
             option_kwargs["action"] = argument.action

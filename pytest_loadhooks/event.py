@@ -90,7 +90,11 @@ class EventHook:
     def _listener_failed(self, handler: Handler, error: Exception) -> None:
         listener = getattr(handler, "__qualname__", None) or repr(handler)
         formatted = traceback.format_exc()
-        logger.error("Uncaught exception in listener %s of event '%s':\n%s", listener, self.name, formatted)
+        # A listener on 'request' can fail thousands of times: log the first of each kind in full.
+        repeated = any(e.listener == listener and e.event == self.name and e.traceback == formatted
+                       for e in self._errors[-50:])
+        log = logger.debug if repeated else logger.error
+        log("Uncaught exception in listener %s of event '%s':\n%s", listener, self.name, formatted)
         self._errors.append(ListenerError(self.name, listener, f"{type(error).__name__}: {error}", formatted))
 
 

@@ -148,7 +148,8 @@ OPTIONS_BY_DEST = {option.dest: option for option in OPTIONS}
 def add_options(parser: Any) -> None:
     group = parser.getgroup(GROUP, "load testing (pytest-loadhooks)")
     for option in OPTIONS:
-        help_text = f"{option.help} [ini: {option.ini}, env: {option.env_var}]"
+        # argparse %-formats help strings, so a literal percent must be doubled.
+        help_text = f"{option.help} [ini: {option.ini}, env: {option.env_var}]".replace("%", "%%")
         if option.flag:
             group.addoption(option.cli, action="store_true", default=None, dest=option.dest, help=help_text)
         elif option.repeatable:

@@ -224,12 +224,6 @@ class LoadSession:
 
         tty = reporter.isatty() and not os.environ.get("CI")
         view = LiveView(run, write, tty=tty, interval=self.live_interval, enabled=verbosity >= 0)
-        if verbosity >= 0:
-            settings = run.settings
-            length = f"{settings.run_time:g}s" if settings.run_time else "until the shape ends"
-            shape = f", shape {type(run.environment.shape_class).__name__}" if run.environment.shape_class else ""
-            write(f"\nload run {run.run_id}: {settings.users} users at {settings.effective_spawn_rate:g}/s "
-                  f"for {length}{shape}\n")
         return view
 
 

@@ -13,11 +13,14 @@ import time
 from argparse import Namespace
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .env import Environment
-from .stats import RequestStats, StatsEntry
 from .thresholds import Threshold, Verdict
+
+if TYPE_CHECKING:
+    # The plugin builds settings in every session; the engine is imported only when a run starts.
+    from .env import Environment
+    from .stats import RequestStats, StatsEntry
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +66,11 @@ class RunSettings:
 class LoadResult:
     """What a finished run measured; what ``load_result`` returns and thresholds are judged on."""
 
-    def __init__(self, run: "LoadRun", environment: Environment, started_at: float, ended_at: float,
+    def __init__(self, run: "LoadRun", environment: "Environment", started_at: float, ended_at: float,
                  exit_code: int) -> None:
         self.run_id = run.run_id
         self.environment = environment
-        self.stats: RequestStats = environment.stats
+        self.stats: "RequestStats" = environment.stats
         self.started_at = started_at
         self.ended_at = ended_at
         self.exit_code = exit_code
@@ -84,15 +87,15 @@ class LoadResult:
         return max(self.ended_at - self.started_at, 0.0)
 
     @property
-    def total(self) -> StatsEntry:
+    def total(self) -> "StatsEntry":
         return self.stats.total
 
     @property
-    def entries(self) -> dict[tuple[str, str], StatsEntry]:
+    def entries(self) -> dict[tuple[str, str], "StatsEntry"]:
         """Endpoint entries keyed by (method, name)."""
         return {(entry.method, entry.name): entry for entry in self.stats.sorted_entries()}
 
-    def entry(self, name: str | None = None, method: str | None = None) -> StatsEntry | None:
+    def entry(self, name: str | None = None, method: str | None = None) -> "StatsEntry | None":
         """The entry of one endpoint; with no method, all methods of that name merged."""
         if name is None and method is None:
             return self.total
@@ -102,6 +105,8 @@ class LoadResult:
             return None
         if len(matches) == 1:
             return matches[0]
+        from .stats import StatsEntry
+
         merged = StatsEntry(name or "", method or "")
         merged.start_time = min(e.start_time for e in matches)
         for match in matches:
@@ -145,6 +150,14 @@ class LoadResult:
     def history(self) -> list[dict[str, Any]]:
         return self.stats.history
 
+    def grouped_listener_errors(self) -> dict[tuple[str, str, str], int]:
+        """Listener failures counted by (event, listener, error)."""
+        counts: dict[tuple[str, str, str], int] = {}
+        for e in self.listener_errors:
+            key = (e.event, e.listener, e.error)
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
     @property
     def errored(self) -> bool:
         return bool(self.listener_errors or self.runner_errors)
@@ -161,7 +174,8 @@ class LoadResult:
 
     def failure_lines(self) -> list[str]:
         lines = [v.message for v in self.thresholds if not v.passed]
-        lines += [f"listener {e.listener} of event '{e.event}' raised {e.error}" for e in self.listener_errors]
+        lines += [f"listener {listener} of event '{event}' raised {error}" + (f" ({count} times)" if count > 1 else "")
+                  for (event, listener, error), count in self.grouped_listener_errors().items()]
         lines += [f"runner error: {e}" for e in self.runner_errors]
         return lines
 
@@ -209,15 +223,17 @@ class LoadRun:
     outputs: OutputPaths = field(default_factory=OutputPaths)
     custom_arguments: list[dict[str, Any]] = field(default_factory=list)
     live_view_factory: Callable[["LoadRun"], Any] | None = None
-    environment: Environment | None = None
+    environment: "Environment | None" = None
     result: LoadResult | None = None
     error: BaseException | None = None
     explicit_user_classes: bool = False
     written_outputs: list[Path] = field(default_factory=list)
 
-    def create_environment(self) -> Environment:
+    def create_environment(self) -> "Environment":
         """The run's Environment with its runner, ``init`` fired (once)."""
         if self.environment is None:
+            from .env import Environment
+
             shape = self.settings.shape
             if isinstance(shape, type):
                 shape = shape()

@@ -76,11 +76,13 @@ class LiveView:
             line = status_line(self.run, time.monotonic() - self._started, self.tty)
         except Exception:  # noqa: BLE001 - the view must never break a run
             return
+        # The first line starts on a line of its own: pytest may be mid-line ("test_x.py::load_run ").
+        lead = "" if self._drawn else "\n"
         if self.tty:
-            self.write("\r" + line + "\x1b[K")
-            self._drawn = True
+            self.write(lead + "\r" + line + "\x1b[K")
         else:
-            self.write(line + "\n")
+            self.write(lead + line + "\n")
+        self._drawn = True
 
     def stop(self) -> None:
         if self._greenlet is not None:
@@ -142,8 +144,9 @@ def summary_lines(result: "LoadResult", verbosity: int) -> list[str]:
     if result.thresholds:
         lines.append("")
         lines += [f"  {'PASS' if v.passed else 'FAIL'} {v.message}" for v in result.thresholds]
-    for error in result.listener_errors:
-        lines.append(f"  ERROR listener {error.listener} of event '{error.event}' raised {error.error}")
+    for (event, listener, error), count in result.grouped_listener_errors().items():
+        times = f" ({count} times)" if count > 1 else ""
+        lines.append(f"  ERROR listener {listener} of event '{event}' raised {error}{times}")
     for error in result.runner_errors:
         lines.append(f"  ERROR runner: {error}")
     if result.failures:

@@ -1,0 +1,256 @@
+"""The plugin inside real pytest sessions: plain sessions, load runs, fixtures, markers, lifecycle."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+from plugin_helpers import FAILING_MODULE, RECORDING_CONFTEST, SHOP_MODULE, lifecycle, load_args, read_events
+
+
+def test_plain_session_is_unaffected(pytester):
+    pytester.makepyfile(
+        test_plain='''
+        import sys
+
+        def test_not_patched():
+            from gevent import monkey
+            assert not monkey.is_module_patched("socket")
+            assert "requests" not in sys.modules
+            assert "pytest_loadhooks.env" not in sys.modules
+            assert "pytest_loadhooks.stats" not in sys.modules
+
+        def test_fails():
+            assert 1 == 2
+        '''
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.no_fnmatch_line("*load test results*")
+
+
+def test_plugin_module_imports_nothing_heavy():
+    code = (
+        "import sys, pytest_loadhooks.plugin\n"
+        "heavy = [m for m in ('gevent', 'requests', 'ssl', 'zmq', 'geventhttpclient', 'flask', 'psutil',"
+        " 'pytest_loadhooks.env', 'pytest_loadhooks.runners') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_load_items_are_skipped_with_a_hint_in_plain_sessions(pytester):
+    pytester.makepyfile(test_shop=SHOP_MODULE + "\ndef test_uses_result(load_result):\n    assert load_result\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines(["*load test: run it with --load-users=N*"])
+
+
+def test_passing_run_reports_table_and_verdicts(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, "-v", "--load-threshold", "p95 < 5000"))
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "test_shop.py::load_run PASSED*",
+        "*load test results*",
+        "*test_shop.py::load_run: PASSED*requests*",
+        "*GET*/page*",
+        "*GET*/cart*",
+        "*Aggregated*",
+        "*PASS threshold 'p95 < 5000' passed: p95 of all requests = *",
+    ])
+
+
+def test_failing_fail_ratio_fails_the_run_item(pytester, target):
+    pytester.makepyfile(test_unlucky=FAILING_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, "--load-fail-ratio=0.01"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*threshold 'fail_ratio <= 0.01' failed: fail_ratio of all requests = * (*%), limit <= 0.01 (1.00%)*",
+    ])
+    assert result.ret == 1
+
+
+def test_gevent_is_patched_once_and_https_works_after(pytester, tls_target):
+    url, ca_file = tls_target
+    pytester.makeconftest("import requests  # a realistic conftest imports requests early\n")
+    pytester.makepyfile(
+        test_tls=f'''
+        from gevent import monkey
+        from pytest_loadhooks import HttpUser, task, constant
+
+        class TlsUser(HttpUser):
+            host = "{url}"
+            wait_time = constant(0.05)
+
+            def on_start(self):
+                self.client.verify = {ca_file!r}
+
+            @task
+            def home(self):
+                self.client.get("/page")
+
+        def test_patched_and_https(load_result):
+            assert monkey.is_module_patched("socket") and monkey.is_module_patched("ssl")
+            assert load_result.num_requests > 0
+            assert load_result.num_failures == 0, load_result.failures
+        '''
+    )
+    result = pytester.runpytest_subprocess("--load-users=2", "--load-run-time=1s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_lifecycle_events_fire_once_each_in_order(pytester, target):
+    pytester.makeconftest(RECORDING_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, users=2))
+    result.assert_outcomes(passed=1)
+    assert lifecycle(pytester.path) == [
+        "init", "test_start", "spawning_complete", "test_stopping", "test_stop", "quitting", "quit",
+    ]
+    events = read_events(pytester.path)
+    assert events[0]["runner"] == "LocalRunner"
+    assert [e for e in events if e["event"] == "spawning_complete"][0]["user_count"] == 2
+    assert [e for e in events if e["event"] == "quit"][0]["exit_code"] == 0
+    stop = [e for e in events if e["event"] == "test_stop"][0]
+    assert stop["requests"] == len([e for e in events if e["event"] == "request"]) > 0
+
+
+def test_fixture_listeners_are_registered_before_the_run_and_removed_after(pytester, target):
+    pytester.makepyfile(
+        test_listen=SHOP_MODULE + '''
+import pytest
+from pytest_loadhooks import events
+
+@pytest.fixture
+def seen(load_events):
+    names = []
+    load_events.request.add_listener(lambda name, **kw: names.append(name))
+    return names
+
+def test_result_first(load_result, seen):
+    # load_result is asked for first, yet the listener saw every request of the run.
+    assert load_result.num_requests > 0
+    assert len(seen) == load_result.num_requests
+
+def test_listener_was_removed():
+    assert not any(getattr(l, "__name__", "") == "<lambda>" for l in events.request.listeners)
+'''
+    )
+    result = pytester.runpytest_subprocess(*load_args(target), "-v")
+    result.assert_outcomes(passed=3)
+    # The first test reading the result triggers the run; the run item follows it.
+    result.stdout.fnmatch_lines(["*test_result_first PASSED*", "*load_run PASSED*", "*test_listener_was_removed*"])
+
+
+def test_marker_isolated_runs_have_their_own_settings(pytester, target):
+    pytester.makepyfile(
+        test_marked=SHOP_MODULE + f'''
+import pytest
+
+@pytest.mark.load(users=2, spawn_rate=10, run_time="1s", host="{target}")
+def test_small(load_result):
+    assert load_result.environment.parsed_options.num_users == 2
+    assert load_result.environment.runner.target_user_count == 2
+    assert load_result.num_requests > 0
+
+@pytest.mark.load(users=4, spawn_rate=20, run_time="1s", host="{target}", user_classes=[Shopper])
+@pytest.mark.thresholds("requests > 0")
+def test_bigger(load_result):
+    assert load_result.environment.parsed_options.num_users == 4
+    assert load_result.run_id.endswith("test_bigger")
+
+@pytest.mark.load(users=1, run_time="1s", host="{target}")
+@pytest.mark.thresholds("GET /page: p95 < 0.001")
+def test_marked_threshold_fails(load_result):
+    pass
+'''
+    )
+    result = pytester.runpytest_subprocess(
+        "--load-users=1", "--load-run-time=1s", f"--load-host={target}", "-p", "no:cacheprovider", "-v"
+    )
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines([
+        "*test_marked_threshold_fails FAILED*",
+        "*threshold 'GET /page: p95 < 0.001' failed: p95 of GET /page = * ms, limit < 0.0 ms*",
+    ])
+
+
+def test_marked_module_gets_its_own_run_item(pytester, target):
+    pytester.makepyfile(
+        test_mod_a=SHOP_MODULE.replace("Shopper", "ShopperA"),
+        test_mod_b=f'import pytest\npytestmark = pytest.mark.load(users=2, run_time="1s", host="{target}")\n'
+        + SHOP_MODULE.replace("Shopper", "ShopperB")
+        + "\ndef test_users(load_result):\n"
+        "    assert [c.__name__ for c in load_result.environment.user_classes] == ['ShopperB']\n",
+    )
+    result = pytester.runpytest_subprocess(*load_args(target), "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*test_mod_a.py::load_run PASSED*"])
+    result.stdout.fnmatch_lines(["*test_mod_b.py::load_run PASSED*"])
+
+
+def test_k_deselects_the_run_item_and_strict_markers_accept_ours(pytester, target):
+    pytester.makepyfile(
+        test_shop=SHOP_MODULE + '''
+import pytest
+
+@pytest.mark.thresholds("p95 < 10000")
+def test_plain():
+    pass
+'''
+    )
+    result = pytester.runpytest_subprocess(*load_args(target), "--strict-markers", "-k", "not load_run", "-v")
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.no_fnmatch_line("*load test results*")
+
+
+def test_load_only_runs_only_load_items(pytester, target):
+    pytester.makepyfile(
+        test_mix=SHOP_MODULE + "\ndef test_functional():\n    pass\n\ndef test_reads(load_result):\n    pass\n"
+    )
+    result = pytester.runpytest_subprocess(*load_args(target), "--load-only", "-v")
+    result.assert_outcomes(passed=2, deselected=1)
+
+
+def test_junit_xml_records_the_run_and_its_threshold_message(pytester, target):
+    pytester.makepyfile(test_unlucky=FAILING_MODULE)
+    report = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(
+        *load_args(target, f"--junitxml={report}", "--load-threshold", "fail_ratio < 5%")
+    )
+    result.assert_outcomes(failed=1)
+    case = ET.parse(report).getroot().find(".//testcase[@name='load_run']")
+    assert case is not None and case.get("classname") == "test_unlucky"
+    failure = case.find("failure")
+    assert "threshold 'fail_ratio < 5%' failed" in failure.get("message")
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert int(properties["requests"]) > 0 and int(properties["failures"]) > 0
+    assert properties["threshold fail_ratio < 5%"] == "failed"
+
+
+def test_options_precedence_cli_over_env_over_ini(pytester, target, monkeypatch):
+    pytester.makeini(f"[pytest]\nload_users = 2\nload_host = {target}\nload_run_time = 1s\n")
+    pytester.makepyfile(
+        test_opts=SHOP_MODULE + "\ndef test_users(load_env):\n    print('USERS', load_env.parsed_options.num_users)\n"
+    )
+    ini_only = pytester.runpytest_subprocess("-s", "-k", "test_users", "-p", "no:cacheprovider")
+    ini_only.stdout.fnmatch_lines(["*USERS 2*"])
+    monkeypatch.setenv("LOADHOOKS_USERS", "3")
+    from_env = pytester.runpytest_subprocess("-s", "-k", "test_users", "-p", "no:cacheprovider")
+    from_env.stdout.fnmatch_lines(["*USERS 3*"])
+    from_cli = pytester.runpytest_subprocess("-s", "-k", "test_users", "--load-users=4", "-p", "no:cacheprovider")
+    from_cli.stdout.fnmatch_lines(["*USERS 4*"])
+
+
+def test_help_lists_the_load_testing_group(pytester):
+    result = pytester.runpytest_subprocess("--help")
+    result.stdout.fnmatch_lines([
+        "load testing*",
+        "*--load-users=N*",
+        "*--load-run-time=DURATION*",
+        "*--load-threshold=EXPR*",
+        "*load_run_time (string)*",
+    ])
