@@ -56,9 +56,11 @@ def record(hook, into: list, name: str | None = None) -> Callable:
     return hook.add_listener(listener)
 
 
-def sample_while(runner, seconds: float, every: float, probe: Callable[[], Any]) -> list[tuple[float, Any]]:
-    """Call ``probe`` every ``every`` seconds for ``seconds``; returns (elapsed, value) pairs."""
-    samples = []
+def sample_while(runner, seconds: float, every: float, probe: Callable[[], Any],
+                 into: list | None = None) -> list[tuple[float, Any]]:
+    """Call ``probe`` every ``every`` seconds for ``seconds``; returns (elapsed, value) pairs
+    (appended to ``into`` as they come, when given)."""
+    samples = into if into is not None else []
     started = time.monotonic()
     while time.monotonic() - started < seconds:
         samples.append((time.monotonic() - started, probe()))
