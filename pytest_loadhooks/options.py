@@ -30,11 +30,11 @@ def parse_duration(text: Any) -> float:
         except ValueError:
             match = _DURATION.match(raw)
             if not raw or not match or not any(match.groupdict().values()):
-                raise ValueError(f"invalid duration {text!r}: use e.g. 30s, 5m, 1h30m or a number of seconds")
+                raise ValueError(f"invalid duration '{text}': use e.g. 30s, 5m, 1h30m or a number of seconds")
             parts = {k: float(v) for k, v in match.groupdict().items() if v}
             value = parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0) + parts.get("ms", 0) / 1000
     if value < 0:
-        raise ValueError(f"invalid duration {text!r}: must not be negative")
+        raise ValueError(f"invalid duration '{text}': must not be negative")
     return value
 
 
@@ -42,9 +42,9 @@ def parse_user_count(text: Any) -> int:
     try:
         value = int(str(text).strip())
     except ValueError:
-        raise ValueError(f"invalid user count {text!r}: must be a whole number >= 0") from None
+        raise ValueError(f"invalid user count '{text}': must be a whole number >= 0") from None
     if value < 0:
-        raise ValueError(f"invalid user count {text!r}: must be a whole number >= 0")
+        raise ValueError(f"invalid user count '{text}': must be a whole number >= 0")
     return value
 
 
@@ -52,9 +52,9 @@ def parse_spawn_rate(text: Any) -> float:
     try:
         value = float(str(text).strip())
     except ValueError:
-        raise ValueError(f"invalid spawn rate {text!r}: must be a number of users per second > 0") from None
+        raise ValueError(f"invalid spawn rate '{text}': must be a number of users per second > 0") from None
     if value <= 0:
-        raise ValueError(f"invalid spawn rate {text!r}: must be a number of users per second > 0")
+        raise ValueError(f"invalid spawn rate '{text}': must be a number of users per second > 0")
     return value
 
 
@@ -63,9 +63,9 @@ def parse_ratio(text: Any) -> float:
     try:
         value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
     except ValueError:
-        raise ValueError(f"invalid fail ratio {text!r}: use a number between 0 and 1, or a percentage like 1%") from None
+        raise ValueError(f"invalid fail ratio '{text}': use a number between 0 and 1, or a percentage like 1%") from None
     if not 0 <= value <= 1:
-        raise ValueError(f"invalid fail ratio {text!r}: must be between 0 and 1 (or 0%-100%)")
+        raise ValueError(f"invalid fail ratio '{text}': must be between 0 and 1 (or 0%-100%)")
     return value
 
 

@@ -129,6 +129,7 @@ class LoadSession:
         self.module_shapes: dict[str, type] = {}
         self.run_items: dict[int, pytest.Item] = {}
         self.abstract_user_classes: list[str] = []
+        self.problems: list[str] = []
         self.custom_values: Any = None
 
     # -- runs --
@@ -320,7 +321,12 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
         session.abstract_user_classes.append(f"{module.nodeid}::{name}")
         return []
     session.module_user_classes.setdefault(module.nodeid, []).append(obj)
-    run = session.run_for_module(module)
+    try:
+        run = session.run_for_module(module)
+    except pytest.UsageError as problem:
+        # Raising here would become a collection error; report it as a usage error after collection.
+        session.problems.append(str(problem))
+        return []
     if not getattr(run, "explicit_user_classes", False) and obj not in run.user_classes:
         run.user_classes.append(obj)
     if id(run) in session.run_items:
@@ -355,6 +361,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not load.active:
         _skip_load_items(items, load)
         return
+    if load.problems:
+        raise pytest.UsageError(load.problems[0])
     try:
         load.custom_values = load.registry.resolve(config)
     except ValueError as error:
