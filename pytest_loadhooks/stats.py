@@ -20,15 +20,21 @@ HISTORY_PERCENTILES = (0.5, 0.95)
 
 
 def bucket(response_time: float) -> float:
-    """Round a response time (ms) to three significant digits: the histogram key."""
+    """Round a response time (ms) to three significant digits: the histogram key.
+
+    Runs once per request, so the common ranges scale, add a half and truncate
+    (half-up) instead of calling round(x, n), which is about twice as slow.
+    """
     if response_time < 100:
         if response_time >= 10:
-            return round(response_time, 1)
+            return int(response_time * 10 + 0.5) / 10
         if response_time >= 1:
-            return round(response_time, 2)
+            return int(response_time * 100 + 0.5) / 100
+        if response_time >= 0:
+            return int(response_time * 1000 + 0.5) / 1000
         return round(response_time, 3)
     if response_time < 1000:
-        return float(round(response_time))
+        return float(int(response_time + 0.5))
     exponent = int(math.log10(response_time)) - 2
     return float(round(response_time, -exponent))
 
@@ -281,36 +287,77 @@ class RequestStats:
         self.user_count_source = lambda: 0
 
     # -- the hot path --
-    def on_request(self, request_type, name, response_time, response_length, exception=None, **_kwargs) -> None:
-        """Listener for the ``request`` event; kept flat because it runs once per request."""
+    def on_request(self, request_type, name, response_time, response_length, response=None, context=None,
+                   exception=None, start_time=None, url=None, **_kwargs) -> None:
+        """Listener for the ``request`` event: runs once per request, so it is kept flat.
+
+        Every argument the event fires with is named in the signature: a call whose
+        keywords all match named parameters is about twice as cheap as one that
+        packs leftovers into ``**kwargs``. The entry and the total are updated
+        inline, without a loop, a helper call or a tuple per request.
+        """
         now = time.time()
         second = int(now)
-        key = (name, request_type)
-        entry = self.entries.get(key)
+        entry = self.entries.get((name, request_type))
         if entry is None:
-            entry = self.entries[key] = StatsEntry(name, request_type, self.rps_window)
+            entry = self.get(name, request_type)
         if response_time is None:
             response_time = 0.0
-        bucket_key = bucket(response_time)
+        # bucket(), inlined for the usual 1-100 ms (the same arithmetic, without a call).
+        if 10 <= response_time < 100:
+            key = int(response_time * 10 + 0.5) / 10
+        elif 1 <= response_time < 10:
+            key = int(response_time * 100 + 0.5) / 100
+        else:
+            key = bucket(response_time)
         length = response_length or 0
-        for target in (entry, self.total):
-            target.num_requests += 1
-            target.total_response_time += response_time
-            if target.min_response_time is None or response_time < target.min_response_time:
-                target.min_response_time = response_time
-            if response_time > target.max_response_time:
-                target.max_response_time = response_time
-            target.total_content_length += length
-            histogram = target.response_times
-            histogram[bucket_key] = histogram.get(bucket_key, 0) + 1
-            per_second = target.num_reqs_per_sec
-            per_second[second] = per_second.get(second, 0) + 1
-            target.last_request_timestamp = now
-            if exception is not None:
+        total = self.total
+
+        entry.num_requests += 1
+        entry.total_response_time += response_time
+        low = entry.min_response_time
+        if low is None or response_time < low:
+            entry.min_response_time = response_time
+        if response_time > entry.max_response_time:
+            entry.max_response_time = response_time
+        entry.total_content_length += length
+        histogram = entry.response_times
+        if key in histogram:
+            histogram[key] += 1
+        else:
+            histogram[key] = 1
+        per_second = entry.num_reqs_per_sec
+        if second in per_second:
+            per_second[second] += 1
+        else:
+            per_second[second] = 1
+        entry.last_request_timestamp = now
+
+        total.num_requests += 1
+        total.total_response_time += response_time
+        low = total.min_response_time
+        if low is None or response_time < low:
+            total.min_response_time = response_time
+        if response_time > total.max_response_time:
+            total.max_response_time = response_time
+        total.total_content_length += length
+        histogram = total.response_times
+        if key in histogram:
+            histogram[key] += 1
+        else:
+            histogram[key] = 1
+        per_second = total.num_reqs_per_sec
+        if second in per_second:
+            per_second[second] += 1
+        else:
+            per_second[second] = 1
+        total.last_request_timestamp = now
+
+        if exception is not None:
+            for target in (entry, total):
                 target.num_failures += 1
                 failures = target.num_fail_per_sec
                 failures[second] = failures.get(second, 0) + 1
-        if exception is not None:
             self.log_failure(request_type, name, exception)
 
     def log_request(self, method: str, name: str, response_time: float, content_length: int) -> None:
