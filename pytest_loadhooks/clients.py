@@ -44,6 +44,12 @@ class FailedResponse(requests.Response):
     def raise_for_status(self) -> None:
         raise self.error
 
+    @property
+    def ok(self) -> bool:
+        # requests' ok only catches HTTPError: it would raise the ConnectionError (and so
+        # would ``if response:``) in the middle of a task.
+        return False
+
 
 class HttpSession(requests.Session):
     """A requests Session that resolves paths against the host and reports each request."""
@@ -59,7 +65,7 @@ class HttpSession(requests.Session):
         super().__init__()
         self.base_url = base_url
         self.user = user
-        self.request_event = request_event or user.environment.events.request
+        self.request_event = request_event if request_event is not None else user.environment.events.request
         self.default_timeout = timeout
         # As in Locust's HttpUser: no proxy, .netrc or CA-bundle lookups in the environment on
         # every request (they cost about a fifth of a request); load goes straight to the host.

@@ -18,6 +18,16 @@ if TYPE_CHECKING:
     from .env import Environment
 
 
+def insecure_ssl_context(*_args: Any, **_kwargs: Any):
+    """A TLS context that checks neither the certificate nor the host name."""
+    import gevent.ssl
+
+    context = gevent.ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = gevent.ssl.CERT_NONE
+    return context
+
+
 class FastResponse:
     """A response with the parts of requests.Response that tasks use."""
 
@@ -55,10 +65,15 @@ class FastHttpSession:
     """One keep-alive connection pool per host; every call fires the ``request`` event."""
 
     def __init__(self, base_url: str, user: "User | None", request_event: Any = None,
-                 connection_timeout: float = 60.0, network_timeout: float = 60.0, concurrency: int = 1) -> None:
+                 connection_timeout: float = 60.0, network_timeout: float = 60.0, concurrency: int = 1,
+                 insecure: bool = True, ssl_context_factory: Any = None) -> None:
         self.base_url = base_url
+        self.insecure = insecure
+        # geventhttpclient's own insecure=True only skips the hostname check; the
+        # certificate is still verified unless the context says CERT_NONE.
+        self.ssl_context_factory = ssl_context_factory or (insecure_ssl_context if insecure else None)
         self.user = user
-        self.request_event = request_event or user.environment.events.request
+        self.request_event = request_event if request_event is not None else user.environment.events.request
         self.connection_timeout = connection_timeout
         self.network_timeout = network_timeout
         self.concurrency = concurrency
@@ -71,7 +86,7 @@ class FastHttpSession:
             client = self._clients[key] = HTTPClient(
                 url.host, url.port, ssl=url.scheme == "https", concurrency=self.concurrency,
                 connection_timeout=self.connection_timeout, network_timeout=self.network_timeout,
-                insecure=True,
+                insecure=self.insecure, ssl_context_factory=self.ssl_context_factory,
             )
         return client
 
@@ -158,6 +173,10 @@ class FastHttpUser(User):
     connection_timeout: float = 60.0
     network_timeout: float = 60.0
     concurrency: int = 1
+    insecure: bool = True
+    """Skip TLS certificate verification (Locust's default for FastHttpUser)."""
+    ssl_context_factory: Any = None
+    """A callable returning an ``ssl.SSLContext``, e.g. one that trusts your own CA file."""
 
     def __init__(self, environment: "Environment") -> None:
         super().__init__(environment)
@@ -165,7 +184,8 @@ class FastHttpUser(User):
         if not host:
             raise ValueError(f"{type(self).__name__} has no host: set .host, Environment(host=...) or --load-host")
         self.client = FastHttpSession(host, self, connection_timeout=self.connection_timeout,
-                                      network_timeout=self.network_timeout, concurrency=self.concurrency)
+                                      network_timeout=self.network_timeout, concurrency=self.concurrency,
+                                      insecure=self.insecure, ssl_context_factory=type(self).ssl_context_factory)
 
     def _call_on_stop(self) -> None:
         super()._call_on_stop()
