@@ -1,0 +1,70 @@
+"""Both plugins in one environment: Locust's own pytest plugin auto-loads beside ours.
+
+Locust is never a dependency of this project: the test installs it into a
+throw-away virtual environment that also sees this machine's packages.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from plugin_helpers import SHOP_MODULE, load_args
+
+LOCUST_REQUIREMENT = "locust>=2.30,<3"
+
+
+@pytest.fixture(scope="session")
+def locust_python(tmp_path_factory):
+    venv = tmp_path_factory.mktemp("locust-venv")
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    LOCUST_REQUIREMENT], check=True, timeout=600)
+    return str(python)
+
+
+def test_load_session_with_locust_installed(pytester, target, locust_python):
+    pytester.makeconftest("import requests  # imported early, as real conftests do\n")
+    pytester.makepyfile(
+        test_both=SHOP_MODULE + '''
+import locust  # importing Locust after our early patch is safe (its own patch_all has nothing left to do)
+
+def test_session_fixture_is_locusts(request):
+    assert request.config.pluginmanager.has_plugin("locust")
+    assert request.config.pluginmanager.has_plugin("loadhooks")
+
+def test_result(load_result):
+    assert load_result.num_requests > 0 and load_result.fail_ratio == 0
+'''
+    )
+    result = subprocess.run(
+        [locust_python, "-m", "pytest", *load_args(target, users=2), "-v"],
+        cwd=pytester.path, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "locust-" in result.stdout and "loadhooks-" in result.stdout
+    assert "3 passed" in result.stdout
+
+
+def test_help_has_locusts_host_and_our_load_host(pytester, locust_python):
+    result = subprocess.run([locust_python, "-m", "pytest", "--help"], cwd=pytester.path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "-H HOST, --host=HOST" in result.stdout or "--host=HOST, -H HOST" in result.stdout
+    assert "--load-host=URL" in result.stdout
+
+
+def test_plain_session_with_locust_installed_is_not_patched(pytester, locust_python):
+    pytester.makepyfile(
+        test_plain='''
+        def test_plain():
+            from gevent import monkey
+            assert not monkey.is_module_patched("socket")
+        '''
+    )
+    result = subprocess.run([locust_python, "-m", "pytest", "-p", "no:cacheprovider"], cwd=pytester.path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

@@ -1,0 +1,64 @@
+"""Terminal output: the live view (plain lines off a TTY, a progress bar on one) and -q."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+from plugin_helpers import SHOP_MODULE, load_args
+
+
+def test_plain_live_lines_when_not_on_a_terminal(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, "--load-live-interval=0.5", run_time="2s"))
+    result.assert_outcomes(passed=1)
+    live = [line for line in result.stdout.lines if line.startswith("load 00:0")]
+    assert len(live) >= 2, result.stdout.str()
+    assert "/ 00:02 (left" in live[0] and "users" in live[0] and "rps" in live[0] and "p95" in live[0]
+    assert "\r" not in result.stdout.str()
+
+
+def test_quiet_keeps_the_summary_to_a_line(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, "-q", "--load-threshold", "p95 < 0.001"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*test_shop.py::load_run: FAILED - * requests, 0 failures*",
+        "  FAILED threshold 'p95 < 0.001' failed*",
+    ])
+    result.stdout.no_fnmatch_line("*Aggregated*")
+
+
+def test_progress_bar_on_a_terminal(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *load_args(target, run_time="2s")],
+        cwd=pytester.path, stdin=slave, stdout=slave, stderr=slave, env=env,
+    )
+    os.close(slave)
+    output = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif process.poll() is not None:
+            break
+    process.wait(10)
+    os.close(master)
+    text = output.decode(errors="replace")
+    assert process.returncode == 0, text
+    assert "\r" in text and "[#" in text and "] 00:0" in text, text
+    assert "load test results" in text
