@@ -259,12 +259,13 @@ class LocalRunner(Runner):
         validate_counts(user_count, spawn_rate)
         classes = list(user_classes) if user_classes else list(self.environment.user_classes)
         self.environment.validate_user_classes(classes)
+        # Set before test_start fires: its listeners read runner.target_user_count (as in Locust).
+        self.target_user_count = user_count
+        self.spawn_rate = spawn_rate
         if self.state in (STATE_INIT, STATE_STOPPED):
             self._begin_run()
         if self.spawning_greenlet is not None:
             self.spawning_greenlet.kill(block=True)
-        self.target_user_count = user_count
-        self.spawn_rate = spawn_rate
         self.update_state(STATE_SPAWNING)
         to_add, to_remove = dispatch.changes(classes, self._current_counts(), user_count)
         self.spawning_greenlet = self.spawn_background(self._ramp, to_add, to_remove, spawn_rate)
