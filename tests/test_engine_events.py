@@ -196,10 +196,11 @@ class IdleUser(User):
 def test_lifecycle_events_fire_in_order_with_their_arguments():
     env = make_env(IdleUser)
     runner = env.create_local_runner()
-    order = []
+    order, targets = [], []
 
     def on_test_start(**kwargs):
         order.append(("test_start", kwargs, runner.user_count, runner.state))
+        targets.append(runner.target_user_count)  # listeners can read the run's target already
 
     def on_spawning_complete(**kwargs):
         order.append(("spawning_complete", kwargs, runner.user_count, runner.state))
@@ -220,6 +221,7 @@ def test_lifecycle_events_fire_in_order_with_their_arguments():
     assert [name for name, *_ in order] == ["test_start", "spawning_complete", "test_stopping", "test_stop"]
     start, spawned, stopping, stop = order
     assert start[1] == {"environment": env} and start[2] == 0  # before any user exists
+    assert targets == [3]
     assert spawned[1] == {"user_count": 3} and spawned[2] == 3 and spawned[3] == STATE_RUNNING
     assert stopping[1] == {"environment": env} and stopping[2] == 3 and stopping[3] == STATE_STOPPING
     assert stop[1] == {"environment": env} and stop[2] == 0 and stop[3] == STATE_CLEANUP
