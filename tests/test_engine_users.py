@@ -293,6 +293,39 @@ def test_nested_task_sets_run_inside_their_parents_and_interrupt_returns_control
     assert log[-1] == "user.on_stop" and log.count("user.on_stop") == 1
 
 
+def test_sequential_task_set_runs_in_declaration_order_with_weights_repeating_in_place():
+    order = []
+
+    def listed(taskset):
+        order.append("listed")
+
+    class Steps(SequentialTaskSet):
+        wait_time = constant(0)
+
+        @task
+        def first(self):
+            order.append("first")
+
+        tasks = [listed]
+
+        @task(2)
+        def twice(self):
+            order.append("twice")
+
+        @task
+        def last(self):
+            order.append("last")
+            gevent.sleep(0.01)
+
+    class Walker(User):
+        wait_time = constant(0)
+        tasks = [Steps]
+
+    run_briefly(make_env(Walker), seconds=0.3)
+    assert len(order) >= 15
+    assert order[:15] == ["first", "listed", "twice", "twice", "last"] * 3
+
+
 def test_interrupt_reschedule_true_runs_the_next_task_at_once_false_waits_first():
     stamps: dict[bool, list[float]] = {True: [], False: []}
 
