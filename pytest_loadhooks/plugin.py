@@ -385,11 +385,17 @@ def _check_runs(load: LoadSession) -> None:
 
     runs = load.all_runs()
     if not runs:
-        hint = ""
+        # An ini key alone makes every session of a project a load session; running only its
+        # functional tests is fine. Asking for load on the command line, or writing only
+        # abstract users, is not.
         if load.abstract_user_classes:
-            hint = (f" (found only abstract User classes: {', '.join(load.abstract_user_classes[:5])}"
-                    "; subclasses are concrete unless they set abstract = True)")
-        raise pytest.UsageError(f"pytest-loadhooks: no concrete User classes collected{hint}")
+            raise pytest.UsageError(
+                "pytest-loadhooks: no concrete User classes collected (found only abstract User classes: "
+                f"{', '.join(load.abstract_user_classes[:5])}; subclasses are concrete unless they set abstract = True)")
+        if _load_options_on_command_line(load.config):
+            raise pytest.UsageError("pytest-loadhooks: no concrete User classes collected: define a User subclass "
+                                    "with @task methods in a collected test module")
+        return
     for run in runs:
         if not run.user_classes:
             raise pytest.UsageError(f"pytest-loadhooks: {run.run_id}: no User classes to run")
@@ -399,6 +405,10 @@ def _check_runs(load: LoadSession) -> None:
             probe.validate_user_classes()
         except ConfigurationError as error:
             raise pytest.UsageError(f"pytest-loadhooks: {run.run_id}: {error}") from None
+
+
+def _load_options_on_command_line(config: pytest.Config) -> bool:
+    return any(getattr(config.option, option.dest, None) not in (None, False, []) for option in opts.OPTIONS)
 
 
 def _NullEvents() -> Any:

@@ -63,6 +63,19 @@ def test_all_abstract_users_are_rejected(pytester, target):
     assert "no concrete User classes collected" in line and "test_abstract.py::Base" in line
 
 
+def test_no_users_with_load_options_on_the_command_line_is_rejected(pytester, target):
+    pytester.makepyfile(test_plain="def test_x():\n    pass\n")
+    line = _usage_error(pytester, f"--load-host={target}", "--load-users=2")
+    assert "no concrete User classes collected: define a User subclass" in line
+
+
+def test_functional_tests_alone_run_in_a_project_with_load_ini_keys(pytester):
+    pytester.makeini("[pytest]\nload_run_time = 30s\nload_thresholds =\n    p95 < 300\n")
+    pytester.makepyfile(test_plain="def test_x():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 def test_no_host_anywhere_is_rejected(pytester):
     pytester.makepyfile(test_shop=SHOP_MODULE)
     line = _usage_error(pytester, "--load-users=1", "--load-run-time=1s")
