@@ -53,6 +53,8 @@ README_START, README_END = "<!-- bench-results:start -->", "<!-- bench-results:e
 METRICS = [
     ("http_rps", "HttpUser, 50 users, constant(0)", "req/s", "higher", 1.2, ">= 1.2x Locust"),
     ("fast_rps", "FastHttpUser, 50 users, constant(0)", "req/s", "higher", 1.2, ">= 1.2x Locust (aim 2x)"),
+    ("http_rps_cpu", "HttpUser, per generator CPU-second", "req/CPU-s", "higher", 1.2, ">= 1.2x Locust"),
+    ("fast_rps_cpu", "FastHttpUser, per generator CPU-second", "req/CPU-s", "higher", 1.2, ">= 1.2x Locust"),
     ("idle_1000_kib", "idle HttpUser x 1,000: peak RSS per user", "KiB", "lower", 1.0, "<= Locust"),
     ("idle_10000_kib", "idle HttpUser x 10,000: peak RSS per user", "KiB", "lower", 1.0, "<= Locust"),
     ("request_fire_ns", "events.request.fire + stats listener", "ns/call", "lower", 0.5, "<= 50% of Locust"),
@@ -90,10 +92,12 @@ def pinned(command: list[str], core: str | None) -> list[str]:
 
 def clean_env() -> dict[str, str]:
     env = dict(os.environ)
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "PYTEST_ADDOPTS"):
+    # Bytecode caches on, as on a user's machine: without them pytest re-rewrites the asserts of
+    # every plugin module on each start, which would measure this machine's setting, not the tools.
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "PYTEST_ADDOPTS",
+                 "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     env["NO_PROXY"] = "127.0.0.1,localhost"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
 
@@ -252,7 +256,7 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str], float, dict[str
         for kind, key in (("http", "http_rps"), ("fast", "fast_rps")):
             steps.append((f"{kind}-rps", ["rps", "--kind", kind, "--host", "{url}", "--users", users,
                                          "--spawn-rate", users, "--window", window],
-                          float(window) + 40, {"rps": key}))
+                          float(window) + 40, {"rps": key, "rps_per_cpu": f"{key}_cpu"}))
     if "idle" in args.only:
         for count in idle_counts:
             key = f"idle_{count}_kib"
@@ -358,7 +362,8 @@ def write_readme(results: dict, markdown: str) -> None:
              f"Measured {results['date']} on {m['cpu']}, {m['cores']} cores, {m['memory']}, {m['os']}, "
              f"Python {m['python']}; Locust {results.get('locust_version', '-')}, pytest-loadhooks "
              f"{results.get('ours_version', '-')}, target {results.get('target', '-')}; "
-             f"{results['repeats']} repeats, {results['window_s']:g} s windows "
+             f"{results['repeats']} repeats, {results['window_s']:g} s windows, 1-min load average "
+             f"{results['load_average_start']:.1f} at the start and {results['load_average_end']:.1f} at the end "
              f"(`python bench/run.py`).\n\n{markdown}\n{README_END}")
     if README_START in text and README_END in text:
         text = re.sub(re.escape(README_START) + ".*?" + re.escape(README_END), lambda _m: block, text, flags=re.S)
@@ -394,6 +399,7 @@ def main() -> int:
     results: dict = {
         "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "smoke": args.smoke, "repeats": args.repeats,
         "window_s": args.window, "machine": machine(), "target": target.version, "metrics": {}, "errors": [],
+        "load_average_start": os.getloadavg()[0],
     }
     raw: dict[str, dict[str, list[float]]] = {}
 
@@ -421,6 +427,10 @@ def main() -> int:
                         results["errors"].append(f"{name} {impl}: {result['failures']} failed requests")
                     print(f"  {name:12} {impl:6} #{repeat + 1}: {' '.join(shown)}", flush=True)
         if "overhead" in args.only:
+            # One run of each first, not counted: it fills the bytecode caches both tools start from.
+            overhead_ours(target.url, core)
+            if not args.smoke:
+                overhead_locust(pythons["locust"], target.url, core)
             for repeat in range(args.repeats):
                 for impl in impls:
                     if impl == "ours":
@@ -441,6 +451,7 @@ def main() -> int:
     for key, per_impl in raw.items():
         results["metrics"][key] = {impl: summarize(values) for impl, values in per_impl.items()}
     results["elapsed_s"] = time.monotonic() - started
+    results["load_average_end"] = os.getloadavg()[0]
 
     markdown = table(results, args.smoke)
     print()

@@ -135,6 +135,9 @@ def scenario_rps(mod: SimpleNamespace, args: argparse.Namespace) -> dict:
         "failures": failures,
         "users": spawned["users"],
         "generator_cpu": (cpu1 - spawned["cpu0"]) / elapsed,
+        # requests per CPU-second the generator got: the same figure when other processes share its core
+        "rps_per_cpu": (n1 - spawned["n0"]) / max(cpu1 - spawned["cpu0"], 1e-9),
+        "load_average": os.getloadavg()[0],
     }
 
 
