@@ -46,16 +46,6 @@ def make_env(*user_classes: type, events: Events | None = None, **kwargs: Any) -
     return Environment(user_classes=list(user_classes), events=events if events is not None else Events(), **kwargs)
 
 
-def record(hook, into: list, name: str | None = None) -> Callable:
-    """Add a listener to ``hook`` that appends (name, kwargs) to ``into``; returns the listener."""
-    label = name or hook.name
-
-    def listener(**kwargs):
-        into.append((label, kwargs))
-
-    return hook.add_listener(listener)
-
-
 def sample_while(runner, seconds: float, every: float, probe: Callable[[], Any],
                  into: list | None = None) -> list[tuple[float, Any]]:
     """Call ``probe`` every ``every`` seconds for ``seconds``; returns (elapsed, value) pairs
@@ -66,3 +56,32 @@ def sample_while(runner, seconds: float, every: float, probe: Callable[[], Any],
         samples.append((time.monotonic() - started, probe()))
         gevent.sleep(every)
     return samples
+
+
+def run_until(env, users: int, spawn_rate: float, condition: Callable[[], bool], timeout: float = 15.0,
+              min_time: float = 0.0) -> int:
+    """Run ``users`` users until ``condition()`` holds (and at least ``min_time`` passed), then quit.
+
+    Tests that need "enough" traffic wait for it instead of guessing a run time, so a
+    loaded machine makes them slower, not flaky. Fails the test after ``timeout`` seconds.
+    Returns the runner's exit code.
+    """
+    runner = env.runner or env.create_local_runner()
+    runner.start(users, spawn_rate)
+    started = time.monotonic()
+    while not (condition() and time.monotonic() - started >= min_time):
+        if time.monotonic() - started > timeout:
+            runner.quit()
+            raise AssertionError(f"the run did not reach the expected state within {timeout} s")
+        gevent.sleep(0.02)
+    runner.quit()
+    return runner.exit_code
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Let greenlets run until ``condition()`` holds; fails the test after ``timeout`` seconds."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        gevent.sleep(0.02)

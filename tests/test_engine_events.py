@@ -12,10 +12,9 @@ import time
 import types
 import warnings
 
-import gevent
 import pytest
 
-from engine_support import REQUEST_KWARGS, make_env, record, restore_global_events  # noqa: F401
+from engine_support import REQUEST_KWARGS, make_env, restore_global_events, run_until, wait_for  # noqa: F401
 from pytest_loadhooks import (
     DeprecatedEventHook,
     Environment,
@@ -117,9 +116,8 @@ def test_request_fires_with_all_nine_keyword_arguments(target):
     env = make_env(PageUser, host=target)
     seen = []
     env.events.request.add_listener(lambda **kwargs: seen.append(kwargs))
-    runner = env.create_local_runner()
     before = time.time()
-    runner.run(2, 20, 0.6)
+    run_until(env, 2, 20, lambda: sum(k["name"] == "/status/500" for k in seen) >= 2)
     after = time.time()
 
     assert len(seen) >= 4
@@ -165,7 +163,7 @@ def test_user_error_fires_with_user_exception_and_traceback_and_the_user_goes_on
     errors = []
     env.events.user_error.add_listener(lambda **kwargs: errors.append(kwargs))
     runner = env.create_local_runner()
-    runner.run(1, 10, 0.5)
+    run_until(env, 1, 10, lambda: len(errors) >= 3)
 
     assert len(runs) >= 3  # the same user ran the failing task again and again
     assert len({id(user) for user in runs}) == 1
@@ -263,11 +261,10 @@ def test_reset_stats_fires_and_zeroes_the_stats_mid_run(target):
     )
     runner = env.create_local_runner()
     runner.start(2, 50)
-    gevent.sleep(0.4)
-    assert env.stats.total.num_requests > 0
+    wait_for(lambda: env.stats.total.num_requests > 0)
     runner.reset_stats()
     after_reset = env.stats.total.num_requests
-    gevent.sleep(0.3)
+    wait_for(lambda: env.stats.total.num_requests > 0)
     runner.quit()
 
     assert fired == [({}, 0, {})]  # listeners see the stats (and failures) already zeroed
@@ -332,9 +329,9 @@ def test_a_raising_request_listener_is_logged_the_run_goes_on_and_ends_errored(t
 
     env.events.request.add_listener(faulty_listener)
     env.events.request.add_listener(lambda **kwargs: after_it.append(kwargs["name"]))
-    runner = env.create_local_runner()
     with caplog.at_level(logging.ERROR):
-        exit_code = runner.run(1, 10, 0.5)
+        exit_code = run_until(env, 1, 10, lambda: len(after_it) >= 4)
+    runner = env.runner
 
     assert exit_code == 2 and runner.exit_code == 2 and runner.errored
     assert len(after_it) >= 4  # later listeners and later requests still ran
@@ -367,8 +364,7 @@ def test_a_raising_lifecycle_listener_errors_the_run_but_the_lifecycle_completes
 
 def test_a_clean_run_exits_0_even_with_failed_requests(target):
     env = make_env(PageUser, host=target)
-    runner = env.create_local_runner()
-    assert runner.run(1, 10, 0.3) == 0
+    assert run_until(env, 1, 10, lambda: env.stats.total.num_failures > 0) == 0
     assert env.stats.total.num_failures > 0  # failures are judged by thresholds, not the exit code
     assert env.listener_errors == []
 
@@ -407,8 +403,8 @@ def test_request_success_and_request_failure_listeners_are_fed_from_request(targ
         env.events.request_success.add_listener(lambda **kwargs: successes.append(kwargs))
     with pytest.warns(DeprecationWarning, match="request_failure"):
         env.events.request_failure.add_listener(lambda **kwargs: failures.append(kwargs))
-    runner = env.create_local_runner()
-    runner.run(1, 10, 0.5)
+    run_until(env, 1, 10, lambda: len(failures) >= 2)
+    runner = env.runner
 
     assert successes and failures
     assert len(successes) + len(failures) == env.stats.total.num_requests
@@ -493,7 +489,6 @@ def test_an_old_style_listener_that_raises_errors_the_run(target):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         env.events.request_failure.add_listener(bad)
-    runner = env.create_local_runner()
-    assert runner.run(1, 10, 0.3) == 2
+    assert run_until(env, 1, 10, lambda: len(env.listener_errors) >= 1) == 2
     assert {e.event for e in env.listener_errors} == {"request_failure"}
     assert env.stats.total.num_requests >= 2

@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 
-from engine_support import REQUEST_KWARGS, make_env
+from engine_support import REQUEST_KWARGS, make_env, run_until
 from pytest_loadhooks import FastHttpUser, HttpUser, constant, task
 from pytest_loadhooks.exception import ResponseError
 
@@ -198,8 +198,7 @@ def test_users_survive_a_target_that_refuses_connections(user_base, refused_url)
     env = make_env(Persistent)
     user_errors = []
     env.events.user_error.add_listener(lambda **kw: user_errors.append(kw))
-    runner = env.create_local_runner()
-    assert runner.run(2, 50, 0.6) == 0
+    assert run_until(env, 2, 50, lambda: len(attempts) >= 6 and len(set(attempts)) == 2) == 0
     assert user_errors == []
     assert len(attempts) >= 6 and len(set(attempts)) == 2  # the same two users kept trying
     # Every request was recorded as a failure (a user stopped mid-request records none).
@@ -315,5 +314,5 @@ def test_https_users_in_a_real_run(user_base, tls_target):
             self.client.get("/api/data")
 
     env = make_env(Secure)
-    env.create_local_runner().run(2, 50, 0.5)
+    run_until(env, 2, 50, lambda: env.stats.total.num_requests >= 4)
     assert env.stats.total.num_requests >= 4 and env.stats.total.num_failures == 0

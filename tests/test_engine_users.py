@@ -14,7 +14,7 @@ from statistics import mean
 import gevent
 import pytest
 
-from engine_support import make_env
+from engine_support import make_env, run_until
 from pytest_loadhooks import (
     ConfigurationError,
     HttpUser,
@@ -189,8 +189,9 @@ def make_tagged_user(counts: Counter) -> type:
     return Shop
 
 
-def run_briefly(env, users: int = 1, seconds: float = 0.4) -> None:
-    env.create_local_runner().run(users, 50, seconds)
+def run_briefly(env, until, users: int = 1, seconds: float = 0.4) -> None:
+    """Run until ``until()`` holds, and for at least ``seconds`` (so what must not happen could)."""
+    run_until(env, users, 50, until, min_time=seconds)
 
 
 def test_tags_keep_only_tagged_tasks_including_tagged_task_sets():
@@ -198,7 +199,7 @@ def test_tags_keep_only_tagged_tasks_including_tagged_task_sets():
     shop = make_tagged_user(counts)
     original_tasks = list(shop.tasks)
     env = make_env(shop, tags=["checkout"])
-    run_briefly(env)
+    run_briefly(env, lambda: counts["add_to_cart"] and counts["pay"])
     assert set(counts) == {"add_to_cart", "pay"}, counts
     assert shop.tasks == original_tasks  # the user's own class is untouched
 
@@ -207,7 +208,7 @@ def test_exclude_tags_drop_tagged_tasks_at_every_level():
     counts = Counter()
     shop = make_tagged_user(counts)
     env = make_env(shop, exclude_tags=["slow", "checkout"])
-    run_briefly(env)
+    run_briefly(env, lambda: counts["browse_page"] and counts["home"])
     assert set(counts) == {"browse_page", "home"}, counts
 
 
@@ -215,7 +216,7 @@ def test_tags_and_exclude_tags_together():
     counts = Counter()
     shop = make_tagged_user(counts)
     env = make_env(shop, tags=["checkout", "slow"], exclude_tags=["cart"])
-    run_briefly(env)
+    run_briefly(env, lambda: counts["pay"] and counts["search"] and counts["browse_slowly"])
     assert set(counts) == {"pay", "search", "browse_slowly"}, counts
 
 
@@ -282,7 +283,7 @@ def test_nested_task_sets_run_inside_their_parents_and_interrupt_returns_control
         def on_stop(self):
             log.append("user.on_stop")
 
-    run_briefly(make_env(Nesting), seconds=0.4)
+    run_briefly(make_env(Nesting), lambda: log.count("outer.on_stop") >= 2, seconds=0.1)
 
     cycle = [
         "outer.on_start", "outer.first",
@@ -321,7 +322,7 @@ def test_sequential_task_set_runs_in_declaration_order_with_weights_repeating_in
         wait_time = constant(0)
         tasks = [Steps]
 
-    run_briefly(make_env(Walker), seconds=0.3)
+    run_briefly(make_env(Walker), lambda: len(order) >= 15, seconds=0.1)
     assert len(order) >= 15
     assert order[:15] == ["first", "listed", "twice", "twice", "last"] * 3
 
@@ -403,7 +404,11 @@ def test_user_on_start_runs_before_its_tasks_and_on_stop_once_at_the_end():
         def on_stop(self):
             log.append(("stop", id(self)))
 
-    run_briefly(make_env(Lifecycle), users=2, seconds=0.3)
+    def two_tasks_each():
+        tasks = Counter(uid for kind, uid in log if kind == "task")
+        return len(tasks) == 2 and min(tasks.values()) >= 2
+
+    run_briefly(make_env(Lifecycle), two_tasks_each, users=2, seconds=0.2)
     users = {uid for _, uid in log}
     assert len(users) == 2
     for uid in users:
@@ -450,8 +455,7 @@ def test_an_exception_in_on_start_is_a_user_error_not_a_crash():
     env = make_env(BadStart)
     errors = []
     env.events.user_error.add_listener(lambda exception, **kw: errors.append(exception))
-    runner = env.create_local_runner()
-    assert runner.run(2, 50, 0.3) == 0
+    assert run_until(env, 2, 50, lambda: len(errors) >= 2, min_time=0.2) == 0
     assert len(errors) == 2 and all(isinstance(e, RuntimeError) for e in errors)
 
 
@@ -552,8 +556,8 @@ def test_a_task_set_wait_time_overrides_the_users():
         wait_time = constant(5)
         tasks = [Fast]
 
-    run_briefly(make_env(Slow), seconds=0.4)
-    assert len(stamps) >= 5
+    run_briefly(make_env(Slow), lambda: len(stamps) >= 5, seconds=0.1)
+    assert len(stamps) >= 5  # a user wait of 5 s would allow one
 
 
 # -- abstract / concrete -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import gevent
 import pytest
 from gevent.pywsgi import WSGIServer
 
-from engine_support import restore_global_events  # noqa: F401
+from engine_support import restore_global_events, run_until  # noqa: F401
 from pytest_loadhooks import Environment, HttpUser, constant, task
 
 SEEDS = Path(__file__).resolve().parent.parent / "examples" / "seeds"
@@ -35,13 +35,19 @@ def load_seed(name: str):
     return module
 
 
-def run_seed(user_class: type, host: str, users: int, spawn_rate: float, run_time: float):
-    """A run as the pytest layer makes one: Environment on the global events, runner, init, run."""
+def run_seed(user_class: type, host: str, users: int, spawn_rate: float, run_time: float, until=None):
+    """A run as the pytest layer makes one: Environment on the global events, runner, init, run.
+
+    With ``until``, the run lasts at least ``run_time`` and until ``until(env)`` holds.
+    """
     env = Environment(user_classes=[user_class], host=host)
     runner = env.create_local_runner()
     env.fire_init()
     started = time.monotonic()
-    exit_code = runner.run(users, spawn_rate, run_time)
+    if until is None:
+        exit_code = runner.run(users, spawn_rate, run_time)
+    else:
+        exit_code = run_until(env, users, spawn_rate, lambda: until(env), min_time=run_time)
     elapsed = time.monotonic() - started
     env.close()
     return env, runner, exit_code, elapsed
@@ -52,7 +58,7 @@ def run_seed(user_class: type, host: str, users: int, spawn_rate: float, run_tim
 def test_seed000_request_success_listener(target, capsys, restore_global_events):
     with pytest.warns(DeprecationWarning, match="request_success"):
         seed = load_seed("seed000_request_success")
-    env, runner, exit_code, _ = run_seed(seed.WebsiteUser, target, 2, 20, 0.5)
+    env, runner, exit_code, _ = run_seed(seed.WebsiteUser, target, 2, 20, 0.3, until=lambda env: env.stats.num_requests)
     out = capsys.readouterr().out
     assert exit_code == 0 and env.listener_errors == []
     lines = [line for line in out.splitlines() if line.startswith("Successfully made a request to: ")]
@@ -64,7 +70,7 @@ def test_seed001_request_success_plus_equals(target, capsys, restore_global_even
     with pytest.warns(DeprecationWarning):
         seed = load_seed("seed001_request_success_plus_equals")
     assert seed.my_success_handler in restore_global_events.request_success.listeners
-    env, runner, exit_code, _ = run_seed(seed.WebsiteUser, target, 2, 20, 0.5)
+    env, runner, exit_code, _ = run_seed(seed.WebsiteUser, target, 2, 20, 0.3, until=lambda env: env.stats.num_requests)
     out = capsys.readouterr().out
     assert exit_code == 0 and env.listener_errors == []
     lines = [line for line in out.splitlines() if line.startswith("Successfully fetched: ")]
@@ -76,7 +82,8 @@ def test_seed001_request_success_plus_equals(target, capsys, restore_global_even
 
 def test_seed003_request_listener_with_all_arguments(target, capsys, restore_global_events):
     seed = load_seed("seed003_request_listener")
-    env, runner, exit_code, _ = run_seed(seed.WebsiteUser, target, 1, 10, 0.5)
+    env, runner, exit_code, _ = run_seed(seed.WebsiteUser, target, 1, 10, 0.3,
+                                         until=lambda env: env.stats.num_failures >= 1)
     out = capsys.readouterr().out.splitlines()
     assert exit_code == 0 and env.listener_errors == []
     assert out[0] == "Beginning test setup" and out[-1] == "Cleaning up test data"
@@ -91,7 +98,8 @@ def test_seed003_request_listener_with_all_arguments(target, capsys, restore_glo
 
 def test_seed003_context_from_the_request_method(target, capsys, restore_global_events):
     seed = load_seed("seed003_context_from_request")
-    env, runner, exit_code, _ = run_seed(seed.MyUser, target, 1, 10, 0.3)
+    env, runner, exit_code, _ = run_seed(seed.MyUser, target, 1, 10, 0.3,
+                                         until=lambda env: env.stats.get("/other_request", "GET").num_requests)
     out = capsys.readouterr().out.splitlines()
     assert exit_code == 0 and env.listener_errors == []
     other = env.stats.get("/other_request", "GET").num_requests
@@ -101,7 +109,7 @@ def test_seed003_context_from_the_request_method(target, capsys, restore_global_
 
 def test_seed003_context_from_the_user(target, capsys, restore_global_events):
     seed = load_seed("seed003_context_from_user")
-    env, runner, exit_code, _ = run_seed(seed.MyUser, target, 1, 10, 0.3)
+    env, runner, exit_code, _ = run_seed(seed.MyUser, target, 1, 10, 0.3, until=lambda env: env.stats.num_requests)
     out = capsys.readouterr().out.splitlines()
     assert exit_code == 0 and env.listener_errors == []
     assert env.stats.total.num_requests > 0
@@ -110,7 +118,8 @@ def test_seed003_context_from_the_user(target, capsys, restore_global_events):
 
 def test_seed003_context_from_the_response(target, capsys, restore_global_events):
     seed = load_seed("seed003_context_from_response")
-    env, runner, exit_code, _ = run_seed(seed.MyUser, target, 1, 10, 0.3)
+    env, runner, exit_code, _ = run_seed(seed.MyUser, target, 1, 10, 0.3,
+                                         until=lambda env: env.stats.num_requests >= 2)
     out = capsys.readouterr().out.splitlines()
     assert exit_code == 0 and env.listener_errors == []
     ids = [int(m.group(1)) for line in out if (m := re.fullmatch(r"requestId (\d+)", line))]
@@ -118,7 +127,7 @@ def test_seed003_context_from_the_response(target, capsys, restore_global_events
     assert ids == sorted(ids) and len(set(ids)) == len(ids)  # the target's own counter, read from each response
 
 
-# -- seeds 000 / 003: a background greenlet that quits when the fail ratio exceeds 0.2 ----------------------------------
+# -- seeds 000 / 003: a background greenlet that quits when the fail ratio exceeds 0.2 -----------------------------
 
 @pytest.mark.parametrize("seed_name", ["seed000_background_greenlet", "seed003_background_greenlet"])
 def test_background_greenlet_quits_the_run_on_a_high_fail_ratio(seed_name, target, capsys, restore_global_events):
@@ -152,7 +161,8 @@ def test_background_greenlet_leaves_a_healthy_run_alone(target, capsys, restore_
 def test_seed002_custom_metrics_json(target, tmp_path, monkeypatch, capsys, restore_global_events):
     monkeypatch.chdir(tmp_path)
     seed = load_seed("seed002_custom_metrics")
-    env, runner, exit_code, _ = run_seed(seed.APIUser, target, 3, 30, 1.0)
+    env, runner, exit_code, _ = run_seed(seed.APIUser, target, 3, 30, 0.5,
+                                         until=lambda env: env.stats.num_requests >= 3)
     out = capsys.readouterr().out
     assert exit_code == 0 and env.listener_errors == []
     saved = json.loads((tmp_path / "custom_metrics.json").read_text())
@@ -166,7 +176,8 @@ def test_seed002_custom_metrics_json(target, tmp_path, monkeypatch, capsys, rest
 def test_seed002_detailed_stats_csv(target, tmp_path, monkeypatch, capsys, restore_global_events):
     monkeypatch.chdir(tmp_path)
     seed = load_seed("seed002_detailed_stats")
-    env, runner, exit_code, _ = run_seed(seed.AnalyticsUser, target, 3, 30, 1.2)
+    env, runner, exit_code, _ = run_seed(seed.AnalyticsUser, target, 3, 30, 0.5,
+                                         until=lambda env: env.stats.num_requests >= 3)
     out = capsys.readouterr().out
     assert exit_code == 0 and env.listener_errors == []
     with open(tmp_path / "detailed_stats.csv", newline="") as f:
@@ -202,7 +213,7 @@ def test_seed002_external_reporter_posts_to_its_webhook(target, monkeypatch, cap
     try:
         monkeypatch.setenv("SEED_WEBHOOK_URL", receiver.url)
         seed = load_seed("seed002_external_reporter")
-        env, runner, exit_code, _ = run_seed(seed.WebUser, target, 2, 20, 0.8)
+        env, runner, exit_code, _ = run_seed(seed.WebUser, target, 2, 20, 0.8, until=lambda env: env.stats.num_requests)
         gevent.sleep(0.1)
     finally:
         receiver.server.stop()
@@ -230,7 +241,8 @@ def test_seed002_external_reporter_survives_an_unreachable_webhook(target, refus
 def test_seed002_environment_specific_handlers(test_env, target, monkeypatch, capsys, restore_global_events):
     monkeypatch.setenv("TEST_ENV", test_env)
     seed = load_seed("seed002_environment_handlers")
-    env, runner, exit_code, _ = run_seed(seed.EnvironmentUser, target, 1, 10, 0.3)
+    env, runner, exit_code, _ = run_seed(seed.EnvironmentUser, target, 1, 10, 0.3,
+                                         until=lambda env: env.stats.num_requests)
     out = capsys.readouterr().out
     assert exit_code == 0 and env.listener_errors == []
     assert env.stats.get("/api/environment", "GET").num_requests >= 1
