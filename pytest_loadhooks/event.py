@@ -185,7 +185,7 @@ EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: an Events is hashable (a dict key, a weakref target)
 class Events:
     """The set of hooks of one Environment (the module-level ``events`` by default)."""
 

@@ -86,10 +86,11 @@ def test_events_has_every_design_event():
         assert not isinstance(hook, DeprecatedEventHook), name
     for name in ("request_success", "request_failure", "hatch_complete"):
         assert isinstance(getattr(ev, name), DeprecatedEventHook)
-    # Two Events never share listeners.
+    # Two Events never share listeners, and each is its own (hashable) object.
     other = Events()
     ev.request.add_listener(lambda **kw: None)
     assert len(other.request.listeners) == 0
+    assert ev != other and len({ev, other, events}) == 3
 
 
 def test_environment_defaults_to_the_global_events(restore_global_events):
