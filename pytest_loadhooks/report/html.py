@@ -23,6 +23,8 @@ from typing import Any, Mapping, Sequence
 DISTRIBUTION_TOP_N = 12
 """Response-time distribution charts are drawn for the busiest endpoints only (the table lists all)."""
 DISTRIBUTION_MAX_BINS = 20
+BIG_TABLE = 300
+"""Tables with more rows than this render rows lazily, as they scroll into view."""
 
 STATUS_LABELS = {"passed": "Passed", "failed": "Failed", "errored": "Errored"}
 
@@ -269,6 +271,7 @@ def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
         "total_row": _row(total),
         "distributions": distributions,
         "distribution_top_n": DISTRIBUTION_TOP_N,
+        "big_table": BIG_TABLE,
         "endpoint_count": len(entries),
         "failures": [{**f, "occurrences_text": fmt_int(f["occurrences"])} for f in data["failures"]],
         "exceptions": [{**e, "count_text": fmt_int(e["count"])} for e in data["exceptions"]],

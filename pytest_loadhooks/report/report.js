@@ -125,9 +125,11 @@
         return a[1] - b[1];
       });
       rows = keyed.map(function (item) { return item[2]; });
-      var fragment = document.createDocumentFragment();
-      rows.forEach(function (row) { fragment.appendChild(row); });
-      body.appendChild(fragment);
+      // Reorder while the body is out of the document: moving thousands of rendered rows in place is slow.
+      var next = body.nextSibling;
+      table.removeChild(body);
+      rows.forEach(function (row) { body.appendChild(row); });
+      table.insertBefore(body, next);
     });
   });
 
@@ -136,12 +138,17 @@
   function applyFilter() {
     var needle = filter.value.trim().toLowerCase();
     var shown = 0;
+    var next = body.nextSibling;
+    table.removeChild(body);  // as when sorting: change thousands of rows out of the document, then put them back
     rows.forEach(function (row) {
       var match = !needle || (row.cells[0].textContent + " " + row.cells[1].textContent).toLowerCase().indexOf(needle) !== -1;
       row.hidden = !match;
       if (match) { shown += 1; }
     });
-    counter.textContent = needle ? shown + " of " + total + " endpoints" : total + (total === 1 ? " endpoint" : " endpoints");
+    table.insertBefore(body, next);
+    var all = total.toLocaleString("en-US");
+    counter.textContent = needle ? shown.toLocaleString("en-US") + " of " + all + " endpoints"
+      : all + (total === 1 ? " endpoint" : " endpoints");
   }
   filter.addEventListener("input", function () {
     clearTimeout(timer);

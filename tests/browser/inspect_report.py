@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -85,9 +86,18 @@ def main() -> int:
 
     url = Path(args.report).resolve().as_uri()
     findings: dict = {"url": url, "dialogs": [], "page_errors": [], "console_errors": [], "blocked_requests": []}
+    timings = findings["timings"] = {}  # seconds per step, to see where a slow page spends its time
+    clock = [time.monotonic()]
+
+    def lap(step: str) -> None:
+        now = time.monotonic()
+        timings[step] = round(now - clock[0], 3)
+        clock[0] = now
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
+            lap("launch")
             context = browser.new_context(offline=True, viewport={"width": args.width, "height": args.height},
                                           device_scale_factor=1)
 
@@ -109,14 +119,18 @@ def main() -> int:
             page.on("pageerror", lambda error: findings["page_errors"].append(str(error)))
             page.on("console", lambda msg: findings["console_errors"].append(msg.text) if msg.type == "error" else None)
             page.goto(url, wait_until="load", timeout=90_000)
+            lap("load")
             page.wait_for_function("() => document.body.dataset.charts !== undefined", timeout=60_000)
+            lap("charts")
             findings.update(page.evaluate(COLLECT))
+            lap("collect")
 
             # The table works: sorting by request count puts the busiest endpoint first, filtering narrows it.
             if findings["endpoint_rows"]:
                 page.click("#endpoints-table thead th:nth-child(3)")
                 findings["first_row_after_sort"] = page.evaluate(
                     "() => Array.from(document.querySelector('#endpoints-table tbody tr').cells).map((td) => td.textContent)")
+                lap("sort")
             if args.filter is not None:
                 page.fill("#endpoint-filter", args.filter)
                 page.wait_for_function(
@@ -128,8 +142,10 @@ def main() -> int:
                 page.wait_for_function("() => !document.getElementById('endpoint-count').textContent.includes(' of ')",
                                        timeout=10_000)
                 page.evaluate("() => window.scrollTo(0, 0)")
+                lap("filter")
             page.screenshot(path=args.screenshot, full_page=args.full_page)
             findings["screenshot"] = args.screenshot
+            lap("screenshot")
         finally:
             browser.close()
     json.dump(findings, sys.stdout)
