@@ -97,6 +97,10 @@ class Environment:
             if not cls.tasks:
                 tagged = " after tag filtering" if (self.tags or self.exclude_tags) else ""
                 raise ConfigurationError(f"{cls.__name__} has no tasks{tagged}: add @task methods or set tasks = [...]")
+            empty = _empty_task_set(cls.tasks)
+            if empty is not None:
+                raise ConfigurationError(f"{empty.__name__} (a TaskSet of {cls.__name__}) has no tasks: "
+                                         "add @task methods or set tasks = [...]")
             if _needs_host(cls):
                 host = cls.host or self.host
                 if not host:
@@ -131,6 +135,22 @@ class Environment:
         _remove_quietly(self.events.request, self.stats.on_request)
         if self.runner is not None:
             _remove_quietly(self.events.user_error, self.runner._on_user_error)
+
+
+def _empty_task_set(tasks: Sequence[Any], seen: set | None = None) -> type | None:
+    """The first TaskSet class, at any depth under ``tasks``, that has no tasks of its own."""
+    from .user.task import TaskSet
+
+    seen = set() if seen is None else seen
+    for spec in tasks:
+        if isinstance(spec, type) and issubclass(spec, TaskSet) and spec not in seen:
+            seen.add(spec)
+            if not spec.tasks:
+                return spec
+            found = _empty_task_set(spec.tasks, seen)
+            if found is not None:
+                return found
+    return None
 
 
 def _needs_host(cls: type) -> bool:

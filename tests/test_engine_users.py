@@ -612,6 +612,20 @@ def test_a_user_with_no_tasks_is_rejected():
     assert "NoTasks" in message
 
 
+def test_a_nested_task_set_with_no_tasks_is_rejected():
+    class Empty(TaskSet):
+        pass
+
+    class Middle(TaskSet):
+        tasks = [Empty]
+
+    class Nesting(User):
+        tasks = [Middle]
+
+    message = assert_rejected_before_traffic(make_env(Nesting), lambda r: r.start(1, 1), "has no tasks")
+    assert "Empty" in message and "Nesting" in message
+
+
 def test_no_user_classes_is_rejected():
     assert_rejected_before_traffic(make_env(), lambda r: r.start(1, 1), "no User classes")
 
