@@ -62,3 +62,33 @@ def test_progress_bar_on_a_terminal(pytester, target):
     assert process.returncode == 0, text
     assert "\r" in text and "[#" in text and "] 00:0" in text, text
     assert "load test results" in text
+
+
+def test_reports_for_session_and_marker_isolated_runs_do_not_overwrite(pytester, target):
+    import json
+
+    pytester.makepyfile(
+        test_shop=SHOP_MODULE + f'''
+import pytest
+
+@pytest.mark.load(users=2, run_time="1s", host="{target}")
+def test_isolated(load_result):
+    assert load_result.num_requests > 0
+'''
+    )
+    result = pytester.runpytest_subprocess(
+        *load_args(target, "--load-html=out/report.html", "--load-json=out/result.json", "--load-csv=out/run")
+    )
+    result.assert_outcomes(passed=2)
+    out = pytester.path / "out"
+    names = sorted(p.name for p in out.iterdir())
+    assert "report.html" in names and "result.json" in names and "run_stats.csv" in names
+    isolated = [n for n in names if "test_isolated" in n]
+    assert any(n.endswith(".html") for n in isolated) and any(n.endswith(".json") for n in isolated)
+    assert any(n.endswith("_stats_history.csv") for n in isolated)
+    session_doc = json.loads((out / "result.json").read_text())
+    isolated_doc = json.loads((out / [n for n in isolated if n.endswith(".json")][0]).read_text())
+    assert session_doc["run"]["name"] == "test_shop.py::load_run"
+    assert isolated_doc["run"]["name"] == "test_shop.py::test_isolated"
+    assert isolated_doc["run"]["users"] == 2
+    result.stdout.fnmatch_lines(["*wrote *out/report.html*"])
