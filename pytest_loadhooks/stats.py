@@ -322,14 +322,14 @@ class RequestStats:
             entry.max_response_time = response_time
         entry.total_content_length += length
         histogram = entry.response_times
-        if key in histogram:
+        try:
             histogram[key] += 1
-        else:
+        except KeyError:  # a new bucket (try costs nothing when it does not raise)
             histogram[key] = 1
         per_second = entry.num_reqs_per_sec
-        if second in per_second:
+        try:
             per_second[second] += 1
-        else:
+        except KeyError:  # the first request of this second
             per_second[second] = 1
         entry.last_request_timestamp = now
 
@@ -342,14 +342,14 @@ class RequestStats:
             total.max_response_time = response_time
         total.total_content_length += length
         histogram = total.response_times
-        if key in histogram:
+        try:
             histogram[key] += 1
-        else:
+        except KeyError:  # a new bucket (try costs nothing when it does not raise)
             histogram[key] = 1
         per_second = total.num_reqs_per_sec
-        if second in per_second:
+        try:
             per_second[second] += 1
-        else:
+        except KeyError:  # the first request of this second
             per_second[second] = 1
         total.last_request_timestamp = now
 
