@@ -16,6 +16,7 @@ from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar, cookiejar_from_dict, merge_cookies
 from requests.sessions import merge_hooks
 from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
 from requests.exceptions import HTTPError, RequestException
 
 from .exception import CatchResponseError, ResponseError
@@ -31,8 +32,20 @@ def absolute_url(base_url: str, url: str) -> str:
     return base_url.rstrip("/") + "/" + url.lstrip("/") if url else base_url
 
 
+_names: dict[str, str] = {}
+
+
 def request_name(url: str) -> str:
-    """The default stats name of a request: its path and query."""
+    """The default stats name of a request: its path and query (remembered per URL)."""
+    name = _names.get(url)
+    if name is None:
+        if len(_names) >= 10_000:  # many distinct URLs: keep the memo bounded
+            _names.clear()
+        name = _names[url] = _request_name(url)
+    return name
+
+
+def _request_name(url: str) -> str:
     parts = urlsplit(url)
     path = parts.path or "/"
     return f"{path}?{parts.query}" if parts.query else path
@@ -112,6 +125,22 @@ class _HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
 
 class LoadHTTPAdapter(HTTPAdapter):
     """requests' adapter, with pools whose is-the-kept-connection-still-open check is cheap."""
+
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        """requests' own response, without the cookie extraction when the target set no cookie."""
+        headers = getattr(resp, "headers", None)
+        if headers is None or "set-cookie" in headers:  # urllib3's headers are case-insensitive
+            return super().build_response(req, resp)
+        response = requests.Response()
+        response.status_code = getattr(resp, "status", None)
+        response.headers = CaseInsensitiveDict(headers)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response.raw = resp
+        response.reason = resp.reason
+        response.url = req.url.decode("utf-8") if isinstance(req.url, bytes) else req.url
+        response.request = req
+        response.connection = self
+        return response
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
