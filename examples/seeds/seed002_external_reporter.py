@@ -1,9 +1,9 @@
 """Seed 002 (Locust 2.x "Events System"): external system integration through a webhook.
 
 Differences from the seed: ``import time`` and ``between`` are imported (the seed uses
-them without importing them), and the webhook URL can come from ``SEED_WEBHOOK_URL`` (the seed's
-https://monitoring.example.com is not reachable from a test; the test points it at
-the local target).
+them without importing them), and the webhook URL can come from ``SEED_WEBHOOK_URL``
+(the seed's https://monitoring.example.com is not reachable from a test; the test
+points it at a local receiver).
 """
 
 from pytest_loadhooks import HttpUser, task, events, between
