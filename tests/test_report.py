@@ -7,8 +7,12 @@ monkey-patched, which Playwright's sync API does not mix with.
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
+import html
 import json
+import re
 import subprocess
 import sys
 import time
@@ -322,10 +326,19 @@ def test_html_is_rebuilt_from_the_json_alone(shop_run, tmp_path):
             shop_run["dir"] / "csv" / f"shop_{kind}.csv").read_text(encoding="utf-8")
 
 
-def test_html_is_self_contained(shop_run):
+def test_html_is_self_contained_and_runs_only_its_own_scripts(shop_run):
     page = (shop_run["dir"] / "report.html").read_text(encoding="utf-8")
     assert "<script src" not in page and "<link" not in page
     assert page.count("<script") == 3  # chart data, plotly.js, the report's own script
+    # A Content-Security-Policy lets exactly the two inline scripts run and fetches nothing:
+    # a second line of defence behind escaping.
+    policy = html.unescape(re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page).group(1))
+    assert "default-src 'none'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    scripts = re.findall(r"<script>(.*?)</script>", page, flags=re.DOTALL)
+    assert len(scripts) == 2
+    for source in scripts:
+        digest = base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
 
 
 def test_report_in_a_real_browser_offline(shop_run, tmp_path):
@@ -517,8 +530,10 @@ def test_report_with_ten_thousand_request_names(tmp_path):
     environment.close()
     writer.finish(environment, info)
     data = json.loads((tmp_path / "many.json").read_text(encoding="utf-8"))
-    validate(data)
     assert len(data["stats"]) == 10_000
+    assert {e["name"] for e in data["stats"]} == {f"/items/{i}" for i in range(10_000)}
+    # Entries all have one shape; validating 200 of them keeps pure-Python jsonschema from taking seconds.
+    validate(dict(data, stats=data["stats"][:100] + data["stats"][-100:]))
 
     findings = inspect_in_browser(tmp_path / "many.html", tmp_path / "many.png", "--filter", "/items/9999")
     assert_page_clean(findings)

@@ -329,12 +329,29 @@ def render_html(data: Mapping[str, Any]) -> str:
     from markupsafe import Markup
 
     template = _template()
-    script = resources.files(__package__).joinpath("report.js").read_text(encoding="utf-8")
+    script = _inline_script(resources.files(__package__).joinpath("report.js").read_text(encoding="utf-8"))
+    scripts = (plotly_js(), script)
     return template.render(
         **view_model(data),
-        plotly_js=Markup(plotly_js()),
-        report_js=Markup(_inline_script(script)),
+        plotly_js=Markup(scripts[0]),
+        report_js=Markup(scripts[1]),
+        content_security_policy=content_security_policy(scripts),
     )
+
+
+def content_security_policy(scripts: Sequence[str]) -> str:
+    """The page's CSP: only these exact inline scripts run (so an injected one or an ``onerror=`` could not),
+    and nothing is fetched from anywhere."""
+    hashes = " ".join(f"'sha256-{_sha256(source)}'" for source in scripts)
+    return (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data: blob:; "
+            "font-src data:; base-uri 'none'; form-action 'none'")
+
+
+def _sha256(source: str) -> str:
+    import base64
+    import hashlib
+
+    return base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
 
 
 def write_html(data: Mapping[str, Any], path: str | Path) -> Path:
