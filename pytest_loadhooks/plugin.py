@@ -12,23 +12,19 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from . import options as opts
 from .custom_args import ArgumentRegistry, fire_new_listeners
-from .thresholds import ThresholdError, parse_all
+from .fixtures import SKIP_REASON, load_env, load_events, load_result  # noqa: F401 - registers the fixtures
+from .items import LoadRunItem
+from .load_session import RUN_ITEM_NAME, SESSION_KEY, LoadSession, get_session as _session, own_marker
+from .thresholds import parse_all
 
-if TYPE_CHECKING:
-    from .run import LoadResult, LoadRun
-
-SESSION_KEY = pytest.StashKey["LoadSession"]()
 REGISTRY_KEY = pytest.StashKey[ArgumentRegistry]()
-RUN_ITEM_NAME = "load_run"
 LOAD_FIXTURES = ("load_result", "load_env", "load_events")
-SKIP_REASON = ("load test: run it with --load-users=N (or any --load-* option, load_* ini key "
-               "or LOADHOOKS_* variable)")
 
 
 # --------------------------------------------------------------------------- start-up
@@ -93,211 +89,9 @@ def _has_ini(config: pytest.Config, name: str) -> bool:
         return False
 
 
-def _session(config: pytest.Config) -> "LoadSession":
-    return config.stash[SESSION_KEY]
-
-
-class LoadSession:
-    """The plugin's state for one pytest session: options, runs and their results."""
-
-    def __init__(self, config: pytest.Config, registry: ArgumentRegistry) -> None:
-        from .run import OutputPaths, RunSettings
-
-        self.config = config
-        self.registry = registry
-        self.active = opts.is_load_session(config)
-        try:
-            values = {o.dest: opts.resolve(config, o) for o in opts.OPTIONS}
-            expressions = list(values["load_threshold"])
-            if values["load_fail_ratio"] is not None:
-                expressions.insert(0, f"fail_ratio <= {values['load_fail_ratio']:g}")
-            self.thresholds = parse_all(expressions)
-        except ValueError as error:
-            raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
-        self.settings = RunSettings(
-            users=values["load_users"], spawn_rate=values["load_spawn_rate"], run_time=values["load_run_time"],
-            host=values["load_host"], tags=values["load_tags"] or None,
-            exclude_tags=values["load_exclude_tags"] or None, stop_timeout=values["load_stop_timeout"],
-        )
-        self.outputs = OutputPaths(values["load_html"], values["load_csv"], values["load_json"])
-        self.load_only = bool(values["load_only"])
-        self.live_interval = values["load_live_interval"] or 5.0
-        self.session_run: LoadRun | None = None
-        self.module_runs: dict[str, LoadRun] = {}
-        self.test_runs: dict[str, LoadRun] = {}
-        self.module_user_classes: dict[str, list[type]] = {}
-        self.module_shapes: dict[str, type] = {}
-        self.run_items: dict[int, pytest.Item] = {}
-        self.abstract_user_classes: list[str] = []
-        self.problems: list[str] = []
-        self.custom_values: Any = None
-
-    # -- runs --
-    def all_runs(self) -> list["LoadRun"]:
-        runs = [self.session_run] if self.session_run else []
-        return runs + list(self.module_runs.values()) + list(self.test_runs.values())
-
-    def new_run(self, run_id: str, kind: str, settings: Any, thresholds: list) -> "LoadRun":
-        from .run import LoadRun
-
-        outputs = self.outputs.for_run(None if kind == "session" else run_id)
-        return LoadRun(run_id=run_id, kind=kind, settings=settings, thresholds=list(self.thresholds) + thresholds,
-                       outputs=outputs, live_view_factory=self.live_view)
-
-    def run_for_module(self, module: pytest.Module) -> "LoadRun":
-        marker = _own_marker(module, "load")
-        if marker is not None:
-            run = self.module_runs.get(module.nodeid)
-            if run is None:
-                settings = self._marker_settings(marker, module.nodeid)
-                run = self.new_run(f"{module.nodeid}::{RUN_ITEM_NAME}", "module", settings, [])
-                _apply_marker_user_classes(run, marker)
-                self.module_runs[module.nodeid] = run
-            run.thresholds += self._marker_thresholds(module, own_only=True, run=run)
-            return run
-        if self.session_run is None:
-            self.session_run = self.new_run(f"{module.nodeid}::{RUN_ITEM_NAME}", "session", self.settings, [])
-        self.session_run.thresholds += self._marker_thresholds(module, own_only=True, run=self.session_run)
-        return self.session_run
-
-    def run_for_item(self, item: pytest.Item) -> "LoadRun | None":
-        run = self.test_runs.get(item.nodeid)
-        if run is not None:
-            return run
-        module = item.getparent(pytest.Module)
-        if module is not None and module.nodeid in self.module_runs:
-            return self.module_runs[module.nodeid]
-        if isinstance(item, LoadRunItem):
-            return item.run
-        return self.session_run
-
-    def _marker_settings(self, marker: pytest.Mark, where: str) -> Any:
-        if marker.args:
-            raise pytest.UsageError(f"pytest-loadhooks: {where}: the load marker takes keyword arguments only")
-        try:
-            return self.settings.with_marker(dict(marker.kwargs))
-        except ValueError as error:
-            raise pytest.UsageError(f"pytest-loadhooks: {where}: {error}") from None
-
-    def _marker_thresholds(self, node: Any, own_only: bool, run: "LoadRun") -> list:
-        markers = node.own_markers if own_only else list(node.iter_markers())
-        expressions: list[str] = []
-        for marker in markers:
-            if marker.name != "thresholds":
-                continue
-            for arg in marker.args:
-                expressions.extend([arg] if isinstance(arg, str) else list(arg))
-        try:
-            parsed = parse_all(expressions)
-        except ThresholdError as error:
-            raise pytest.UsageError(f"pytest-loadhooks: {node.nodeid}: {error}") from None
-        known = {t.expression for t in run.thresholds}
-        return [t for t in parsed if t.expression not in known]
-
-    def create_test_run(self, item: pytest.Item, marker: pytest.Mark) -> "LoadRun":
-        settings = self._marker_settings(marker, item.nodeid)
-        run = self.new_run(item.nodeid, "test", settings, [])
-        module = item.getparent(pytest.Module)
-        run.user_classes = list(self.module_user_classes.get(module.nodeid, [])) if module else []
-        if module is not None and settings.shape is None and module.nodeid in self.module_shapes:
-            run.settings.shape = self.module_shapes[module.nodeid]
-        _apply_marker_user_classes(run, marker)
-        run.thresholds += self._marker_thresholds(item, own_only=False, run=run)
-        self.test_runs[item.nodeid] = run
-        return run
-
-    # -- output --
-    def live_view(self, run: "LoadRun") -> Any:
-        from .terminal import LiveView
-
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        capture = self.config.pluginmanager.get_plugin("capturemanager")
-        verbosity = self.config.get_verbosity()
-        if reporter is None:
-            return None
-
-        def write(text: str) -> None:
-            if capture is not None:
-                with capture.global_and_fixture_disabled():
-                    reporter.write(text, flush=True)
-            else:
-                reporter.write(text, flush=True)
-
-        tty = reporter.isatty() and not os.environ.get("CI")
-        view = LiveView(run, write, tty=tty, interval=self.live_interval, enabled=verbosity >= 0)
-        return view
-
-
-def _own_marker(node: Any, name: str) -> pytest.Mark | None:
-    for marker in node.own_markers:
-        if marker.name == name:
-            return marker
-    return None
-
-
-def _apply_marker_user_classes(run: "LoadRun", marker: pytest.Mark) -> None:
-    classes = marker.kwargs.get("user_classes")
-    if classes:
-        run.user_classes = list(classes)
-        run.explicit_user_classes = True
 
 
 # --------------------------------------------------------------------------- collection
-class LoadRunFailed(Exception):
-    """A run that did not meet its thresholds, or errored."""
-
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__("\n".join(lines))
-        self.lines = lines
-
-
-class LoadRunItem(pytest.Item):
-    """The load run of a session or marked module, as a test of its own."""
-
-    def __init__(self, *, run: "LoadRun", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.run = run
-
-    def runtest(self) -> None:
-        from .exception import ConfigurationError
-
-        try:
-            result = self.run.execute()
-        except ConfigurationError as error:
-            raise LoadRunFailed([f"load run not started: {error}"]) from None
-        self._record_properties(result)
-        if not result.passed:
-            raise LoadRunFailed(result.failure_lines())
-
-    def _record_properties(self, result: "LoadResult") -> None:
-        self.user_properties += [
-            ("requests", result.num_requests), ("failures", result.num_failures),
-            ("fail_ratio", round(result.fail_ratio, 6)), ("rps", round(result.rps, 3)),
-            ("p50_ms", result.total.get_response_time_percentile(0.5)),
-            ("p95_ms", result.total.get_response_time_percentile(0.95)),
-            ("duration_s", round(result.duration, 3)), ("status", result.status),
-        ]
-        for verdict in result.thresholds:
-            self.user_properties.append((f"threshold {verdict.threshold.expression}",
-                                         "passed" if verdict.passed else "failed"))
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, LoadRunFailed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
-
-    def reportinfo(self) -> tuple[Any, int, str]:
-        users = ", ".join(cls.__name__ for cls in self.run.user_classes)
-        return self.path, _first_line(self.run.user_classes), f"load run ({users})"
-
-
-def _first_line(classes: list[type]) -> int:
-    import inspect
-
-    try:
-        return inspect.getsourcelines(classes[0])[1] - 1
-    except (IndexError, OSError, TypeError):
-        return 0
 
 
 def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> Any:
@@ -350,7 +144,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             continue
         marker = item.get_closest_marker("load")
         module = item.getparent(pytest.Module)
-        if marker is not None and (module is None or _own_marker(module, "load") is not marker):
+        if marker is not None and (module is None or own_marker(module, "load") is not marker):
             load.create_test_run(item, marker)
             if "load_result" not in item.fixturenames:
                 item.fixturenames.append("load_result")
@@ -494,89 +288,6 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator:
                 pytest.fail("\n".join(failures), pytrace=False)
     return result
 
-
-def _execute(run: "LoadRun", load: LoadSession) -> "LoadResult":
-    from .exception import ConfigurationError
-
-    try:
-        return run.execute()
-    except ConfigurationError as error:
-        pytest.fail(f"load run not started: {error}", pytrace=False)
-
-
-def _run_for_request(request: pytest.FixtureRequest) -> "LoadRun":
-    load = _session(request.config)
-    if not load.active:
-        pytest.skip(SKIP_REASON)
-    run = load.run_for_item(request.node)
-    if run is None:
-        pytest.fail("no load run for this test: define a concrete User class in its module or mark it "
-                    "@pytest.mark.load(user_classes=[...])", pytrace=False)
-    return run
-
-
-@pytest.fixture
-def load_env(request: pytest.FixtureRequest) -> Any:
-    """The Environment of this test's load run, before the run starts (runner created, ``init`` fired)."""
-    return _run_for_request(request).create_environment()
-
-
-@pytest.fixture
-def load_events(load_env: Any) -> Iterator[Any]:
-    """The run's events; listeners added through this object are removed when the test ends."""
-    scoped = ScopedEvents(load_env.events)
-    yield scoped
-    scoped.remove_all()
-
-
-@pytest.fixture
-def load_result(request: pytest.FixtureRequest) -> "LoadResult":
-    """Runs this test's load run (once; later users share it) and returns its results."""
-    run = _run_for_request(request)
-    return _execute(run, _session(request.config))
-
-
-class ScopedHook:
-    """An EventHook view that remembers what it added so it can take it away again."""
-
-    def __init__(self, hook: Any, added: list) -> None:
-        self._hook = hook
-        self._added = added
-
-    def add_listener(self, handler: Any) -> Any:
-        self._hook.add_listener(handler)
-        self._added.append((self._hook, handler))
-        return handler
-
-    def remove_listener(self, handler: Any) -> None:
-        self._hook.remove_listener(handler)
-        if (self._hook, handler) in self._added:
-            self._added.remove((self._hook, handler))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._hook, name)
-
-
-class ScopedEvents:
-    """Events whose listeners, added through this object, are removed by :meth:`remove_all`."""
-
-    def __init__(self, events: Any) -> None:
-        self._events = events
-        self._added: list = []
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._events, name)
-        if hasattr(value, "add_listener"):
-            return ScopedHook(value, self._added)
-        return value
-
-    def remove_all(self) -> None:
-        for hook, handler in reversed(self._added):
-            try:
-                hook.remove_listener(handler)
-            except ValueError:
-                pass
-        self._added.clear()
 
 
 # --------------------------------------------------------------------------- end of session
