@@ -29,7 +29,7 @@ import gevent
 from geventhttpclient import HTTPClient
 from geventhttpclient.header import Headers
 
-from .clients import ResponseContextManager, absolute_url, request_name
+from .clients import ResponseContextManager, _os_poll, _readable_now, absolute_url, request_name
 from .exception import ResponseError
 from .user.users import User
 
@@ -148,6 +148,18 @@ def _decoded(body: bytes, headers: Any) -> bytes:
     return body
 
 
+def _socket_alive(sock: Any) -> bool:
+    """geventhttpclient's kept-connection check (open, and nothing unread while idle), without a switch."""
+    if sock is None:
+        return False
+    try:
+        if sock.fileno() < 0:
+            return False
+        return not _readable_now(sock)
+    except (OSError, ValueError):
+        return False
+
+
 def _unverified_context(*_args: Any, **_kwargs: Any):
     return gevent.ssl._create_unverified_context()
 
@@ -255,6 +267,11 @@ class FastHttpSession:
                 connection_timeout=self.connection_timeout, network_timeout=self.network_timeout,
                 headers=self.default_headers or None, **options,
             )
+            pool = getattr(client, "_connection_pool", None)
+            if pool is not None and hasattr(pool, "_is_socket_alive") and _os_poll is not None:
+                # The pool checks a kept connection before every reuse with gevent's select();
+                # the same check as one non-blocking system call costs a fraction of that.
+                pool._is_socket_alive = _socket_alive
         return client
 
     def _target(self, url: str) -> _Target:
