@@ -228,6 +228,14 @@ def _distribution(entry: Mapping[str, Any], chart_id: str, label: str) -> dict[s
     }
 
 
+def _latency_kpis(total: Mapping[str, Any]) -> list[dict[str, Any]]:
+    figures = [("Median", total["median_response_time"]), ("95th percentile", total["percentiles"].get("95")),
+               ("99th percentile", total["percentiles"].get("99"))]
+    if not total["num_requests"]:  # no requests: no response times, rather than a misleading 0 ms
+        return [{"label": label, "value": "–", "unit": ""} for label, _ in figures]
+    return [{"label": label, "value": fmt_ms(value), "unit": "ms"} for label, value in figures]
+
+
 def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
     run = data["run"]
     total = data["total"]
@@ -257,9 +265,7 @@ def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
             {"label": "Failures", "value": fmt_int(total["num_failures"]),
              "unit": f"{fmt_percent(total['fail_ratio'])} %", "bad": total["num_failures"] > 0},
             {"label": "Throughput", "value": fmt_rate(total["total_rps"]), "unit": "req/s"},
-            {"label": "Median", "value": fmt_ms(total["median_response_time"]), "unit": "ms"},
-            {"label": "95th percentile", "value": fmt_ms(total["percentiles"].get("95")), "unit": "ms"},
-            {"label": "99th percentile", "value": fmt_ms(total["percentiles"].get("99")), "unit": "ms"},
+            *_latency_kpis(total),
             {"label": "Peak users", "value": fmt_int(peak_users), "unit": ""},
             {"label": "Duration", "value": fmt_duration(run["duration"]), "unit": ""},
         ]],

@@ -57,7 +57,10 @@
   plot("chart-users", [line("Users", t.time, t.users, COLORS.users, {
     fill: "tozeroy", fillcolor: "rgba(124, 58, 237, 0.12)", line: { color: COLORS.users, width: 2, shape: "hv" },
     hovertemplate: "%{y} users<extra></extra>"
-  })], { xaxis: timeAxis, showlegend: false, yaxis: { title: { text: "users" }, rangemode: "tozero" } });
+  })], { xaxis: timeAxis, showlegend: false, yaxis: {
+    title: { text: "users" }, rangemode: "tozero", tickformat: ",d",
+    dtick: Math.max.apply(null, t.users.concat([0])) <= 8 ? 1 : undefined  // whole users only
+  } });
 
   plot("chart-rps", [
     line("Requests/s", t.time, t.rps, COLORS.rps, { fill: "tozeroy", fillcolor: "rgba(37, 99, 235, 0.08)",
