@@ -25,7 +25,7 @@ import pytest
 from pytest_loadhooks import Environment, Events, HttpUser, StopUser, User, constant, task
 from pytest_loadhooks.report import SECRET_MASK, ReportWriter, build_report_data, load_schema, write_html
 from pytest_loadhooks.report.data import REPORT_PERCENTILES
-from pytest_loadhooks.report.html import DISTRIBUTION_TOP_N, distribution_bins
+from pytest_loadhooks.report.html import DISTRIBUTION_TOP_N, TIMELINE_MAX_POINTS, _timeline, distribution_bins
 from pytest_loadhooks.stats import percentile_label
 
 INSPECT = Path(__file__).parent / "browser" / "inspect_report.py"
@@ -603,6 +603,15 @@ def test_distribution_bins_keep_every_request_in_few_unique_bins():
     narrow = [[100.0 + i, 1] for i in range(50)]
     assert sum(distribution_bins(narrow)["counts"]) == 50
     assert distribution_bins([]) == {"labels": [], "ranges": [], "counts": [], "low": [], "high": []}
+
+
+def test_charts_of_a_day_long_run_stay_small_and_keep_spikes():
+    day = [{"time": 1.8e9 + i, "user_count": 100, "current_rps": 50.0, "current_fail_per_sec": 0.0,
+            "response_time_percentile_0.5": 10.0, "response_time_percentile_0.95": 900.0 if i == 43_210 else 20.0}
+           for i in range(86_400)]
+    series = _timeline(day)
+    assert len(series["time"]) <= TIMELINE_MAX_POINTS
+    assert max(series["p95"]) == 900.0 and set(series["rps"]) == {50.0} and set(series["users"]) == {100}
 
 
 def test_build_report_data_fills_in_what_run_info_leaves_out(target, tmp_path):

@@ -48,8 +48,8 @@ def entry_data(entry: Any) -> dict[str, Any]:
     """One StatsEntry (an endpoint, or the Aggregated total) as report data."""
     summary = entry.summary(())
     return {
-        "name": entry.name,
-        "method": entry.method,
+        "name": _text(entry.name),
+        "method": _text(entry.method),
         "num_requests": summary["num_requests"],
         "num_failures": summary["num_failures"],
         "fail_ratio": summary["fail_ratio"],
@@ -66,6 +66,10 @@ def entry_data(entry: Any) -> dict[str, Any]:
         "last_request_timestamp": entry.last_request_timestamp,
         "response_times": [[float(ms), int(count)] for ms, count in sorted(entry.response_times.items())],
     }
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _listener_error(record: Any) -> dict[str, str]:
@@ -169,12 +173,14 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
         key=lambda e: (e.name, e.method),
     )
     failures = sorted(
-        ({"method": r["method"], "name": r["name"], "error": r["error"], "occurrences": r["occurrences"]}
+        ({"method": _text(r["method"]), "name": _text(r["name"]), "error": _text(r["error"]),
+          "occurrences": r["occurrences"]}
          for r in stats.errors.values()),
         key=lambda r: (-r["occurrences"], r["name"], r["method"], r["error"]),
     )
     exceptions = sorted(
-        ({"count": r["count"], "msg": r["msg"], "traceback": r["traceback"], "nodes": list(r.get("nodes", []))}
+        ({"count": r["count"], "msg": _text(r["msg"]), "traceback": _text(r["traceback"]),
+          "nodes": [_text(n) for n in r.get("nodes", [])]}
          for r in stats.exceptions.values()),
         key=lambda r: -r["count"],
     )

@@ -23,6 +23,8 @@ from typing import Any, Mapping, Sequence
 DISTRIBUTION_TOP_N = 12
 """Response-time distribution charts are drawn for the busiest endpoints only (the table lists all)."""
 DISTRIBUTION_MAX_BINS = 20
+TIMELINE_MAX_POINTS = 2000
+"""Charts over time draw at most this many points (a day-long run has 86,400 history rows)."""
 BIG_TABLE = 300
 """Tables with more rows than this render rows lazily, as they scroll into view."""
 
@@ -194,14 +196,25 @@ def _row(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _timeline(history: Sequence[Mapping[str, Any]]) -> dict[str, list]:
+def _timeline(history: Sequence[Mapping[str, Any]], max_points: int = TIMELINE_MAX_POINTS) -> dict[str, list]:
+    """Chart series from the history rows; a long run's rows are merged into at most ``max_points``
+    (rates averaged, users and percentiles taking the bucket's maximum, so spikes stay visible)."""
+    size = max(1, math.ceil(len(history) / max_points))
+    buckets = [history[i:i + size] for i in range(0, len(history), size)]
+
+    def mean(rows: Sequence[Mapping[str, Any]], key: str) -> float:
+        return round(sum(r[key] for r in rows) / len(rows), 3)
+
+    def peak(rows: Sequence[Mapping[str, Any]], key: str) -> float:
+        return max(r.get(key, 0.0) for r in rows)
+
     return {
-        "time": [_chart_time(r["time"]) for r in history],
-        "users": [r["user_count"] for r in history],
-        "rps": [round(r["current_rps"], 3) for r in history],
-        "fails": [round(r["current_fail_per_sec"], 3) for r in history],
-        "p50": [r.get("response_time_percentile_0.5", 0.0) for r in history],
-        "p95": [r.get("response_time_percentile_0.95", 0.0) for r in history],
+        "time": [_chart_time(rows[-1]["time"]) for rows in buckets],
+        "users": [peak(rows, "user_count") for rows in buckets],
+        "rps": [mean(rows, "current_rps") for rows in buckets],
+        "fails": [mean(rows, "current_fail_per_sec") for rows in buckets],
+        "p50": [peak(rows, "response_time_percentile_0.5") for rows in buckets],
+        "p95": [peak(rows, "response_time_percentile_0.95") for rows in buckets],
     }
 
 
