@@ -15,12 +15,18 @@ Typical use (what the pytest plugin does)::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..stats import HISTORY_PERCENTILES
 from .csv_output import (
-    HistoryCsvWriter, csv_paths, write_exceptions_csv, write_failures_csv, write_history_csv, write_stats_csv,
+    HistoryCsvWriter,
+    csv_paths,
+    write_exceptions_csv,
+    write_failures_csv,
+    write_history_csv,
+    write_stats_csv,
 )
 from .data import SCHEMA_VERSION, SECRET_MASK, build_report_data, load_schema, read_json, write_json
 

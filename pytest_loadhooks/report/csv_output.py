@@ -8,8 +8,9 @@ they equal the JSON report's to the last digit.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Iterable, Mapping, Sequence
+from typing import IO, Any
 
 from ..stats import percentile_label
 from .data import HISTORY_PERCENTILE_PREFIX, REPORT_PERCENTILES
@@ -98,7 +99,8 @@ class HistoryCsvWriter:
         self.path = path
         self.percentiles = list(percentiles)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle: IO[str] | None = open(path, "w", newline="", encoding="utf-8")
+        # Stays open for the whole run (closed by close()), so no context manager here.
+        self._handle: IO[str] | None = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._writer = csv.writer(self._handle)
         self._writer.writerow(history_columns(self.percentiles))
         self._handle.flush()

@@ -15,9 +15,10 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..stats import percentile_label
 

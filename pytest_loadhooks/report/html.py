@@ -16,9 +16,10 @@ import datetime as _dt
 import html as _html
 import math
 import re
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 DISTRIBUTION_TOP_N = 12
 """Response-time distribution charts are drawn for the busiest endpoints only (the table lists all)."""
@@ -74,7 +75,7 @@ def fmt_duration(seconds: Any) -> str:
     seconds = float(seconds)
     if seconds < 60:
         return f"{seconds:.1f} s"
-    whole = int(round(seconds))
+    whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
@@ -105,7 +106,7 @@ def _nice(value: float) -> float:
     """Round to three significant digits (the histogram's own precision)."""
     if value <= 0:
         return 0.0
-    digits = 2 - int(math.floor(math.log10(value)))
+    digits = 2 - math.floor(math.log10(value))
     return round(value, digits)
 
 

@@ -100,9 +100,8 @@ def generate(host: str, html: str, seconds: float) -> None:
 
 
 def screenshot(html: str, out: str, height: int) -> None:
-    from playwright.sync_api import sync_playwright
-
     from inspect_report import CHROMIUM, CHROMIUM_ARGS  # same launch as the tests
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
