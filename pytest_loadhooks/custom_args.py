@@ -99,6 +99,8 @@ class ParserShim:
         dest = kwargs.get("dest") or long_flags[0].lstrip("-").replace("-", "_")
         action = kwargs.get("action")
         default = kwargs.get("default", False if action == "store_true" else True if action == "store_false" else None)
+        if isinstance(default, str) and kwargs.get("type") is not None:
+            default = kwargs["type"](default)  # as argparse does for string defaults
         choices = kwargs.get("choices")
         argument = CustomArgument(
             dest=dest, flags=long_flags, default=default, type=kwargs.get("type"),
@@ -155,19 +157,7 @@ def fire_new_listeners(events: Any, registry: ArgumentRegistry, pytest_parser: A
         registry.called_listeners.add(id(listener))
         try:
             listener(parser=shim)
-        except Exception as error:  # noqa: BLE001 - reported like any listener failure
-            events.init_command_line_parser._errors.append(_listener_error(listener, error))
-            import logging
-            import traceback
-
-            logging.getLogger(__name__).error("init_command_line_parser listener %r failed:\n%s", listener,
-                                              traceback.format_exc())
-
-
-def _listener_error(listener: Any, error: Exception) -> Any:
-    import traceback
-
-    from .event import ListenerError
-
-    return ListenerError("init_command_line_parser", getattr(listener, "__qualname__", repr(listener)),
-                         f"{type(error).__name__}: {error}", traceback.format_exc())
+        except Exception as error:  # noqa: BLE001 - becomes a one-line usage error
+            name = getattr(listener, "__qualname__", repr(listener))
+            raise ValueError(f"init_command_line_parser listener {name} raised {type(error).__name__}: {error}") \
+                from error

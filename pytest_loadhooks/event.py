@@ -61,7 +61,9 @@ class EventHook:
             DeprecationWarning,
             stacklevel=2,
         )
-        self.add_listener(handler)
+        with warnings.catch_warnings():  # one warning per use, pointing at the user's line
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.add_listener(handler)
         return self
 
     def __isub__(self, handler: Handler) -> "EventHook":

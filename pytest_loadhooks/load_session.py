@@ -55,6 +55,7 @@ class LoadSession:
         self.run_items: dict[int, pytest.Item] = {}
         self.abstract_user_classes: list[str] = []
         self.problems: list[str] = []
+        self.quit_errors: list = []
         self.custom_values: Any = None
 
     # -- runs --

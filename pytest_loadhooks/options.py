@@ -132,7 +132,7 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("fail-ratio", "fail the run when its fail ratio is above this (0.01 or 1%)", parse_ratio, None,
                metavar="RATIO"),
     LoadOption("threshold", "a threshold the run must meet, e.g. 'p95 < 300' or 'GET /cart: p99 < 500' "
-               "(repeatable; ini: load_thresholds, one per line)", None, None, repeatable=True, metavar="EXPR"),
+               "(repeatable; in the ini file one per line; in the environment ';'-separated)", None, None, repeatable=True, metavar="EXPR"),
     LoadOption("html", "write a self-contained HTML report to this path", str, None, metavar="PATH"),
     LoadOption("csv", "write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, "
                "PREFIX_exceptions.csv", str, None, metavar="PREFIX"),
@@ -149,7 +149,8 @@ def add_options(parser: Any) -> None:
     group = parser.getgroup(GROUP, "load testing (pytest-loadhooks)")
     for option in OPTIONS:
         # argparse %-formats help strings, so a literal percent must be doubled.
-        help_text = f"{option.help} [ini: {option.ini}, env: {option.env_var}]".replace("%", "%%")
+        ini = "load_thresholds" if option.repeatable else option.ini
+        help_text = f"{option.help} [ini: {ini}, env: {option.env_var}]".replace("%", "%%")
         if option.flag:
             group.addoption(option.cli, action="store_true", default=None, dest=option.dest, help=help_text)
         elif option.repeatable:

@@ -42,7 +42,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     from .event import events
 
     registry = early_config.stash.setdefault(REGISTRY_KEY, ArgumentRegistry())
-    fire_new_listeners(events, registry, parser)
+    try:
+        fire_new_listeners(events, registry, parser)
+    except ValueError as error:
+        raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
     return result
 
 
@@ -76,17 +79,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_KEY] = session
     if session.active and (os.environ.get("PYTEST_XDIST_WORKER") or hasattr(config, "workerinput")):
         raise pytest.UsageError("pytest-loadhooks: load sessions cannot run under pytest-xdist; use -p no:xdist or -n0")
-    if session.active and str(config.getini("timeout_method") if _has_ini(config, "timeout_method") else "") == "thread":
+    if session.active and _timeout_method(config) == "thread":
         warnings.warn(pytest.PytestConfigWarning(
             "pytest-loadhooks: timeout_method=thread does not work once gevent is patched; use signal"))
 
 
-def _has_ini(config: pytest.Config, name: str) -> bool:
+def _timeout_method(config: pytest.Config) -> str:
+    """pytest-timeout's method, from its option or ini key (empty when it is not installed)."""
+    method = config.getoption("timeout_method", None)
+    if method:
+        return str(method)
     try:
-        config.getini(name)
-        return True
+        return str(config.getini("timeout_method") or "")
     except ValueError:
-        return False
+        return ""
 
 
 
@@ -133,12 +139,7 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     load = _session(config)
-    for run in [load.session_run, *load.module_runs.values()]:
-        if run is not None and run.settings.shape is None:
-            module_ids = {item.getparent(pytest.Module).nodeid for item in [load.run_items.get(id(run))] if item}
-            for module_id in module_ids:
-                if module_id in load.module_shapes:
-                    run.settings.shape = load.module_shapes[module_id]
+    _assign_shapes(load)
     for item in items:
         if isinstance(item, LoadRunItem):
             continue
@@ -148,10 +149,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             load.create_test_run(item, marker)
             if "load_result" not in item.fixturenames:
                 item.fixturenames.append("load_result")
+        elif module is not None and "load_result" in item.fixturenames:
+            # A module without users of its own can still set thresholds for the run its tests read.
+            run = load.run_for_item(item)
+            if run is not None:
+                run.thresholds += load._marker_thresholds(module, own_only=True, run=run)
     # Listeners that test modules added to init_command_line_parser: env/ini/default only.
     from .event import events
 
-    fire_new_listeners(events, load.registry, None)
+    try:
+        fire_new_listeners(events, load.registry, None)
+    except ValueError as error:
+        raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
     if not load.active:
         _skip_load_items(items, load)
         return
@@ -170,6 +179,22 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     _order_items(items, load)
     if load.load_only:
         _deselect_non_load(items, load, config)
+
+
+def _assign_shapes(load: LoadSession) -> None:
+    """A LoadTestShape defined in a module drives that module's run (the session's, unless marked)."""
+    session_shapes = {name: shape for name, shape in load.module_shapes.items() if name not in load.module_runs}
+    for module_id, run in load.module_runs.items():
+        if run.settings.shape is None and module_id in load.module_shapes:
+            run.settings.shape = load.module_shapes[module_id]
+    distinct = list(dict.fromkeys(session_shapes.values()))
+    if load.session_run is not None and load.session_run.settings.shape is None and distinct:
+        if len(distinct) > 1:
+            names = ", ".join(f"{module}::{shape.__name__}" for module, shape in session_shapes.items())
+            load.problems.append(f"pytest-loadhooks: several LoadTestShape classes for one run ({names}): keep one, "
+                                 "or give each its own run with @pytest.mark.load(shape=...)")
+        else:
+            load.session_run.settings.shape = distinct[0]
 
 
 def _check_runs(load: LoadSession) -> None:
@@ -278,7 +303,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator:
     run = load.test_runs.get(item.nodeid)
     if run is not None and run.result is not None and not run.result.passed:
         pytest.fail("\n".join(run.result.failure_lines()), pytrace=False)
-    own_thresholds = [m for m in item.own_markers if m.name == "thresholds"]
+    # Thresholds on the test or its class are checked against the run the test reads.
+    own_thresholds = [m for node, m in item.iter_markers_with_node("thresholds") if not isinstance(node, pytest.Module)]
     if run is None and own_thresholds and "load_result" in item.fixturenames:
         shared = load.run_for_item(item)
         if shared is not None and shared.result is not None:
@@ -300,8 +326,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     from .event import events
 
+    errors_before = len(events.listener_errors)
     events.quitting.fire(environment=environments[-1])
     events.quit.fire(exit_code=int(exitstatus))
+    load.quit_errors = events.listener_errors[errors_before:]
+    if load.quit_errors and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a listener error never vanishes silently
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -311,12 +341,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     from .terminal import summary_lines
 
     finished = [run for run in load.all_runs() if run.result is not None]
-    if not finished:
+    if not finished and not load.quit_errors:
         return
     verbosity = config.get_verbosity()
+    terminalreporter.section("load test results", sep="=")
+    for error in load.quit_errors:
+        terminalreporter.write_line(f"ERROR listener {error.listener} of event '{error.event}' raised {error.error}",
+                                    red=True)
     if verbosity < -1:
         return
-    terminalreporter.section("load test results", sep="=")
     for run in finished:
         for line in summary_lines(run.result, verbosity):
             terminalreporter.write_line(line)

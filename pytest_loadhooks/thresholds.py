@@ -83,7 +83,7 @@ def format_value(threshold: Threshold, value: float) -> str:
         return f"{value:g}"
     if threshold.metric == "rps":
         return f"{value:.2f}/s"
-    return f"{value:.1f}{threshold.unit()}"
+    return f"{value:.1f}{threshold.unit()}" if value >= 1 else f"{value:.3g}{threshold.unit()}"
 
 
 def parse(expression: str) -> Threshold:

@@ -81,11 +81,11 @@ from pytest_loadhooks import events
 def _(parser):
     parser.add_argument("--late-env", env_var="LATE_ENV", default="d1")
     parser.add_argument("--late-ini", default="d2")
-    parser.add_argument("--late-default", default="d3", type=int)
+    parser.add_argument("--late-default", default="3", type=int)
 
 def test_values(load_env):
     options = load_env.parsed_options
-    assert (options.late_env, options.late_ini, options.late_default) == ("from-env", "from-ini", "d3")
+    assert (options.late_env, options.late_ini, options.late_default) == ("from-env", "from-ini", 3)
 '''
     )
     monkeypatch.setenv("LATE_ENV", "from-env")

@@ -194,3 +194,34 @@ def test_threshold_grammar(expression, metric, op, limit, method, name):
 def test_threshold_grammar_rejects(expression):
     with pytest.raises(thresholds.ThresholdError):
         thresholds.parse(expression)
+
+
+def test_raising_init_command_line_parser_listener_is_a_usage_error(pytester, target):
+    pytester.makeconftest(
+        '''
+from pytest_loadhooks import events
+
+@events.init_command_line_parser.add_listener
+def broken(parser):
+    raise KeyError("oops")
+'''
+    )
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-run-time=1s", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: pytest-loadhooks: init_command_line_parser listener broken raised KeyError*"])
+
+
+def test_raising_quit_listener_fails_the_session_visibly(pytester, target):
+    pytester.makepyfile(
+        test_shop=SHOP_MODULE + '''
+from pytest_loadhooks import events
+
+@events.quit.add_listener
+def broken_quit(exit_code, **kw):
+    raise RuntimeError("cleanup failed")
+'''
+    )
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-run-time=1s", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*ERROR listener broken_quit of event 'quit' raised RuntimeError: cleanup failed*"])

@@ -174,7 +174,7 @@ def test_marked_threshold_fails(load_result):
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines([
         "*test_marked_threshold_fails FAILED*",
-        "*threshold 'GET /page: p95 < 0.001' failed: p95 of GET /page = * ms, limit < 0.0 ms*",
+        "*threshold 'GET /page: p95 < 0.001' failed: p95 of GET /page = * ms, limit < 0.001 ms*",
     ])
 
 
@@ -254,3 +254,47 @@ def test_help_lists_the_load_testing_group(pytester):
         "*--load-threshold=EXPR*",
         "*load_run_time (string)*",
     ])
+
+
+SHAPE_MODULE = '''
+from pytest_loadhooks import LoadTestShape
+
+class Short(LoadTestShape):
+    def tick(self):
+        return (2, 10) if self.get_run_time() < 1 else None
+'''
+
+
+def test_a_shape_in_another_module_drives_the_session_run(pytester, target):
+    pytester.makepyfile(test_a_users=SHOP_MODULE, test_b_shape=SHAPE_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, run_time="20s"))
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_a_users.py::load_run: PASSED*over 1.*s*"])
+
+
+def test_two_shapes_for_one_run_are_rejected(pytester, target):
+    pytester.makepyfile(test_a_users=SHOP_MODULE, test_b_shape=SHAPE_MODULE,
+                        test_c_shape=SHAPE_MODULE.replace("Short", "Other"))
+    result = pytester.runpytest_subprocess(*load_args(target))
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["ERROR: pytest-loadhooks: several LoadTestShape classes for one run*"])
+
+
+def test_thresholds_on_a_class_and_on_a_module_without_users(pytester, target):
+    pytester.makepyfile(
+        test_a_users=SHOP_MODULE,
+        test_b_checks='''
+import pytest
+
+pytestmark = pytest.mark.thresholds("p95 < 0.001")
+
+@pytest.mark.thresholds("p99 < 0.002")
+class TestSpeed:
+    def test_reads(self, load_result):
+        assert load_result.num_requests > 0
+''',
+    )
+    result = pytester.runpytest_subprocess(*load_args(target), "-v")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*threshold 'p99 < 0.002' failed: p99 of all requests = * ms, limit < 0.002 ms*"])
+    result.stdout.fnmatch_lines(["*threshold 'p95 < 0.001' failed*"])
