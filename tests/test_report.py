@@ -566,14 +566,15 @@ def test_report_of_a_run_stopped_by_a_listener(target, tmp_path):
         environment.events.request.add_listener(on_request)
 
     writer = ReportWriter(html=tmp_path / "stopped.html", json_path=tmp_path / "stopped.json")
-    environment = load_run([steady_user()], target, users=2, run_time=60, writer=writer, setup=stop_after_ten)
-    info = run_info(environment, name="stopped", users=2, spawn_rate=20, run_time=60)
+    # No run time: the run ends only because the listener quits it.
+    environment = load_run([steady_user()], target, users=2, run_time=None, writer=writer, setup=stop_after_ten)
+    info = run_info(environment, name="stopped", users=2, spawn_rate=20, run_time=None)
     environment.close()
     writer.finish(environment, info)
 
     data = json.loads((tmp_path / "stopped.json").read_text(encoding="utf-8"))
     validate(data)
-    assert data["run"]["status"] == "errored" and data["run"]["exit_code"] == 2
+    assert data["run"]["status"] == "errored" and data["run"]["exit_code"] == 2 and data["run"]["run_time"] is None
     assert [(e["event"], e["error"]) for e in data["listener_errors"]] == [
         ("request", "RuntimeError: listener gave up after 10 requests")]
     assert data["total"]["num_requests"] == environment.stats.total.num_requests >= 10
@@ -581,6 +582,7 @@ def test_report_of_a_run_stopped_by_a_listener(target, tmp_path):
     findings = inspect_in_browser(tmp_path / "stopped.html", tmp_path / "stopped.png")
     assert_page_clean(findings)
     assert findings["status"] == "Errored"
+    assert "Run time requested\nuntil stopped" in findings["summary_text"]
     assert "listener gave up after 10 requests" in findings["listener_errors"][0]["summary"]
     assert "RuntimeError" in findings["listener_errors"][0]["traceback"]
     assert_charts_rendered(findings)
