@@ -395,6 +395,8 @@ class RequestStats:
         entry = self.entries.get((name, method))
         if entry is None:
             entry = self.entries[(name, method)] = StatsEntry(name, method, self.rps_window)
+            # An endpoint's rates count from the start of the run, not from its first request.
+            entry.start_time = min(entry.start_time, self.total.start_time)
         return entry
 
     # -- figures over time --
