@@ -12,7 +12,7 @@ from collections import Counter
 import gevent
 import pytest
 
-from engine_support import make_env, sample_while
+from engine_support import make_env, sample_while, wait_for
 from pytest_loadhooks import LoadTestShape, User, constant, task
 from pytest_loadhooks.dispatch import changes, distribution, spawn_order
 from pytest_loadhooks.runners import (
@@ -157,6 +157,19 @@ def test_weights_and_fixed_count_in_a_real_run():
     runner.quit()
 
 
+def sample_until(probe, value, every: float = 0.03, timeout: float = 5.0) -> list[tuple[float, int]]:
+    """(elapsed, probe()) samples until probe() == value; fails after ``timeout`` seconds."""
+    samples = []
+    started = time.monotonic()
+    while True:
+        elapsed, current = time.monotonic() - started, probe()
+        samples.append((elapsed, current))
+        if current == value:
+            return samples
+        assert elapsed < timeout, samples
+        gevent.sleep(every)
+
+
 # -- ramping up and down --------------------------------------------------------------------------------
 
 def test_ramp_up_and_down_at_the_spawn_rate():
@@ -167,18 +180,21 @@ def test_ramp_up_and_down_at_the_spawn_rate():
     runner = env.create_local_runner()
 
     runner.start(6, 10)  # one user every 0.1 s: about 0.5 s to reach 6
-    up = sample_while(runner, 0.9, 0.04, lambda: runner.user_count)
+    up = sample_until(lambda: runner.user_count, 6)
     counts = [n for _, n in up]
-    assert counts == sorted(counts) and counts[0] < 3 and counts[-1] == 6
-    reached = next(t for t, n in up if n == 6)
-    assert 0.35 <= reached < 0.85
+    assert counts == sorted(counts) and counts[0] < 3
+    assert len(set(counts)) >= 4  # users joined one by one, not all at once
+    assert up[-1][0] >= 0.35
+    wait_for(lambda: completed == [6])
 
     runner.start(2, 10)  # four to stop, one every 0.1 s
-    down = sample_while(runner, 0.7, 0.04, lambda: runner.user_count)
+    down = sample_until(lambda: runner.user_count, 2)
     counts = [n for _, n in down]
-    assert counts == sorted(counts, reverse=True) and counts[0] > 3 and counts[-1] == 2
-    assert next(t for t, n in down if n == 2) >= 0.2
+    assert counts == sorted(counts, reverse=True) and counts[0] > 3
+    assert len(set(counts)) >= 3
+    assert down[-1][0] >= 0.2
     assert runner.user_classes_count == {"A": 1, "B": 1}
+    wait_for(lambda: len(completed) == 2)  # fired once the ramp's last step is over
     assert completed == [6, 2]
     runner.quit()
 
@@ -203,9 +219,9 @@ def test_a_shape_drives_users_and_classes_and_ends_the_run_with_none():
         def tick(self):
             run_time = self.get_run_time()
             ticks.append((run_time, self.get_current_user_count()))
-            if run_time < 0.5:
+            if run_time < 0.6:
                 return 2, 50
-            if run_time < 1.0:
+            if run_time < 1.4:
                 return 4, 50, [second]
             return None
 
@@ -214,21 +230,21 @@ def test_a_shape_drives_users_and_classes_and_ends_the_run_with_none():
     runner = env.create_local_runner()
     runner.shape_tick_interval = 0.1
     samples = []
-    watcher = gevent.spawn(sample_while, runner, 1.6, 0.05, lambda: runner.user_classes_count, samples)
+    watcher = gevent.spawn(sample_while, runner, 2.0, 0.05, lambda: runner.user_classes_count, samples)
     started = time.monotonic()
     assert runner.run() == 0
     elapsed = time.monotonic() - started
     watcher.kill()
 
-    assert 0.95 <= elapsed < 2.5  # ended by tick() returning None, not by a run time
+    assert 1.35 <= elapsed < 3.5  # ended by tick() returning None, not by a run time
     assert runner.state == STATE_STOPPED and shape.runner is runner
     times = [t for t, _ in ticks]
-    assert times == sorted(times) and times[0] < 0.1 and 8 <= len(ticks) <= 14
+    assert times == sorted(times) and times[0] < 0.1 and 6 <= len(ticks) <= 16
     seen = [counts for _, counts in samples]
     assert {"First": 1, "Second": 1} in seen  # no classes in the tick: the environment's
     assert {"Second": 4} in seen  # classes in the tick: only those
-    first_phase = [c for t, c in samples if 0.15 < t < 0.45]
-    second_phase = [c for t, c in samples if 0.7 < t < 0.95]
+    first_phase = [c for t, c in samples if 0.2 < t < 0.55]
+    second_phase = [c for t, c in samples if 1.0 < t < 1.35]
     assert first_phase and all(c == {"First": 1, "Second": 1} for c in first_phase)
     assert second_phase and all(c == {"Second": 4} for c in second_phase)
     assert max(n for _, n in ticks) == 4
@@ -435,7 +451,7 @@ def test_history_is_sampled_at_the_runner_interval():
     runner.history_listeners.append(rows_seen.append)
     runner.run(2, 100, 1.0)
     history = env.stats.history
-    assert 4 <= len(history) <= 8 and rows_seen == history
+    assert 3 <= len(history) <= 8 and rows_seen == history
     for row in history:
         assert {"time", "user_count", "current_rps", "current_fail_per_sec", "num_requests", "num_failures",
                 "response_time_percentile_0.5", "response_time_percentile_0.95"} <= set(row)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from statistics import mean
+from statistics import median
 
 import gevent
 import pytest
@@ -353,7 +353,7 @@ def test_interrupt_reschedule_true_runs_the_next_task_at_once_false_waits_first(
 
     at_once = [b - a for a, b in zip(stamps[True], stamps[True][1:])]
     waited = [b - a for a, b in zip(stamps[False], stamps[False][1:])]
-    assert len(at_once) >= 10 and max(at_once) < 0.2
+    assert len(at_once) >= 10 and median(at_once) < 0.1
     assert 1 <= len(waited) <= 3 and min(waited) >= 0.35
 
 
@@ -534,12 +534,19 @@ def test_each_wait_time_in_a_real_run():
         assert len(stamps) >= 4, (name, stamps)
         return [b - a for a, b in zip(stamps, stamps[1:])]
 
-    assert all(0.09 <= g <= 0.6 for g in gaps("Between"))
-    assert all(0.18 <= g <= 0.6 for g in gaps("Constant"))
-    assert all(g >= 0.27 for g in gaps("Pacing")) and mean(gaps("Pacing")) < 0.43
-    assert all(g >= 0.22 for g in gaps("Throughput")) and mean(gaps("Throughput")) < 0.35
-    assert all(0.19 <= g < 0.35 for g in gaps("PacingOverrun"))
-    assert all(0.04 <= g < 0.2 for g in gaps("NoWait"))
+    # Lower bounds hold for every gap (a sleep never ends early); upper bounds are on the
+    # median, so one scheduling hiccup on a loaded machine does not fail the test.
+    for name, least, most in (
+        ("Between", 0.09, 0.35),
+        ("Constant", 0.18, 0.32),
+        ("Pacing", 0.27, 0.43),  # would be 0.5 if the task's own time were not subtracted
+        ("Throughput", 0.22, 0.35),  # would be 0.4
+        ("PacingOverrun", 0.19, 0.28),  # would be 0.3: no wait after a task longer than the interval
+        ("NoWait", 0.04, 0.15),
+    ):
+        observed = gaps(name)
+        assert min(observed) >= least and median(observed) < most, (name, observed)
+    assert max(gaps("Between")) - min(gaps("Between")) > 0.01  # random, not constant
 
 
 def test_a_task_set_wait_time_overrides_the_users():
