@@ -63,7 +63,8 @@ class TargetHandler(BaseHTTPRequestHandler):
             self._json({"requestId": next(_counter)})
         elif path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
-            self._send(code, f"status {code}".encode())
+            # 1xx, 204 and 304 responses carry no body (a body would break keep-alive).
+            self._send(code, b"" if code in (204, 304) or code < 200 else f"status {code}".encode())
         elif path == "/slow":
             time.sleep(float(query.get("ms", ["100"])[0]) / 1000)
             self._send(200, b"slow")
