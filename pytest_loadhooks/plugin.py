@@ -10,6 +10,7 @@ only when a session actually does load.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import warnings
@@ -161,6 +162,14 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     item = LoadRunItem.from_parent(module, name=RUN_ITEM_NAME, run=run)
     session.run_items[id(run)] = item
     return item
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if _session(session.config).active:
+        # Everything imported and collected so far lives as long as the session: out of the
+        # cyclic collector's sight it is not traversed again by the collections during the
+        # run nor by the five pytest makes at exit (a few tenths of a second per session).
+        gc.freeze()
 
 
 @pytest.hookimpl(tryfirst=True)
