@@ -199,26 +199,29 @@ class HttpSession(requests.Session):
         """
         if self.trust_env:  # proxies/.netrc from the environment: requests' own path
             return super().prepare_request(request)
-        merged_cookies = merge_cookies(RequestsCookieJar(), self.cookies)
-        if request.cookies:
-            cookies = request.cookies
-            if not isinstance(cookies, cookielib.CookieJar):
-                cookies = cookiejar_from_dict(cookies)
-            merged_cookies = merge_cookies(merged_cookies, cookies)
+        if request.cookies or len(self.cookies):
+            merged_cookies = merge_cookies(RequestsCookieJar(), self.cookies)
+            if request.cookies:
+                cookies = request.cookies
+                if not isinstance(cookies, cookielib.CookieJar):
+                    cookies = cookiejar_from_dict(cookies)
+                merged_cookies = merge_cookies(merged_cookies, cookies)
+        else:
+            merged_cookies = None  # no cookie anywhere: no Cookie header to compute
         params = _merge_setting(request.params, self.params)
+        # PreparedRequest.prepare(), step by step in its order, so that a request without
+        # cookies skips building an empty Cookie header.
         prepared = requests.PreparedRequest()
-        prepared.prepare(
-            method=request.method.upper(),
-            url=request.url,
-            files=request.files,
-            data=request.data,
-            json=request.json,
-            headers=_merge_setting(request.headers, self.headers, dict_class=CaseInsensitiveDict),
-            params=params or None,
-            auth=_merge_setting(request.auth, self.auth),
-            cookies=merged_cookies,
-            hooks=merge_hooks(request.hooks, self.hooks),
-        )
+        prepared.prepare_method(request.method)
+        prepared.prepare_url(request.url, params or None)
+        prepared.prepare_headers(_merge_setting(request.headers, self.headers, dict_class=CaseInsensitiveDict))
+        if merged_cookies is None:
+            prepared._cookies = RequestsCookieJar()
+        else:
+            prepared.prepare_cookies(merged_cookies)
+        prepared.prepare_body(request.data, request.files, request.json)
+        prepared.prepare_auth(_merge_setting(request.auth, self.auth), request.url)
+        prepared.prepare_hooks(merge_hooks(request.hooks, self.hooks))
         return prepared
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[override]
