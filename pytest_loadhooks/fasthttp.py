@@ -28,6 +28,7 @@ from urllib.request import Request as CookieRequest
 import gevent
 from geventhttpclient import HTTPClient
 from geventhttpclient.header import Headers
+from requests.utils import requote_uri
 
 from .clients import ResponseContextManager, _os_poll, _readable_now, absolute_url, request_name
 from .exception import ResponseError
@@ -40,7 +41,9 @@ REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _URL_CACHE_SIZE = 2000
 _perf_counter = time.perf_counter
-_has_field = dict.__contains__  # geventhttpclient's Headers is a dict keyed by lower-case field names
+# geventhttpclient's Headers is a dict keyed by lower-case field names: asking the dict directly
+# skips a lower() per lookup (with a plain ``in`` should a future version change that).
+_has_field = dict.__contains__ if issubclass(Headers, dict) else (lambda headers, name: name in headers)
 
 
 class TooManyRedirects(Exception):
@@ -207,7 +210,8 @@ class _Target:
         self.host = parts.hostname
         self.port = parts.port or DEFAULT_PORTS[scheme]
         self.key = (scheme, self.host, self.port)
-        self.request_uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # Characters a request line may not carry are percent-encoded, as requests does.
+        self.request_uri = requote_uri((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
         self.name = request_name(url)
 
 

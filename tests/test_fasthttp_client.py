@@ -209,6 +209,13 @@ def test_connections_are_kept_open_between_requests(server):
     assert int(user.client.get("/connections").text) == before  # the same connection all along
 
 
+def test_paths_with_characters_a_request_line_cannot_carry_are_encoded(server):
+    user, env, seen = make_user(server)
+    echo = user.client.get("/echo?q=a b&city=Zürich").json()
+    assert echo["query"] == {"q": ["a b"], "city": ["Zürich"]}
+    assert seen[-1]["exception"] is None and seen[-1]["name"] == "/echo?q=a b&city=Zürich"
+
+
 def test_arguments_it_does_not_take_are_a_clear_error(server):
     user, env, seen = make_user(server)
     with pytest.raises(TypeError, match="files="):
