@@ -395,6 +395,8 @@ def main() -> int:
     if not args.smoke:
         pythons["locust"] = ensure_locust_venv(args.locust_version)
     core = None if args.smoke else GENERATOR_CORE
+    if core is not None and not shutil.which("taskset"):
+        print("warning: taskset not found (util-linux): target and generator are not pinned to cores", flush=True)
     target = TargetApp() if args.smoke else Nginx(TARGET_CORE)
     results: dict = {
         "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "smoke": args.smoke, "repeats": args.repeats,
