@@ -236,6 +236,7 @@ def _assign_shapes(load: LoadSession) -> None:
 def _check_runs(load: LoadSession) -> None:
     """Reject what cannot run before any traffic: no users, no tasks, no host."""
     from .env import Environment
+    from .event import Events
     from .exception import ConfigurationError
 
     runs = load.all_runs()
@@ -256,7 +257,7 @@ def _check_runs(load: LoadSession) -> None:
             raise pytest.UsageError(f"pytest-loadhooks: {run.run_id}: no User classes to run")
         try:
             probe = Environment(user_classes=run.user_classes, host=run.settings.host, tags=run.settings.tags,
-                                exclude_tags=run.settings.exclude_tags, events=_NullEvents())
+                                exclude_tags=run.settings.exclude_tags, events=Events())  # a throw-away probe: not the run's events
             probe.validate_user_classes()
         except ConfigurationError as error:
             raise pytest.UsageError(f"pytest-loadhooks: {run.run_id}: {error}") from None
@@ -264,12 +265,6 @@ def _check_runs(load: LoadSession) -> None:
 
 def _load_options_on_command_line(config: pytest.Config) -> bool:
     return any(getattr(config.option, option.dest, None) not in (None, False, []) for option in opts.OPTIONS)
-
-
-def _NullEvents() -> Any:
-    from .event import Events
-
-    return Events()
 
 
 def _uses_load(item: pytest.Item) -> bool:

@@ -298,7 +298,7 @@ class LoadRun:
         """What reports say about the run beyond its stats."""
         return {
             "name": self.run_id,
-            "host": self.settings.host or _class_hosts(self.user_classes),
+            "host": self.settings.host,  # None: the report names the User classes' own hosts
             "started_at": result.started_at,
             "ended_at": result.ended_at,
             "duration": result.duration,
@@ -314,7 +314,3 @@ class LoadRun:
             "listener_errors": [vars(e) for e in result.listener_errors],
         }
 
-
-def _class_hosts(user_classes: list[type]) -> str | None:
-    hosts = sorted({cls.host for cls in user_classes if getattr(cls, "host", None)})
-    return ", ".join(hosts) if hosts else None

@@ -343,7 +343,6 @@ class RequestStats:
         self.exceptions: dict[str, dict[str, Any]] = {}
         self.history: list[dict[str, Any]] = []
         self._window_snapshots: deque[tuple[int, dict[float, int], int]] = deque()
-        self.user_count_source = lambda: 0
 
     # -- the hot path --
     def on_request(self, request_type, name, response_time, response_length, response=None, context=None,
