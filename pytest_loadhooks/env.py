@@ -160,7 +160,7 @@ def _needs_host(cls: type) -> bool:
         return True
     # No FastHttpUser subclass can exist unless its module was imported; importing it
     # here would cost every run geventhttpclient's import time (~0.3 s) for nothing.
-    fasthttp = sys.modules.get(f"{__package__}.fasthttp")
+    fasthttp = sys.modules.get(f"{__package__}.contrib.fasthttp")
     return fasthttp is not None and issubclass(cls, fasthttp.FastHttpUser)
 
 

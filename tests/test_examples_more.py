@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from pytest_loadhooks.event import EVENT_ARGUMENTS
-from pytest_loadhooks.options import OPTIONS
+from pytest_loadhooks.plugin.options import OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -149,8 +149,8 @@ def test_event_listeners_and_the_fail_ratio_guard(target):
 # -- docs kept in step with the code ----------------------------------------------------------------------------
 
 def options_table() -> str:
-    """The table of docs/options.md, generated from pytest_loadhooks.options.OPTIONS."""
-    from pytest_loadhooks.options import parse_duration
+    """The table of docs/options.md, generated from pytest_loadhooks.plugin.options.OPTIONS."""
+    from pytest_loadhooks.plugin.options import parse_duration
 
     rows = ["| option | ini key | environment variable | default | `pytest --help` says |", "| --- | --- | --- | --- | --- |"]
     for option in OPTIONS:

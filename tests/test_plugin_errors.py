@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from plugin_helpers import RECORDING_CONFTEST, SHOP_MODULE, read_events
 
-from pytest_loadhooks import thresholds
+from pytest_loadhooks.plugin import thresholds
 
 
 def _usage_error(pytester, *args) -> str:

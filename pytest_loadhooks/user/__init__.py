@@ -1,6 +1,7 @@
-"""Users and their tasks."""
+"""Users and their tasks (Locust's ``locust.user``)."""
 
-from .task import SequentialTaskSet, TaskSet, tag, task
+from .sequential_taskset import SequentialTaskSet
+from .task import TaskSet, tag, task
 from .users import HttpUser, User
 
 __all__ = ["User", "HttpUser", "TaskSet", "SequentialTaskSet", "task", "tag"]

@@ -242,26 +242,6 @@ class MissingTasksError(Exception):
         super().__init__(f"{owner} has no tasks: add @task methods or set tasks = [...]")
 
 
-class SequentialTaskSetMeta(TaskSetMeta):
-    # Declaration order matters here, and weights repeat a task in place.
-    _collect_tasks = staticmethod(collect_tasks_in_order)
-
-
-class SequentialTaskSet(TaskSet, metaclass=SequentialTaskSetMeta):
-    """A TaskSet whose tasks run in the order they are declared, over and over."""
-
-    def __init__(self, parent: Any) -> None:
-        super().__init__(parent)
-        self._index = 0
-
-    def get_next_task(self) -> TaskSpec:
-        if not self.tasks:
-            raise MissingTasksError(type(self).__name__)
-        spec = self.tasks[self._index % len(self.tasks)]
-        self._index += 1
-        return spec
-
-
 class DefaultTaskSet(TaskSet):
     """Runs a User's own tasks: the root of every user's task tree."""
 
@@ -283,6 +263,6 @@ class DefaultTaskSet(TaskSet):
 
 
 __all__ = [
-    "task", "tag", "TaskSet", "SequentialTaskSet", "DefaultTaskSet", "filter_tasks_by_tags", "with_tasks",
+    "task", "tag", "TaskSet", "DefaultTaskSet", "filter_tasks_by_tags", "with_tasks",
     "MissingTasksError",
 ]

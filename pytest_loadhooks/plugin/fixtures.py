@@ -16,7 +16,7 @@ SKIP_REASON = ("load test: run it with --load-users=N (or any --load-* option, l
 
 
 def _execute(run: "LoadRun", load: LoadSession) -> "LoadResult":
-    from .exception import ConfigurationError
+    from ..exception import ConfigurationError
 
     try:
         return run.execute()

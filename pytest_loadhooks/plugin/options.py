@@ -70,7 +70,7 @@ def parse_ratio(text: Any) -> float:
 
 
 def parse_host(text: Any) -> str:
-    from .env import validate_host
+    from ..env import validate_host
 
     host = str(text).strip()
     try:

@@ -19,8 +19,8 @@ from .thresholds import Threshold, Verdict
 
 if TYPE_CHECKING:
     # The plugin builds settings in every session; the engine is imported only when a run starts.
-    from .env import Environment
-    from .stats import RequestStats, StatsEntry
+    from ..env import Environment
+    from ..stats import RequestStats, StatsEntry
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class LoadResult:
             return None
         if len(matches) == 1:
             return matches[0]
-        from .stats import StatsEntry
+        from ..stats import StatsEntry
 
         merged = StatsEntry(name or "", method or "")
         merged.start_time = min(e.start_time for e in matches)
@@ -232,7 +232,7 @@ class LoadRun:
     def create_environment(self) -> "Environment":
         """The run's Environment with its runner, ``init`` fired (once)."""
         if self.environment is None:
-            from .env import Environment
+            from ..env import Environment
 
             shape = self.settings.shape
             if isinstance(shape, type):
@@ -273,7 +273,7 @@ class LoadRun:
         runner = environment.runner
         writer = None
         if self.outputs.any():
-            from .report import ReportWriter
+            from ..report import ReportWriter
 
             writer = ReportWriter(html=self.outputs.html, csv_prefix=self.outputs.csv, json_path=self.outputs.json)
             writer.attach(runner)

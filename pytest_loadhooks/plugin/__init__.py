@@ -41,7 +41,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
         patch_gevent()
     result = yield
     # Listeners from plugins and initial conftests exist now; their arguments become real options.
-    from .event import events
+    from ..event import events
 
     registry = early_config.stash.setdefault(REGISTRY_KEY, ArgumentRegistry())
     try:
@@ -191,7 +191,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             if run is not None:
                 run.thresholds += load._marker_thresholds(module, own_only=True, run=run)
     # Listeners that test modules added to init_command_line_parser: env/ini/default only.
-    from .event import events
+    from ..event import events
 
     try:
         fire_new_listeners(events, load.registry, None)
@@ -235,9 +235,9 @@ def _assign_shapes(load: LoadSession) -> None:
 
 def _check_runs(load: LoadSession) -> None:
     """Reject what cannot run before any traffic: no users, no tasks, no host."""
-    from .env import Environment
-    from .event import Events
-    from .exception import ConfigurationError
+    from ..env import Environment
+    from ..event import Events
+    from ..exception import ConfigurationError
 
     runs = load.all_runs()
     if not runs:
@@ -355,7 +355,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     environments = [run.environment for run in load.all_runs() if run.environment is not None]
     if not environments:
         return
-    from .event import events
+    from ..event import events
 
     errors_before = len(events.listener_errors)
     events.quitting.fire(environment=environments[-1])

@@ -26,7 +26,7 @@ class LoadRunItem(pytest.Item):
         self.run = run
 
     def runtest(self) -> None:
-        from .exception import ConfigurationError
+        from ..exception import ConfigurationError
 
         try:
             result = self.run.execute()

@@ -1,0 +1,1 @@
+"""Optional parts at Locust's ``locust.contrib`` paths (``contrib.fasthttp``)."""

@@ -1,0 +1,172 @@
+"""The runner that runs users as greenlets in this process."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Sequence
+
+import gevent
+
+from .. import dispatch
+from .base import (
+    KILL_TIMEOUT, STATE_CLEANUP, STATE_INIT, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPED, STATE_STOPPING,
+    Runner, kill_others, validate_counts,
+)
+
+if TYPE_CHECKING:
+    from ..env import Environment
+    from ..user.users import User
+
+logger = logging.getLogger(__name__)
+
+
+class LocalRunner(Runner):
+    """Runs users as greenlets in this process."""
+
+    def __init__(self, environment: "Environment") -> None:
+        super().__init__(environment)
+        self.users: dict[type, list["User"]] = {}
+        self.spawning_greenlet: gevent.Greenlet | None = None
+        self.shape_greenlet: gevent.Greenlet | None = None
+        self._spawn_generation = 0
+
+    @property
+    def user_count(self) -> int:
+        return sum(len(users) for users in self.users.values())
+
+    @property
+    def user_classes_count(self) -> dict[str, int]:
+        return {cls.__name__: len(users) for cls, users in self.users.items() if users}
+
+    def _current_counts(self) -> dict[type, int]:
+        return {cls: len(users) for cls, users in self.users.items()}
+
+    def start(self, user_count: int, spawn_rate: float, wait: bool = False,
+              user_classes: Sequence[type] | None = None) -> None:
+        """Ramp to ``user_count`` users at ``spawn_rate`` users/s (up or down)."""
+        validate_counts(user_count, spawn_rate)
+        classes = list(user_classes) if user_classes else list(self.environment.user_classes)
+        self.environment.validate_user_classes(classes)
+        # Set before test_start fires: its listeners read runner.target_user_count (as in Locust).
+        self.target_user_count = user_count
+        self.spawn_rate = spawn_rate
+        if self.state in (STATE_INIT, STATE_STOPPED):
+            self._begin_run()
+        if self.spawning_greenlet is not None:
+            self.spawning_greenlet.kill(block=True)
+        self.update_state(STATE_SPAWNING)
+        to_add, to_remove = dispatch.changes(classes, self._current_counts(), user_count)
+        self.spawning_greenlet = self.spawn_background(self._ramp, to_add, to_remove, spawn_rate)
+        self.spawning_greenlet.name = "spawner"
+        if wait:
+            self.spawning_greenlet.join()
+
+    def _ramp(self, to_add: list[type], to_remove: list[type], spawn_rate: float) -> None:
+        started = time.monotonic()
+        for index, cls in enumerate(to_remove):
+            self._stop_one_user(cls)
+            self._pace(started, index + 1, spawn_rate)
+        started = time.monotonic()
+        for index, cls in enumerate(to_add):
+            self._spawn_one_user(cls)
+            if index + 1 < len(to_add):  # no pause after the last user: spawning is complete
+                self._pace(started, index + 1, spawn_rate)
+        self.update_state(STATE_RUNNING)
+        logger.info("spawning complete: %d users %s", self.user_count, self.user_classes_count)
+        self.environment.events.spawning_complete.fire(user_count=self.user_count)
+
+    @staticmethod
+    def _pace(started: float, done: int, rate: float) -> None:
+        delay = started + done / rate - time.monotonic()
+        if delay > 0:
+            gevent.sleep(delay)
+        elif done % 50 == 0:
+            gevent.sleep(0)  # let the new users run even when spawning faster than we can
+
+    def _spawn_one_user(self, cls: type) -> None:
+        user = cls(self.environment)
+        greenlet = user.start(self.user_greenlets)
+        self.users.setdefault(cls, []).append(user)
+        greenlet.link(lambda g, user=user, cls=cls: self._forget_user(cls, user))
+
+    def _forget_user(self, cls: type, user: "User") -> None:
+        users = self.users.get(cls)
+        if users and user in users:
+            users.remove(user)
+
+    def _stop_one_user(self, cls: type) -> None:
+        users = self.users.get(cls)
+        if not users:
+            return
+        user = users.pop()
+        self._stop_users([user], self.environment.stop_timeout, block=False)
+
+    def _stop_users(self, users: list["User"], stop_timeout: float, block: bool = True) -> None:
+        """Stop users gracefully within ``stop_timeout`` seconds, then kill what is left."""
+        if not users:
+            return
+        if stop_timeout <= 0:
+            for user in users:
+                user.stop(force=True)
+        else:
+            pending = [user for user in users if not user.stop(force=False)]
+            if pending:
+                waiter = gevent.spawn(self._kill_after, pending, stop_timeout)
+                if block:
+                    waiter.join()
+                return
+        if block:
+            gevent.joinall([u.greenlet for u in users if u.greenlet is not None], timeout=KILL_TIMEOUT)
+
+    @staticmethod
+    def _kill_after(users: list["User"], stop_timeout: float) -> None:
+        greenlets = [u.greenlet for u in users if u.greenlet is not None]
+        gevent.joinall(greenlets, timeout=stop_timeout)
+        late = [g for g in greenlets if not g.dead]
+        if late:
+            logger.info("stop timeout (%.1fs) reached: killing %d users mid-task", stop_timeout, len(late))
+            for user in users:
+                user.stop(force=True)
+            gevent.joinall(late, timeout=KILL_TIMEOUT)
+
+    def stop(self) -> None:
+        if self.state in (STATE_INIT, STATE_STOPPED):
+            return
+        current = gevent.getcurrent()
+        if self.state in (STATE_STOPPING, STATE_CLEANUP):
+            # Another greenlet is stopping the run: wait until it is done, unless waiting
+            # would deadlock (a test_stopping/test_stop listener, or a user being stopped).
+            if current is not self._stopping_in and current not in self.user_greenlets:
+                self._stopped.wait()
+            return
+        if current in self.user_greenlets:
+            # A task called stop()/quit(). Stopping waits for and kills every user, this
+            # one included, so it must run in a greenlet of its own.
+            gevent.spawn(self.stop)
+            return
+        self._stopping_in = current
+        try:
+            self._stop_run()
+        finally:
+            self._stopping_in = None
+            self._stopped.set()
+
+    def _stop_run(self) -> None:
+        self.update_state(STATE_STOPPING)
+        self.environment.events.test_stopping.fire(environment=self.environment)
+        if self.shape_greenlet is not None and self.shape_greenlet is not gevent.getcurrent():
+            self.shape_greenlet.kill(block=False)
+        if self.spawning_greenlet is not None and self.spawning_greenlet is not gevent.getcurrent():
+            self.spawning_greenlet.kill(block=True)
+        everyone = [user for users in self.users.values() for user in users]
+        self._stop_users(everyone, self.environment.stop_timeout)
+        self.user_greenlets.kill(block=True, timeout=KILL_TIMEOUT)
+        self.users.clear()
+        self.update_state(STATE_CLEANUP)
+        self.stop_time = time.time()
+        self.sample_history()
+        kill_others(self.greenlet)
+        self.environment.events.test_stop.fire(environment=self.environment)
+        self.update_state(STATE_STOPPED)
+        self._finished.set()

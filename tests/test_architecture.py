@@ -1,0 +1,51 @@
+"""The layers hold: the pytest layer on top, outputs below it, the engine at the bottom.
+
+The contracts live in pyproject.toml ([tool.importlinter]); these tests run import-linter's
+own command on the package, and on a copy of it with one wrong import added, so a broken
+contract is seen to fail, not only a kept one to pass.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "pytest_loadhooks"
+
+
+def lint_imports(project: Path) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": str(project), "PATH": "/usr/bin:/bin", "HOME": str(project)}
+    command = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
+               "sys.exit(lint_imports_command())", "--config", str(project / "pyproject.toml"), "--no-cache"]
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+
+
+def copy_project(tmp_path: Path) -> Path:
+    shutil.copytree(PACKAGE, tmp_path / "pytest_loadhooks", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def test_the_contracts_are_kept():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(("module", "line", "broken"), [
+    ("stats.py", "import pytest", "only the pytest layer imports pytest"),
+    ("runners/local.py", "from ..plugin import options", "pytest layer -> outputs -> engine"),
+    ("event.py", "from .report import data", "pytest layer -> outputs -> engine"),
+])
+def test_an_engine_module_that_imports_upwards_breaks_a_contract(tmp_path, module, line, broken):
+    project = copy_project(tmp_path)
+    path = project / "pytest_loadhooks" / module
+    path.write_text(path.read_text() + f"\n{line}  # added by the test\n")
+    result = lint_imports(project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{broken} BROKEN" in result.stdout
