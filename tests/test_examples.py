@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -14,8 +15,13 @@ def run_example(directory: str, target: str, *extra: str) -> subprocess.Complete
     return subprocess.run(
         [sys.executable, "-m", "pytest", f"examples/{directory}", "--load-users=10", "--load-run-time=2s",
          f"--load-host={target}", "-p", "no:cacheprovider", *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env=without_load_settings(),
     )
+
+
+def without_load_settings() -> dict[str, str]:
+    """This process's environment less LOADHOOKS_* variables: a shell's settings must not leak into examples."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("LOADHOOKS_")}
 
 
 def test_quickstart_example_passes_and_writes_a_report(target, tmp_path):
@@ -39,6 +45,6 @@ def test_readme_starts_with_the_two_commands():
     commands = re.findall(r"```bash\n(.+?)\n```", readme)
     assert commands[0].startswith("pip install -e . && (python examples/target_app.py --port 8089")
     assert "python -m pytest examples/quickstart" in commands[0]
-    assert commands[1] == "bash scripts/setup-dev.sh && python -m pytest -q -ra"
+    assert commands[1] == "bash scripts/setup-dev.sh && .venv/bin/python -m pytest -q -ra"
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "bash scripts/setup-dev.sh" in ci and "python -m pytest -q -ra" in ci
+    assert "bash scripts/setup-dev.sh" in ci and ".venv/bin/python -m pytest -q -ra" in ci
