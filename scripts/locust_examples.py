@@ -1,0 +1,458 @@
+#!/usr/bin/env python3
+"""Run Locust's own example locustfiles under pytest, with only their imports rewritten.
+
+    python scripts/locust_examples.py [--examples /tmp/locust-src/examples] [--only basic.py ...]
+
+The check behind the drop-in claim (issue #8): each plain-HTTP example that needs no
+external service, no web UI and no distributed mode is copied to a temporary directory
+with ``locust`` replaced by ``pytest_loadhooks`` in its import statements (nothing else),
+and run with
+
+    python -m pytest <file> --load-host=<target> --load-users=2 --load-run-time=2s -p no:cacheprovider
+
+against examples/target_app.py on a free 127.0.0.1 port. One line per example says whether
+it ran, and whether its requests went to the host given on the command line. The exit
+status is non-zero when any selected example failed or sent a request elsewhere.
+
+Beside the example, the temporary directory gets a ``conftest.py`` written here. It only
+observes and guards: it records each request event's URL and status (how we know where the
+traffic went; the target app keeps no access log), and refuses every connection and name
+lookup that is not for the loopback address, so an example whose class ``host`` was not
+overridden fails loudly instead of loading a public site. Proxy variables are removed from
+the environment for the same reason. Nothing here sends traffic beyond 127.0.0.1.
+
+Examples whose ``LoadTestShape`` runs for minutes are run too: Locust ignores ``-t`` for a
+shape, and so do we, so they are watched for a few seconds (traffic flowing, the session
+saying the common options do not apply to the shape) and then interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_APP = ROOT / "examples" / "target_app.py"
+DEFAULT_EXAMPLES = Path("/tmp/locust-src/examples")
+RUN_TIMEOUT = 90.0      # seconds a run that should finish may take (pytest start + 2 s run + teardown)
+SHAPE_WINDOW = 8.0      # seconds a minutes-long shape run is watched before it is interrupted
+
+
+@dataclass(frozen=True)
+class Example:
+    path: str                         # relative to the examples directory
+    why: str                          # what the example exercises
+    shape_runs_for: float = 0.0       # > 0: a shape that lasts this long under Locust too; watched, then stopped
+    http: bool = True                 # False: its users send no HTTP (they fire request events themselves, or none)
+    data_files: tuple[str, ...] = ()  # files the example reads from its own directory
+    env: dict[str, str] = field(default_factory=dict)  # variables the example itself requires ({target} filled in)
+
+
+SELECTED = [
+    Example("basic.py", "TaskSet with a tasks list and @task; class host 127.0.0.1:8089"),
+    Example("custom_messages.py", "register_message/send_message looping back in a LocalRunner, worker_count"),
+    Example("custom_wait_function.py", "wait_time as a lambda, two user classes with class hosts"),
+    Example("debugging.py", "run_single_user imported at module level, __main__ guard; host http://localhost"),
+    Example("debugging_advanced.py", "run_single_user, StopUser from a task, locust.exception"),
+    Example("dynamic_user_credentials.py", "TaskSet on_start login, a user class named User, no class host"),
+    Example("events.py", "request listener, web_ui guarded, report_to_master/worker_report listeners"),
+    Example("extend_web_ui.py", "web UI extension guarded by `if environment.web_ui:` (so headless-safe), reset_stats"),
+    Example("fast_http_locust.py", "FastHttpUser with a class host"),
+    Example("locustfile.py", "the quickstart: on_start POST, name= grouping, time.sleep under gevent"),
+    Example("manual_stats_reporting.py", "plain User firing events.request itself, exceptions in tasks", http=False),
+    Example("markov_taskset.py", "MarkovTaskSet with every transition/transitions form", http=False),
+    Example("multiple_hosts.py", "a second HttpSession(base_url=, request_event=, user=) from locust.clients",
+            env={"API_HOST": "{target}"}),
+    Example("nested_inline_tasksets.py", "TaskSet classes nested inline with @task, interrupt()"),
+    Example("open_closed_workload.py", "constant and constant_pacing users whose tasks send nothing", http=False),
+    Example("response_validations.py", "FastHttpUser.rest, a request listener raising RescheduleTask, "
+            "FastHttpUser.host set at module level"),
+    Example("semaphore_wait.py", "users waiting in on_start for spawning_complete"),
+    Example("stop_on_threshold.py", "a greenlet watching fail_ratio and calling runner.quit(); class host google.com"),
+    Example("testdata_from_csv.py", "FastHttpUser.rest with data from a CSV beside the file",
+            data_files=("testdata_from_csv.csv",)),
+    Example("x-forwarded-for.py", "custom __init__ setting client headers; a file name with dashes"),
+    Example("custom_shape/double_wave.py", "LoadTestShape without use_common_options", shape_runs_for=600),
+    Example("custom_shape/stages.py", "LoadTestShape stages", shape_runs_for=240),
+    Example("custom_shape/staging_user_classes.py", "shape ticks naming user_classes", shape_runs_for=240),
+    Example("custom_shape/step_load.py", "step shape", shape_runs_for=600),
+    Example("custom_shape/wait_user_count.py", "shape using get_current_user_count/reset_time, slow User __init__",
+            shape_runs_for=35),
+    Example("dispatch_test_scripts/locustfile.py", "three user classes and a ramp shape", shape_runs_for=315),
+]
+
+# Every other locustfile in Locust's examples, and why it is not run here.
+EXCLUDED = {
+    "add_command_line_argument.py": "custom arguments must live in a conftest.py to be pytest options "
+                                    "(tests/test_plugin_custom_args.py covers it); in a test module pytest "
+                                    "rejects nothing but the options are not on the command line",
+    "bottlenecked_server.py": "needs the web UI: asserts environment.web_ui and adds the /slow route it loads",
+    "browse_docs_sequence_test.py": "needs docs.locust.io's HTML (and pyquery): it follows links parsed from it",
+    "browse_docs_test.py": "needs docs.locust.io's HTML (and pyquery): it follows links parsed from it",
+    "csrf_form_authentication.py": "needs a site serving a sign-in form with an authenticity_token to parse",
+    "dns_ex.py": "DNS queries to 8.8.8.8 and 1.1.1.1 (locust.contrib.dns); not HTTP, external",
+    "openai_ex.py": "calls the OpenAI API (locust.contrib.oai, an API key)",
+    "rest.py": "needs postman-echo.com's echo semantics and requests absolute URLs on example.com",
+    "test_pytest.py": "not a locustfile: a pytest test using Locust's own pytest plugin fixtures on www.locust.io",
+    "testdata_management.py": "fetches from postman-echo.com at import time and in every task (absolute URLs)",
+    "use_as_lib.py": "a script, not a locustfile: builds its own Environment and web UI on port 8089 and "
+                     "runs 30 s at import time against docs.locust.io",
+    "worker_index.py": "needs locust_plugins and one CSV file per distributed worker",
+    "web_ui_cache_stats.py": "exists to cache the web UI's stats requests; needs the web UI",
+    "custom_xmlrpc_client/xmlrpc_locustfile.py": "XML-RPC, not HTTP: needs its own server.py on port 8877",
+    "custom_xmlrpc_client/server.py": "not a locustfile: the XML-RPC server of the example above",
+    "sdk_session_patching/session_patch_locustfile.py": "needs the archivist SDK and an auth.text token",
+    "socketio/socketio_ex.py": "Socket.IO, not HTTP: needs its echo_server.py and python-socketio",
+    "socketio/echo_server.py": "not a locustfile: the server of the example above",
+    "web_ui_auth/basic.py": "web UI authentication (--web-login); nothing to do headless",
+    "web_ui_auth/custom_form.py": "web UI authentication (--web-login); nothing to do headless",
+    "grpc/": "gRPC, not HTTP: needs its own server and grpcio",
+    "milvus/": "needs a Milvus database",
+    "mongodb/": "needs a MongoDB server",
+    "mqtt/": "MQTT, not HTTP: needs a broker",
+    "postgres/": "needs a PostgreSQL server",
+    "qdrant/": "needs a Qdrant server",
+}
+
+# Observer and guard placed beside each example (see the module docstring).
+GUARD_CONFTEST = '''
+"""Written by scripts/locust_examples.py: records requests, refuses anything not on loopback."""
+import json, os, socket
+
+_LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requests.jsonl")
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def _refuse_remote_connect(original):
+    def connect(self, address, *args, **kwargs):
+        if isinstance(address, tuple) and address[0] not in _LOOPBACK:
+            raise ConnectionRefusedError(f"locust_examples guard: refused connection to {address[0]}")
+        return original(self, address, *args, **kwargs)
+    return connect
+
+
+def _refuse_remote_lookup(original):
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and name not in _LOOPBACK:
+            raise socket.gaierror(f"locust_examples guard: refused name lookup of {name}")
+        return original(host, *args, **kwargs)
+    return getaddrinfo
+
+
+def _install_guard():
+    for cls in {socket.socket}:
+        cls.connect = _refuse_remote_connect(cls.connect)
+        cls.connect_ex = _refuse_remote_connect(cls.connect_ex)
+    socket.getaddrinfo = _refuse_remote_lookup(socket.getaddrinfo)
+    try:
+        import gevent.socket
+    except ImportError:
+        return
+    if gevent.socket.socket is not socket.socket:
+        gevent.socket.socket.connect = _refuse_remote_connect(gevent.socket.socket.connect)
+    gevent.socket.getaddrinfo = _refuse_remote_lookup(gevent.socket.getaddrinfo)
+
+
+_install_guard()
+
+from pytest_loadhooks import events  # noqa: E402  (after the guard, before the example is imported)
+
+
+@events.request.add_listener
+def _record_request(request_type, name, response=None, exception=None, url=None, **kwargs):
+    status = getattr(response, "status_code", None)
+    with open(_LOG, "a") as handle:
+        handle.write(json.dumps({"type": request_type, "name": name, "url": url, "status": status,
+                                 "exception": None if exception is None else repr(exception)[:200]}) + "\\n")
+'''
+
+
+# -- preparing a copy -------------------------------------------------------------------------------------
+
+def rewrite_imports(source: str) -> str:
+    """``locust`` -> ``pytest_loadhooks`` in import statements only; every other line stays as it is."""
+    lines = source.splitlines(keepends=True)
+    for node in ast.walk(ast.parse(source)):
+        index = node.lineno - 1 if isinstance(node, (ast.Import, ast.ImportFrom)) else None
+        if isinstance(node, ast.ImportFrom) and node.module and re.match(r"locust(\.|$)", node.module):
+            lines[index] = re.sub(r"\bfrom\s+locust\b", "from pytest_loadhooks", lines[index], count=1)
+        elif isinstance(node, ast.Import) and any(re.match(r"locust(\.|$)", a.name) for a in node.names):
+            # `import locust` keeps the name `locust` bound, so the rest of the file still reads the same
+            lines[index] = re.sub(r"\bimport\s+locust\b(?![\w.])", "import pytest_loadhooks as locust", lines[index])
+            lines[index] = re.sub(r"\bimport\s+locust\.", "import pytest_loadhooks.", lines[index])
+    return "".join(lines)
+
+
+def prepare(example: Example, examples_dir: Path, workdir: Path) -> Path:
+    source = (examples_dir / example.path).read_text()
+    copy = workdir / Path(example.path).name
+    copy.write_text(rewrite_imports(source))
+    for name in example.data_files:
+        shutil.copy(examples_dir / Path(example.path).parent / name, workdir / name)
+    (workdir / "conftest.py").write_text(GUARD_CONFTEST)
+    return copy
+
+
+# -- the target -------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_target(max_seconds: float) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(TARGET_APP), "--port", str(port), "--max-seconds", str(max_seconds)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"target app did not start on port {port}")
+
+
+# -- running one ------------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    example: Example
+    ran: bool
+    detail: str              # first error line, or what was observed
+    requests_seen: int       # request events recorded by the guard conftest
+    counted: int | None      # requests counted in the run's JSON (None: no JSON written)
+    foreign_hosts: set[str]  # hosts other than the target that requests went to
+    not_found: list[str]     # paths the target app answered with 404
+    seconds: float
+
+    @property
+    def traffic_ok(self) -> bool:
+        if not self.example.http:
+            return not self.foreign_hosts
+        return self.requests_seen > 0 and not self.foreign_hosts
+
+    @property
+    def ok(self) -> bool:
+        return self.ran and self.traffic_ok
+
+
+def clean_environment(target: str, example: Example) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("LOADHOOKS_")}
+    env.update({name: value.format(target=target) for name, value in example.env.items()})
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def run_pytest(command: list[str], cwd: Path, env: dict[str, str], window: float | None) -> tuple[int | None, str]:
+    """Run pytest; with ``window``, interrupt it (Ctrl-C, as a user would) after that many seconds."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=window or RUN_TIMEOUT)
+        return process.returncode, output
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            output, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+        return None, output
+
+
+def first_error_line(output: str) -> str:
+    for line in output.splitlines():
+        if line.startswith("E   ") or line.startswith("ERROR ") or line.startswith("FAILED "):
+            return line.strip()
+    for line in output.splitlines():
+        if re.search(r"(Error|Exception|Traceback)\b", line):
+            return line.strip()
+    tail = [line for line in output.splitlines() if line.strip()]
+    return tail[-1].strip() if tail else "(no output)"
+
+
+def read_requests(workdir: Path) -> list[dict]:
+    log = workdir / "requests.jsonl"
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def counted_requests(json_path: Path) -> int | None:
+    try:
+        document = json.loads(json_path.read_text())
+    except (OSError, ValueError):
+        return None
+    return sum(entry.get("num_requests", 0) for entry in document.get("stats", []))
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def run_example(example: Example, examples_dir: Path, target: str, keep: bool) -> Outcome:
+    workdir = Path(tempfile.mkdtemp(prefix="locust-example-"))
+    try:
+        copy = prepare(example, examples_dir, workdir)
+        json_path = workdir / "result.json"
+        command = [sys.executable, "-m", "pytest", copy.name, f"--load-host={target}", "--load-users=2",
+                   "--load-run-time=2s", "-p", "no:cacheprovider", f"--load-json={json_path}"]
+        started = time.monotonic()
+        window = SHAPE_WINDOW if example.shape_runs_for else None
+        code, output = run_pytest(command, workdir, clean_environment(target, example), window)
+        seconds = time.monotonic() - started
+        requests = read_requests(workdir)
+        urls = [r["url"] for r in requests if r.get("url")]
+        foreign = {origin(u) for u in urls if origin(u) != target}
+        not_found = sorted({urlsplit(r["url"]).path for r in requests if r.get("url") and r.get("status") == 404})
+        ran, detail = judge(example, code, output, requests)
+        if keep:
+            detail += f" [kept in {workdir}]"
+        return Outcome(example, ran, detail, len(requests), counted_requests(json_path), foreign, not_found, seconds)
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def judge(example: Example, code: int | None, output: str, requests: list[dict]) -> tuple[bool, str]:
+    if not example.shape_runs_for:
+        if code is None:
+            return False, f"did not finish within {RUN_TIMEOUT:.0f} s"
+        if code == 0:
+            return True, "passed"
+        return False, f"exit {code}: {first_error_line(output)}"
+    # A minutes-long shape: it must still be running at the end of the window, with traffic flowing.
+    if code is not None:
+        return False, f"ended after less than {SHAPE_WINDOW:.0f} s (exit {code}; its shape lasts " \
+                      f"{example.shape_runs_for:.0f} s): {first_error_line(output)}"
+    if example.http and not requests:
+        return False, f"no requests in {SHAPE_WINDOW:.0f} s: {first_error_line(output)}"
+    said = "; the session said the common options do not apply" if re.search(
+        r"use_common_options", output) else "; NO notice that --load-run-time/--load-users do not apply"
+    return True, f"still running after {SHAPE_WINDOW:.0f} s, as under Locust (shape lasts " \
+                 f"{example.shape_runs_for:.0f} s){said}"
+
+
+# -- excluded ones: do their pytest_loadhooks imports at least resolve? -------------------------------------
+
+def unresolved_imports(path: Path) -> list[str]:
+    """Names a rewritten excluded example imports from pytest_loadhooks that do not exist (not executed)."""
+    tree = ast.parse(rewrite_imports(path.read_text()))
+    wanted: list[tuple[str, str | None]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pytest_loadhooks"):
+            wanted += [(node.module, alias.name) for alias in node.names]
+        elif isinstance(node, ast.Import):
+            wanted += [(alias.name, None) for alias in node.names if alias.name.startswith("pytest_loadhooks")]
+    if not wanted:
+        return []
+    probe = ("import importlib, json, sys\nmissing = []\n"
+             "for module, name in json.loads(sys.argv[1]):\n"
+             "    try:\n        m = importlib.import_module(module)\n"
+             "        if name and not hasattr(m, name):\n"
+             "            importlib.import_module(module + '.' + name)\n"
+             "    except Exception:\n        missing.append(module + ('.' + name if name else ''))\n"
+             "print(json.dumps(missing))\n")
+    result = subprocess.run([sys.executable, "-c", probe, json.dumps(wanted)], capture_output=True, text=True,
+                            timeout=60, env=clean_environment("", Example("", "")))
+    try:
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return [f"(probe failed: {first_error_line(result.stderr)})"]
+
+
+def unlisted_examples(examples_dir: Path) -> list[str]:
+    """Python files in the examples directory that are neither selected nor excluded (a new upstream example)."""
+    known = {e.path for e in SELECTED} | set(EXCLUDED)
+    found = []
+    for path in sorted(examples_dir.rglob("*.py")):
+        relative = path.relative_to(examples_dir).as_posix()
+        if relative not in known and not any(relative.startswith(d) for d in EXCLUDED if d.endswith("/")):
+            found.append(relative)
+    return found
+
+
+# -- report -----------------------------------------------------------------------------------------------
+
+def describe(outcome: Outcome, target: str) -> str:
+    status = "ran   " if outcome.ran else "FAILED"
+    if outcome.foreign_hosts:
+        traffic = f"traffic ALSO to {', '.join(sorted(outcome.foreign_hosts))}"
+    elif not outcome.example.http:
+        traffic = "no HTTP (its users send none)"
+    elif outcome.requests_seen:
+        traffic = f"traffic to {target}: {outcome.requests_seen} requests"
+        if outcome.counted is not None:
+            traffic += f" ({outcome.counted} counted in --load-json)"
+    else:
+        traffic = "NO traffic"
+    line = f"{status} {outcome.example.path:45} {outcome.seconds:5.1f}s  {traffic}; {outcome.detail}"
+    if outcome.not_found:
+        line += f"; 404 from the target app for {', '.join(outcome.not_found)}"
+    return line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=Path, default=DEFAULT_EXAMPLES, help="Locust's examples directory")
+    parser.add_argument("--only", nargs="*", help="run just these examples (paths as listed)")
+    parser.add_argument("--keep", action="store_true", help="keep each example's temporary directory")
+    parser.add_argument("--no-excluded", action="store_true", help="skip the import check of excluded examples")
+    args = parser.parse_args(argv)
+    if not args.examples.is_dir():
+        parser.error(f"{args.examples} is not a directory (unpack Locust's repository there)")
+
+    selected = [e for e in SELECTED if not args.only or e.path in args.only]
+    target_process, target = start_target(max_seconds=60 + len(selected) * (RUN_TIMEOUT + SHAPE_WINDOW))
+    failures = 0
+    try:
+        print(f"target app: {target}")
+        for example in selected:
+            if not (args.examples / example.path).exists():
+                print(f"MISSING {example.path}")
+                failures += 1
+                continue
+            outcome = run_example(example, args.examples, target, args.keep)
+            failures += not outcome.ok
+            print(describe(outcome, target), flush=True)
+    finally:
+        target_process.terminate()
+        target_process.wait(5)
+
+    if not args.only and not args.no_excluded:
+        print("\nexcluded (not run):")
+        for path, reason in EXCLUDED.items():
+            file = args.examples / path
+            resolved = ""
+            if file.is_file():
+                missing = unresolved_imports(file)
+                resolved = f" [imports missing here: {', '.join(missing)}]" if missing else " [imports resolve]"
+            print(f"  {path}: {reason}{resolved}")
+        for path in unlisted_examples(args.examples):
+            print(f"  {path}: NOT CLASSIFIED (new upstream example? add it to SELECTED or EXCLUDED)")
+
+    print(f"\n{len(selected) - failures} of {len(selected)} selected examples ran and loaded only the given host")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
