@@ -22,6 +22,9 @@ _EXPORTS = {
     "LoadTestShape": "shape",
     "StopUser": "exception", "RescheduleTask": "exception", "RescheduleTaskImmediately": "exception",
     "InterruptTaskSet": "exception", "ConfigurationError": "exception",
+    "MarkovTaskSet": "user.markov_taskset", "transition": "user.markov_taskset",
+    "transitions": "user.markov_taskset",
+    "run_single_user": "debug",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -102,12 +102,17 @@ class Environment:
                 raise ConfigurationError(f"{empty.__name__} (a TaskSet of {cls.__name__}) has no tasks: "
                                          "add @task methods or set tasks = [...]")
             if _needs_host(cls):
-                host = cls.host or self.host
+                host = self.host_for(cls)
                 if not host:
                     raise ConfigurationError(
                         f"{cls.__name__} has no host: set {cls.__name__}.host or pass a host (--load-host)"
                     )
                 validate_host(host)
+
+    def host_for(self, user_class: type) -> str | None:
+        """The host a user of ``user_class`` sends to: the run's host if given (it overrides
+        every class ``host``, as Locust's ``-H`` does), else the class's own."""
+        return self.host or getattr(user_class, "host", None)
 
     def create_local_runner(self) -> "LocalRunner":
         from .runners import LocalRunner
@@ -145,6 +150,8 @@ def _empty_task_set(tasks: Sequence[Any], seen: set | None = None) -> type | Non
     for spec in tasks:
         if isinstance(spec, type) and issubclass(spec, TaskSet) and spec not in seen:
             seen.add(spec)
+            if getattr(spec, "_markov_chain", None):
+                continue  # a MarkovTaskSet runs its chain (checked when its class was created), not tasks
             if not spec.tasks:
                 return spec
             found = _empty_task_set(spec.tasks, seen)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 import traceback
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .exception import FLOW_CONTROL_EXCEPTIONS
 
@@ -36,20 +38,27 @@ class EventHook:
     __slots__ = ("_handlers", "name", "_errors")
 
     def __init__(self, name: str = "", errors: list[ListenerError] | None = None) -> None:
-        self._handlers: list[Handler] = []
+        # A tuple, replaced (never changed in place) on add/remove: fire() iterates the
+        # tuple it started with, so a listener that removes itself or another one while
+        # the event fires cannot make the loop skip the next listener, and the hot
+        # 'request' path pays nothing for that safety (no copy per fire).
+        self._handlers: tuple[Handler, ...] = ()
         self.name = name
         self._errors = errors if errors is not None else []
 
     def add_listener(self, handler: Handler) -> Handler:
-        self._handlers.append(handler)
+        self._handlers = (*self._handlers, handler)
         return handler
 
     def remove_listener(self, handler: Handler) -> None:
-        self._handlers.remove(handler)
+        """Remove ``handler`` (its first occurrence); ``ValueError`` if it is not listening."""
+        handlers = list(self._handlers)
+        handlers.remove(handler)
+        self._handlers = tuple(handlers)
 
     @property
     def listeners(self) -> tuple[Handler, ...]:
-        return tuple(self._handlers)
+        return self._handlers
 
     def __len__(self) -> int:
         return len(self._handlers)
@@ -94,6 +103,36 @@ class EventHook:
                 raise
             except Exception as error:  # noqa: BLE001 - a listener must never take the run down
                 self._listener_failed(handler, error)
+
+    @contextmanager
+    def measure(
+        self, request_type: str, name: str, response_length: int = 0, context: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Time the ``with`` block and fire this event (meant for ``request``) when it ends.
+
+        Yields the request's metadata as a dict: set ``response_length``, ``context``,
+        ``exception`` (or anything else) in it before the block ends. An exception raised
+        in the block is recorded as the request's ``exception`` and, as in Locust, does
+        not propagate: the task goes on after the block. The flow-control exceptions
+        (StopUser, RescheduleTask, InterruptTaskSet, ...) are recorded and re-raised, so a
+        block can still stop its user.
+        """
+        request_meta: dict[str, Any] = {
+            "request_type": request_type, "name": name, "response_length": response_length,
+            "response": None, "context": context or {}, "exception": None,
+            "start_time": time.time(), "url": None,
+        }
+        started = time.perf_counter()
+        try:
+            yield request_meta
+        except FLOW_CONTROL_EXCEPTIONS as error:
+            request_meta["exception"] = error
+            raise
+        except Exception as error:  # noqa: BLE001 - recorded as the request's failure (Locust's rule)
+            request_meta["exception"] = error
+        finally:
+            request_meta["response_time"] = (time.perf_counter() - started) * 1000
+            self.fire(**request_meta)
 
     def _listener_failed(self, handler: Handler, error: Exception) -> None:
         listener = getattr(handler, "__qualname__", None) or repr(handler)

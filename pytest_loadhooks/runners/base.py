@@ -6,6 +6,7 @@ in this process) and of the distributed mode's master and worker runners.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import traceback
@@ -40,6 +41,24 @@ EXIT_OK = 0
 EXIT_ERRORED = 2
 
 
+class Message:
+    """A custom message between runners (Locust's ``Message``): its ``type``, its ``data``
+    and the ``node_id`` of the runner that sent it ("local" for a LocalRunner)."""
+
+    __slots__ = ("type", "data", "node_id")
+
+    def __init__(self, message_type: str, data: Any, node_id: str) -> None:
+        self.type = message_type
+        self.data = data
+        self.node_id = node_id
+
+    def __repr__(self) -> str:
+        return f"<Message {self.type}:{self.node_id}>"
+
+
+MessageListener = Callable[..., Any]
+
+
 class Runner:
     """What every runner shares: state, stats, lifecycle events, monitoring, exit status."""
 
@@ -55,6 +74,9 @@ class Runner:
         self.greenlet = Group()  # the runner's own background greenlets
         self.user_greenlets = Group()
         self.target_user_count = 0
+        # Per class, the users the last finished ramp aimed at (Locust updates it when a ramp ends).
+        self.target_user_classes_count: dict[str, int] = {}
+        self.custom_messages: dict[str, tuple[MessageListener, bool]] = {}
         self.spawn_rate = 0.0
         self.current_cpu_usage = 0.0
         self.current_memory_usage = 0
@@ -82,6 +104,42 @@ class Runner:
     @property
     def user_classes_count(self) -> dict[str, int]:
         return {}
+
+    @property
+    def exceptions(self) -> dict[str, dict[str, Any]]:
+        """Uncaught exceptions in users, as Locust's ``runner.exceptions``: one record
+        (``count``, ``msg``, ``traceback``, ``nodes``) per distinct traceback. The same
+        store as ``environment.stats.exceptions``, so outputs and listeners agree."""
+        return self.stats.exceptions
+
+    # -- custom messages --
+    def register_message(self, msg_type: str, listener: MessageListener, concurrent: bool = False) -> None:
+        """Call ``listener(environment=..., msg=Message)`` when a ``msg_type`` message arrives.
+
+        One listener per type, as in Locust. ``concurrent=True`` runs it in a greenlet of
+        its own, so a slow listener does not hold up the messages behind it.
+        """
+        if msg_type in self.custom_messages:
+            raise ValueError(f"a listener for message type {msg_type!r} is already registered")
+        self.custom_messages[msg_type] = (listener, concurrent)
+
+    def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
+        """Send a custom message to the other side of the run (each runner says where)."""
+        raise NotImplementedError
+
+    def _deliver_message(self, message: Message) -> None:
+        """Hand an arrived message to the listener registered for its type."""
+        registered = self.custom_messages.get(message.type)
+        if registered is None:
+            logger.warning("message of unknown type %r received (no register_message listener): ignored",
+                           message.type)
+            return
+        listener, concurrent = registered
+        if concurrent:
+            deliver = functools.partial(listener, environment=self.environment, msg=message)
+            self.spawn_background(deliver).name = f"message-{message.type}"
+        else:
+            listener(environment=self.environment, msg=message)
 
     @property
     def exit_code(self) -> int:

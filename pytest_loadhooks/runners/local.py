@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
-from typing import TYPE_CHECKING, Sequence
+import uuid
+from typing import TYPE_CHECKING, Any, Sequence
 
 import gevent
 
 from .. import dispatch
 from .base import (
     KILL_TIMEOUT, STATE_CLEANUP, STATE_INIT, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPED, STATE_STOPPING,
-    Runner, kill_others, validate_counts,
+    Message, Runner, kill_others, validate_counts,
 )
 
 if TYPE_CHECKING:
@@ -30,6 +32,11 @@ class LocalRunner(Runner):
         self.spawning_greenlet: gevent.Greenlet | None = None
         self.shape_greenlet: gevent.Greenlet | None = None
         self._spawn_generation = 0
+        # What Locust's LocalRunner has so that listeners work unchanged in both modes:
+        # this process is the one "worker" of its own run.
+        self.worker_count = 1
+        self.worker_index = 0
+        self.client_id = f"{socket.gethostname()}_{uuid.uuid4().hex}"
 
     @property
     def user_count(self) -> int:
@@ -37,7 +44,17 @@ class LocalRunner(Runner):
 
     @property
     def user_classes_count(self) -> dict[str, int]:
-        return {cls.__name__: len(users) for cls, users in self.users.items() if users}
+        """Running users per class name; every class of the run is listed, 0 if none runs (Locust's)."""
+        counts = {cls.__name__: 0 for cls in self.environment.user_classes}
+        for cls, users in self.users.items():
+            counts[cls.__name__] = counts.get(cls.__name__, 0) + len(users)
+        return counts
+
+    def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
+        """Locally there is no other node: the message goes straight to this runner's own
+        listener (as in Locust), with ``msg.node_id == "local"``; ``client_id`` is ignored."""
+        logger.debug("local run: message %r delivered to this runner", msg_type)
+        self._deliver_message(Message(msg_type, data, "local"))
 
     def _current_counts(self) -> dict[type, int]:
         return {cls: len(users) for cls, users in self.users.items()}
@@ -57,12 +74,14 @@ class LocalRunner(Runner):
             self.spawning_greenlet.kill(block=True)
         self.update_state(STATE_SPAWNING)
         to_add, to_remove = dispatch.changes(classes, self._current_counts(), user_count)
-        self.spawning_greenlet = self.spawn_background(self._ramp, to_add, to_remove, spawn_rate)
+        target = dispatch.distribution(classes, user_count)
+        self.spawning_greenlet = self.spawn_background(self._ramp, to_add, to_remove, spawn_rate, target)
         self.spawning_greenlet.name = "spawner"
         if wait:
             self.spawning_greenlet.join()
 
-    def _ramp(self, to_add: list[type], to_remove: list[type], spawn_rate: float) -> None:
+    def _ramp(self, to_add: list[type], to_remove: list[type], spawn_rate: float,
+              target: dict[type, int]) -> None:
         started = time.monotonic()
         for index, cls in enumerate(to_remove):
             self._stop_one_user(cls)
@@ -74,7 +93,15 @@ class LocalRunner(Runner):
                 self._pace(started, index + 1, spawn_rate)
         self.update_state(STATE_RUNNING)
         logger.info("spawning complete: %d users %s", self.user_count, self.user_classes_count)
-        self.environment.events.spawning_complete.fire(user_count=self.user_count)
+        # Locust reports the users the ramp dispatched, not those still alive: its ramp
+        # starts again any user that ended early (a fixed_count user that stopped itself),
+        # so at the end its running count is the target. Ours starts each user once, so
+        # the target is what is reported.
+        counts = {cls.__name__: 0 for cls in self.environment.user_classes}
+        for cls, n in target.items():
+            counts[cls.__name__] = counts.get(cls.__name__, 0) + n
+        self.target_user_classes_count = counts
+        self.environment.events.spawning_complete.fire(user_count=sum(counts.values()))
 
     @staticmethod
     def _pace(started: float, done: int, rate: float) -> None:

@@ -153,6 +153,9 @@ class TaskSet(metaclass=TaskSetMeta):
         self.user: User = parent if not isinstance(parent, TaskSet) else parent.user
         self._task_queue: list[TaskSpec] = []
         self._current_task: TaskSpec | None = None
+        # When the current task began: constant_pacing (a wait_time on this set or on the
+        # user) subtracts the task's own time from the interval.
+        self._task_started_at: float | None = None
 
     @property
     def client(self):
@@ -191,7 +194,7 @@ class TaskSet(metaclass=TaskSetMeta):
         self.user._check_stop_condition()
         spec = self._task_queue.pop(0)
         self._current_task = spec
-        self.user._task_started_at = time.monotonic()
+        self._task_started_at = self.user._task_started_at = time.monotonic()
         try:
             self.execute_task(spec)
         except RescheduleTaskImmediately:
@@ -201,8 +204,13 @@ class TaskSet(metaclass=TaskSetMeta):
         except (InterruptTaskSet, StopUser, GreenletExit):
             raise
         except Exception as error:  # noqa: BLE001 - a failing task never kills its user
-            self.user._report_user_error(error)
+            self.user._report_user_error(error, self._error_owner())
         self.wait()
+
+    def _error_owner(self) -> Any:
+        """The ``user_instance`` of ``user_error`` for a task of this set: the set itself,
+        as in Locust (its TaskSet.run fires the event with the TaskSet)."""
+        return self
 
     def execute_task(self, spec: TaskSpec) -> None:
         if isinstance(spec, type) and issubclass(spec, TaskSet):
@@ -232,6 +240,9 @@ class TaskSet(metaclass=TaskSetMeta):
     def wait(self) -> None:
         self.user._sleep(self.wait_time_seconds())
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self.user!r}>"
+
     def interrupt(self, reschedule: bool = True) -> None:
         """Leave this set and return to the parent; ``reschedule=False`` waits first."""
         raise InterruptTaskSet(reschedule)
@@ -260,6 +271,11 @@ class DefaultTaskSet(TaskSet):
 
     def wait_time_seconds(self) -> float:
         return self.user.wait_time_seconds()
+
+    def _error_owner(self) -> Any:
+        # Locust hands listeners its internal root TaskSet here; the User is what its docs
+        # promise ("User class instance where the exception occurred") and what is useful.
+        return self.user
 
 
 __all__ = [

@@ -40,6 +40,12 @@ class User(metaclass=UserMeta):
 
     def __init__(self, environment: "Environment") -> None:
         self.environment = environment
+        run_host = getattr(environment, "host", None)
+        if run_host:
+            # The run's host overrides the class's (Locust's -H). Set on the instance, not
+            # the class as Locust does, so runs with different hosts in one process (isolated
+            # pytest runs) never leak into each other; clients read self.host after this.
+            self.host = run_host
         self._state = STATE_RUNNING
         self._greenlet: gevent.Greenlet | None = None
         self._task_started_at: float | None = None
@@ -77,8 +83,10 @@ class User(metaclass=UserMeta):
     def _pick_task(self) -> TaskSpec:
         return random.choice(self.tasks)
 
-    def _report_user_error(self, error: BaseException) -> None:
-        self.environment.events.user_error.fire(user_instance=self, exception=error, tb=error.__traceback__)
+    def _report_user_error(self, error: BaseException, where: Any = None) -> None:
+        """Fire ``user_error``; ``where`` is the TaskSet whose task raised (default: this user)."""
+        self.environment.events.user_error.fire(user_instance=self if where is None else where,
+                                                exception=error, tb=error.__traceback__)
 
     def wait_time_seconds(self) -> float:
         wait_time = type(self).wait_time
@@ -136,7 +144,7 @@ class HttpUser(User):
         super().__init__(environment)
         from ..clients import HttpSession  # requests is imported only when HTTP users exist
 
-        host = self.host or environment.host
+        host = self.host
         if not host:
             raise ValueError(
                 f"{type(self).__name__} has no host: set {type(self).__name__}.host, "
