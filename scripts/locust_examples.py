@@ -280,7 +280,7 @@ def run_pytest(command: list[str], cwd: Path, env: dict[str, str], window: float
 
 def first_error_line(output: str) -> str:
     for line in output.splitlines():
-        if line.startswith("E   ") or line.startswith("ERROR ") or line.startswith("FAILED "):
+        if line.startswith(("E   ", "ERROR ", "FAILED ")):
             return line.strip()
     for line in output.splitlines():
         if re.search(r"(Error|Exception|Traceback)\b", line):
@@ -342,14 +342,14 @@ def judge(example: Example, code: int | None, output: str, requests: list[dict])
         return False, f"exit {code}: {first_error_line(output)}"
     # A minutes-long shape: it must still be running at the end of the window, with traffic flowing.
     if code is not None:
-        return False, f"ended after less than {SHAPE_WINDOW:.0f} s (exit {code}; its shape lasts " \
-                      f"{example.shape_runs_for:.0f} s): {first_error_line(output)}"
+        return False, (f"ended after less than {SHAPE_WINDOW:.0f} s (exit {code}; its shape lasts "
+                       f"{example.shape_runs_for:.0f} s): {first_error_line(output)}")
     if example.http and not requests:
         return False, f"no requests in {SHAPE_WINDOW:.0f} s: {first_error_line(output)}"
     said = "; the session said the common options do not apply" if re.search(
         r"use_common_options", output) else "; NO notice that --load-run-time/--load-users do not apply"
-    return True, f"still running after {SHAPE_WINDOW:.0f} s, as under Locust (shape lasts " \
-                 f"{example.shape_runs_for:.0f} s){said}"
+    return True, (f"still running after {SHAPE_WINDOW:.0f} s, as under Locust (shape lasts "
+                  f"{example.shape_runs_for:.0f} s){said}")
 
 
 # -- excluded ones: do their pytest_loadhooks imports at least resolve? -------------------------------------
@@ -373,7 +373,7 @@ def unresolved_imports(path: Path) -> list[str]:
              "    except Exception:\n        missing.append(module + ('.' + name if name else ''))\n"
              "print(json.dumps(missing))\n")
     result = subprocess.run([sys.executable, "-c", probe, json.dumps(wanted)], capture_output=True, text=True,
-                            timeout=60, env=clean_environment("", Example("", "")))
+                            check=False, timeout=60, env=clean_environment("", Example("", "")))
     try:
         return json.loads(result.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
