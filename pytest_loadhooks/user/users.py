@@ -119,6 +119,10 @@ class User(metaclass=UserMeta):
         if self._greenlet is None or self._greenlet.dead:
             return True
         if force or self._state == STATE_WAITING:
+            # The kill lands at the user's next switch; marked stopping too, so that a user
+            # resumed before it lands (woken from a zero wait) stops at its next check
+            # instead of starting another task.
+            self._state = STATE_STOPPING
             self._greenlet.kill(block=False)
             return True
         self._state = STATE_STOPPING
