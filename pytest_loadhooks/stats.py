@@ -4,19 +4,43 @@ Response times go into a sparse log-linear histogram (three significant digits,
 so any percentile is within 0.5 % of the exact value). Histograms are plain
 ``{bucket: count}`` dicts, which makes entries serializable and exactly mergeable:
 the distributed mode adds workers' histograms bucket by bucket.
+
+The names a locustfile uses are Locust's: ``StatsEntry.serialize()`` /
+``unserialize()`` (the wire), ``to_dict()`` (the figures), ``num_none_requests``,
+``environment.stats.errors`` holding :class:`StatsError` records,
+``serialize_stats()`` / ``serialize_errors()``, and the library-mode helpers
+``stats_printer``, ``stats_history``, ``print_stats``, ``print_percentile_stats``
+and ``print_error_report``.
 """
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import logging
 import math
 import re
 import time
 from collections import deque
-from typing import Any, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 AGGREGATED_NAME = "Aggregated"
 DEFAULT_RPS_WINDOW = 10  # seconds over which "current" RPS and percentiles are taken
 HISTORY_PERCENTILES = (0.5, 0.95)
+PERCENTILES_TO_REPORT = (0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0)
+"""The columns of the percentile table (Locust's list)."""
+PERCENTILES_TO_STATISTICS = (0.95, 0.99)
+"""The percentiles ``StatsEntry.to_dict()`` includes, as ``response_time_percentile_<q>`` (Locust's keys)."""
+CONSOLE_STATS_INTERVAL_SEC = 2
+"""Seconds between two tables of :func:`stats_printer`."""
+HISTORY_STATS_INTERVAL_SEC = 1
+"""Seconds between two checks of :func:`stats_history` (runners sample history every second)."""
+
+console_logger = logging.getLogger("pytest_loadhooks.stats_logger")
+"""Where the printed tables go (Locust's ``locust.stats_logger``): ``setup_logging`` sends it to stdout."""
+
+_now = time.time
 
 
 def bucket(response_time: float) -> float:
@@ -58,13 +82,75 @@ def _histogram_difference(newer: dict[float, int], older: dict[float, int]) -> d
     return {k: v - older.get(k, 0) for k, v in newer.items() if v - older.get(k, 0) > 0}
 
 
+def record_request(entry: StatsEntry, response_time: float | None, content_length: int | None,
+                   now: float) -> None:
+    """Count one request into one endpoint entry: the only definition of what a request adds.
+
+    ``RequestStats.on_request`` (the ``request`` listener, once per request) and
+    ``StatsEntry.log`` both come here. A request timed as ``None`` (Locust's
+    asynchronous requests) is counted, in ``num_requests`` and ``num_none_requests``,
+    but stays out of every response-time figure, as in Locust.
+
+    Kept flat, without loops or further calls, for the hot path: the histogram
+    bucket is bucket()'s arithmetic inlined for the usual 1-100 ms.
+    """
+    entry.num_requests += 1
+    second = int(now)
+    per_second = entry.num_reqs_per_sec
+    try:
+        per_second[second] += 1
+    except KeyError:  # the first request of this second (try costs nothing when it does not raise)
+        per_second[second] = 1
+    entry.last_request_timestamp = now
+    if content_length:
+        entry.total_content_length += content_length
+    if response_time is None:
+        entry.num_none_requests += 1
+        return
+    if 10 <= response_time < 100:
+        key = int(response_time * 10 + 0.5) / 10
+    elif 1 <= response_time < 10:
+        key = int(response_time * 100 + 0.5) / 100
+    else:
+        key = bucket(response_time)
+    entry.total_response_time += response_time
+    low = entry.min_response_time
+    if low is None or response_time < low:
+        entry.min_response_time = response_time
+    if response_time > entry.max_response_time:  # noqa: PLR1730 - a compare is cheaper than max() per request
+        entry.max_response_time = response_time
+    histogram = entry.response_times
+    try:
+        histogram[key] += 1
+    except KeyError:  # a new bucket
+        histogram[key] = 1
+
+
+def _number_keys(pairs: Any, key_type: type) -> dict:
+    """A serialized distribution back as a dict: JSON turns its keys into strings, older wires sent pairs."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return {key_type(k): int(v) for k, v in items}
+
+
 class StatsEntry:
     """Counters of one (name, method) endpoint, or of the total."""
 
     __slots__ = (
-        "name", "method", "num_requests", "num_failures", "total_response_time",
-        "min_response_time", "max_response_time", "total_content_length", "response_times",
-        "num_reqs_per_sec", "num_fail_per_sec", "start_time", "last_request_timestamp", "rps_window",
+        "last_request_timestamp",
+        "max_response_time",
+        "method",
+        "min_response_time",
+        "name",
+        "num_fail_per_sec",
+        "num_failures",
+        "num_none_requests",
+        "num_reqs_per_sec",
+        "num_requests",
+        "response_times",
+        "rps_window",
+        "start_time",
+        "total_content_length",
+        "total_response_time",
     )
 
     def __init__(self, name: str, method: str = "", rps_window: int = DEFAULT_RPS_WINDOW) -> None:
@@ -75,6 +161,7 @@ class StatsEntry:
 
     def reset(self) -> None:
         self.num_requests = 0
+        self.num_none_requests = 0
         self.num_failures = 0
         self.total_response_time = 0.0
         self.min_response_time: float | None = None
@@ -86,35 +173,33 @@ class StatsEntry:
         self.start_time = time.time()
         self.last_request_timestamp: float | None = None
 
-    # -- recording (the engine's hot path uses RequestStats.on_request instead) --
-    def log(self, response_time: float, content_length: int, now: float | None = None) -> None:
-        now = time.time() if now is None else now
-        self.num_requests += 1
-        self.total_response_time += response_time
-        if self.min_response_time is None or response_time < self.min_response_time:
-            self.min_response_time = response_time
-        if response_time > self.max_response_time:
-            self.max_response_time = response_time
-        self.total_content_length += content_length or 0
-        key = bucket(response_time)
-        self.response_times[key] = self.response_times.get(key, 0) + 1
-        second = int(now)
-        self.num_reqs_per_sec[second] = self.num_reqs_per_sec.get(second, 0) + 1
-        self.last_request_timestamp = now
+    # -- recording (the request event's listener is RequestStats.on_request) --
+    def log(self, response_time: float | None, content_length: int, now: float | None = None) -> None:
+        """Count one request into this entry alone (Locust's signature; ``now`` for replaying)."""
+        record_request(self, response_time, content_length, _now() if now is None else now)
 
-    def log_error(self, now: float | None = None) -> None:
-        second = int(time.time() if now is None else now)
+    def log_error(self, error: Any = None, now: float | None = None) -> None:
+        """Count one failure into this entry alone (the error itself is kept by RequestStats.errors)."""
+        second = int(_now() if now is None else now)
         self.num_failures += 1
         self.num_fail_per_sec[second] = self.num_fail_per_sec.get(second, 0) + 1
 
     # -- derived figures --
     @property
+    def num_timed_requests(self) -> int:
+        """Requests with a response time: what averages and percentiles are taken over."""
+        return self.num_requests - self.num_none_requests
+
+    @property
     def fail_ratio(self) -> float:
-        return self.num_failures / self.num_requests if self.num_requests else 0.0
+        if self.num_requests:
+            return self.num_failures / self.num_requests
+        return 1.0 if self.num_failures else 0.0  # failures logged without their requests, as Locust
 
     @property
     def avg_response_time(self) -> float:
-        return self.total_response_time / self.num_requests if self.num_requests else 0.0
+        timed = self.num_timed_requests
+        return self.total_response_time / timed if timed else 0.0
 
     @property
     def median_response_time(self) -> float:
@@ -125,9 +210,7 @@ class StatsEntry:
         return self.total_content_length / self.num_requests if self.num_requests else 0.0
 
     def get_response_time_percentile(self, q: float) -> float:
-        return percentile_of(self.response_times, self.num_requests, q)
-
-    percentile = get_response_time_percentile
+        return percentile_of(self.response_times, self.num_timed_requests, q)
 
     def _window(self, now: float | None) -> tuple[int, int]:
         """Completed seconds of the current window, [first, last)."""
@@ -179,38 +262,72 @@ class StatsEntry:
                 for second in [s for s in per_second if s < oldest]:
                     del per_second[second]
 
-    # -- serialization and exact merge --
-    def to_dict(self) -> dict[str, Any]:
+    # -- what a locustfile reads, and the wire --
+    def to_dict(self, escape_string_values: bool = False) -> dict[str, Any]:
+        """The entry's figures under Locust's ``to_dict()`` keys.
+
+        Times stay in unrounded milliseconds (Locust rounds min and max to whole ms);
+        ``escape_string_values`` is accepted for Locust's signature and changes nothing.
+        """
+        data = {
+            "method": self.method,
+            "name": self.name,
+            "num_requests": self.num_requests,
+            "num_failures": self.num_failures,
+            "min_response_time": self.min_response_time or 0.0,
+            "max_response_time": self.max_response_time,
+            "current_rps": self.current_rps,
+            "current_fail_per_sec": self.current_fail_per_sec,
+            "avg_response_time": self.avg_response_time,
+            "median_response_time": self.median_response_time,
+            "total_rps": self.total_rps,
+            "total_fail_per_sec": self.total_fail_per_sec,
+        }
+        for q in PERCENTILES_TO_STATISTICS:
+            data[f"response_time_percentile_{q}"] = self.get_response_time_percentile(q)
+        data["avg_content_length"] = self.avg_content_length
+        return data
+
+    def serialize(self) -> dict[str, Any]:
+        """Everything the entry counted, as plain data (Locust's keys): what :meth:`unserialize`
+        and :meth:`extend` rebuild exactly, on another process or machine."""
         return {
             "name": self.name,
             "method": self.method,
+            "last_request_timestamp": self.last_request_timestamp,
+            "start_time": self.start_time,
             "num_requests": self.num_requests,
+            "num_none_requests": self.num_none_requests,
             "num_failures": self.num_failures,
             "total_response_time": self.total_response_time,
-            "min_response_time": self.min_response_time,
             "max_response_time": self.max_response_time,
+            "min_response_time": self.min_response_time,
             "total_content_length": self.total_content_length,
-            "response_times": [[k, v] for k, v in self.response_times.items()],
-            "num_reqs_per_sec": [[k, v] for k, v in self.num_reqs_per_sec.items()],
-            "num_fail_per_sec": [[k, v] for k, v in self.num_fail_per_sec.items()],
-            "start_time": self.start_time,
-            "last_request_timestamp": self.last_request_timestamp,
+            "response_times": dict(self.response_times),
+            "num_reqs_per_sec": dict(self.num_reqs_per_sec),
+            "num_fail_per_sec": dict(self.num_fail_per_sec),
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], rps_window: int = DEFAULT_RPS_WINDOW) -> "StatsEntry":
-        entry = cls(data["name"], data["method"], rps_window)
+    def unserialize(cls, data: dict[str, Any], stats: RequestStats | None = None) -> StatsEntry:
+        """An entry rebuilt from :meth:`serialize`'s data (after JSON or msgpack too).
+
+        ``stats`` is Locust's second argument: the entry takes its RPS window.
+        """
+        entry = cls(data["name"], data["method"], stats.rps_window if stats is not None else DEFAULT_RPS_WINDOW)
         for attr in ("num_requests", "num_failures", "total_response_time", "min_response_time",
                      "max_response_time", "total_content_length", "start_time", "last_request_timestamp"):
             setattr(entry, attr, data[attr])
-        entry.response_times = {float(k): int(v) for k, v in data["response_times"]}
-        entry.num_reqs_per_sec = {int(k): int(v) for k, v in data["num_reqs_per_sec"]}
-        entry.num_fail_per_sec = {int(k): int(v) for k, v in data["num_fail_per_sec"]}
+        entry.num_none_requests = data.get("num_none_requests", 0)
+        entry.response_times = _number_keys(data["response_times"], float)
+        entry.num_reqs_per_sec = _number_keys(data["num_reqs_per_sec"], int)
+        entry.num_fail_per_sec = _number_keys(data["num_fail_per_sec"], int)
         return entry
 
-    def extend(self, other: "StatsEntry") -> None:
+    def extend(self, other: StatsEntry) -> None:
         """Add another entry's counts into this one (exact: histograms add bucket by bucket)."""
         self.num_requests += other.num_requests
+        self.num_none_requests += other.num_none_requests
         self.num_failures += other.num_failures
         self.total_response_time += other.total_response_time
         if other.min_response_time is not None and (
@@ -222,9 +339,6 @@ class StatsEntry:
         self.start_time = min(self.start_time, other.start_time)
         if other.last_request_timestamp is not None:
             self.last_request_timestamp = max(self.last_request_timestamp or 0.0, other.last_request_timestamp)
-        self._extend_distributions(other)
-
-    def _extend_distributions(self, other: "StatsEntry") -> None:
         for target, source in (
             (self.response_times, other.response_times),
             (self.num_reqs_per_sec, other.num_reqs_per_sec),
@@ -234,7 +348,7 @@ class StatsEntry:
                 target[key] = target.get(key, 0) + count
 
     def summary(self, percentiles: Iterable[float] = (0.5, 0.9, 0.95, 0.99)) -> dict[str, Any]:
-        """Figures a person reads: what reports, the terminal and serialize_stats show."""
+        """Figures a person reads: what reports and the terminal show."""
         data = {
             "name": self.name,
             "method": self.method,
@@ -254,6 +368,13 @@ class StatsEntry:
             data[f"p{percentile_label(q)}"] = self.get_response_time_percentile(q)
         return data
 
+    def to_string(self, current: bool = True) -> str:
+        """One row of :func:`print_stats`' table (rates of the last window, or of the whole run)."""
+        return _stats_row(self, current, _name_width([self]))
+
+    def __str__(self) -> str:
+        return self.to_string()
+
     def __repr__(self) -> str:
         return f"<StatsEntry {self.method} {self.name}: {self.num_requests} reqs, {self.num_failures} fails>"
 
@@ -264,73 +385,222 @@ def percentile_label(q: float) -> str:
     return text
 
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# -- failures ------------------------------------------------------------------------------------------------
+
+_ADDRESS = re.compile(r"(?<= at 0x)[0-9a-fA-F]+")
+_CATCH_RESPONSE_PREFIX = "CatchResponseError("
+
+
+def parse_error(error: Any) -> str:
+    """An error as Locust records it: the exception's repr (a message stays as it is), memory
+    addresses masked (``0x....``) so that equal errors from different objects group together."""
+    text = error if isinstance(error, str) else repr(error)
+    return _ADDRESS.sub("....", text)
 
 
 def error_text(error: Any) -> str:
-    """An error as text, with memory addresses removed so equal errors group together."""
-    if isinstance(error, BaseException):
-        text = f"{type(error).__name__}({str(error)!r})"
-    else:
-        text = str(error)
-    return _ADDRESS.sub("", text)
+    """An error as the outputs show it: :func:`parse_error`'s text, except that a message given
+    to ``response.failure("...")`` shows without its ``CatchResponseError(...)`` wrapper (as in
+    Locust's error report), whether it is still the exception or the recorded text from a worker."""
+    from .exception import CatchResponseError
+
+    if isinstance(error, CatchResponseError):
+        return _ADDRESS.sub("....", str(error.args[0]) if error.args else "")
+    text = parse_error(error)
+    if text.startswith(_CATCH_RESPONSE_PREFIX) and text.endswith(")"):
+        inner = text[len(_CATCH_RESPONSE_PREFIX):-1]
+        try:
+            value = ast.literal_eval(inner)
+        except (ValueError, SyntaxError):
+            return inner
+        return str(value)
+    return text
+
+
+class StatsError:
+    """One row of the failures table: a (method, name, error) and how often it occurred.
+
+    Locust's record: ``method``, ``name``, ``error`` (the exception as raised here; its
+    text when it came from elsewhere), ``occurrences``, ``first_seen`` / ``last_seen``
+    (epoch seconds), ``to_dict()``, ``serialize()`` / ``unserialize()``, ``to_name()``.
+    Failures of one request ``name`` group together whatever URLs they hit.
+
+    ``record["occurrences"]`` (and ``"method"``, ``"name"``, ``"error"``, ``"first_seen"``,
+    ``"last_seen"``) reads a record as the outputs show it: ``record["error"]`` is the
+    displayed :attr:`message`, while ``to_dict()["error"]`` is Locust's recorded text.
+    """
+
+    __slots__ = ("error", "first_seen", "last_seen", "method", "name", "occurrences")
+
+    _FIELDS = frozenset(("method", "name", "error", "occurrences", "first_seen", "last_seen"))
+
+    def __init__(self, method: str, name: str, error: Any, occurrences: int = 0,
+                 first_seen: float | None = None, last_seen: float | None = None) -> None:
+        self.method = method
+        self.name = name
+        self.error = error
+        self.occurrences = occurrences
+        self.first_seen = first_seen
+        self.last_seen = last_seen
+
+    parse_error = staticmethod(parse_error)
+
+    @staticmethod
+    def create_key(method: str, name: str, error: Any) -> str:
+        """The key of a failure in ``RequestStats.errors`` (Locust's: a hash of method, name and
+        recorded error text, so a text from a worker meets the exception it was made from)."""
+        return hashlib.sha256(f"{method}.{name}.{parse_error(error)!r}".encode()).hexdigest()
+
+    def occurred(self, now: float | None = None) -> None:
+        now = _now() if now is None else now
+        self.occurrences += 1
+        if self.first_seen is None:
+            self.first_seen = now
+        self.last_seen = now
+
+    @property
+    def message(self) -> str:
+        """The error as the outputs show it (see :func:`error_text`)."""
+        return error_text(self.error)
+
+    def to_name(self) -> str:
+        """``METHOD name: message``, a line of the error report."""
+        return f"{self.method} {self.name}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "name": self.name,
+            "error": parse_error(self.error),
+            "occurrences": self.occurrences,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+        }
+
+    serialize = to_dict  # the wire carries the same plain data (the error as its recorded text)
+
+    @classmethod
+    def unserialize(cls, data: dict[str, Any]) -> StatsError:
+        return cls(data["method"], data["name"], data["error"], data["occurrences"],
+                   data.get("first_seen"), data.get("last_seen"))
+
+    def extend(self, other: StatsError) -> None:
+        """Add the occurrences of the same failure seen elsewhere."""
+        self.occurrences += other.occurrences
+        if other.first_seen is not None:
+            self.first_seen = other.first_seen if self.first_seen is None else min(self.first_seen, other.first_seen)
+        if other.last_seen is not None:
+            self.last_seen = other.last_seen if self.last_seen is None else max(self.last_seen, other.last_seen)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._FIELDS:
+            raise KeyError(key)
+        return self.message if key == "error" else getattr(self, key)
+
+    def __repr__(self) -> str:
+        return f"<StatsError {self.to_name()!r} x{self.occurrences}>"
+
+
+# -- the total -----------------------------------------------------------------------------------------------
+
+def _summed(index: int) -> property:
+    """A figure of the total taken from its endpoints; assignments (reset) are ignored."""
+    return property(lambda self: self._sums()[index], lambda self, value: None)
 
 
 class AggregatedEntry(StatsEntry):
     """The total of all endpoints.
 
-    Its counters are kept per request, but its histogram and per-second counts are
-    the endpoints' added together when read: recording each request into a second
-    set of dicts was a fifth of the ``request`` hot path. Sums are cached until the
-    counts change, so the once-a-second readers (history, live view) pay once.
+    Only its request and failure counts are kept as requests come; every other
+    figure (times, content length, histogram, per-second counts) is the endpoints'
+    added together when read, so a request is recorded once, into its endpoint.
+    Sums are cached until the counts change, so the once-a-second readers (history,
+    live view) pay once; the counters and the distributions are summed apart, so a
+    listener reading the total's average on every request does not re-add histograms.
     """
 
-    __slots__ = ("_stats", "_sums_for", "_sums")
+    __slots__ = ("_counters", "_counters_for", "_distributions", "_distributions_for", "_generation", "_stats")
 
-    def __init__(self, stats: "RequestStats", rps_window: int = DEFAULT_RPS_WINDOW) -> None:
+    def __init__(self, stats: RequestStats, rps_window: int = DEFAULT_RPS_WINDOW) -> None:
         self._stats = stats
-        self._sums_for: tuple[int, int, int] | None = None
-        self._sums: tuple[dict[float, int], dict[int, int], dict[int, int]] = ({}, {}, {})
+        self._generation = 0
+        self._counters_for: tuple | None = None
+        self._counters: tuple = (0, 0.0, None, 0.0, 0, None)
+        self._distributions_for: tuple | None = None
+        self._distributions: tuple = ({}, {}, {})
         super().__init__(AGGREGATED_NAME, "", rps_window)
 
-    def _summed(self) -> tuple[dict[float, int], dict[int, int], dict[int, int]]:
-        entries = self._stats.entries
-        key = (self.num_requests, self.num_failures, len(entries))
-        if key != self._sums_for:
+    def reset(self) -> None:
+        self._generation += 1  # the endpoints are new: sums cached before no longer hold
+        super().reset()
+
+    def _key(self) -> tuple:
+        return (self.num_requests, self.num_failures, len(self._stats.entries), self._generation)
+
+    def _sums(self) -> tuple:
+        key = self._key()
+        if key != self._counters_for:
+            none = 0
+            total_time = 0.0
+            low: float | None = None
+            high = 0.0
+            length = 0
+            last: float | None = None
+            for entry in self._stats.entries.values():
+                none += entry.num_none_requests
+                total_time += entry.total_response_time
+                if entry.min_response_time is not None and (low is None or entry.min_response_time < low):
+                    low = entry.min_response_time
+                high = max(high, entry.max_response_time)
+                length += entry.total_content_length
+                if entry.last_request_timestamp is not None and (last is None or entry.last_request_timestamp > last):
+                    last = entry.last_request_timestamp
+            self._counters, self._counters_for = (none, total_time, low, high, length, last), key
+        return self._counters
+
+    def _summed_distributions(self) -> tuple:
+        key = self._key()
+        if key != self._distributions_for:
             histogram: dict[float, int] = {}
             requests: dict[int, int] = {}
             failures: dict[int, int] = {}
-            for entry in entries.values():
+            for entry in self._stats.entries.values():
                 for target, source in ((histogram, entry.response_times), (requests, entry.num_reqs_per_sec),
                                        (failures, entry.num_fail_per_sec)):
                     for k, count in source.items():
                         target[k] = target.get(k, 0) + count
-            self._sums, self._sums_for = (histogram, requests, failures), key
-        return self._sums
+            self._distributions, self._distributions_for = (histogram, requests, failures), key
+        return self._distributions
 
-    # The total's distributions always come from its endpoints, so recording into the
-    # total touches its counters only (the endpoint gets the same request separately).
-    def log(self, response_time: float, content_length: int, now: float | None = None) -> None:
-        now = time.time() if now is None else now
-        self.num_requests += 1
-        self.total_response_time += response_time
-        if self.min_response_time is None or response_time < self.min_response_time:
-            self.min_response_time = response_time
-        self.max_response_time = max(self.max_response_time, response_time)
-        self.total_content_length += content_length or 0
-        self.last_request_timestamp = now
+    num_none_requests = _summed(0)
+    total_response_time = _summed(1)
+    min_response_time = _summed(2)
+    max_response_time = _summed(3)
+    total_content_length = _summed(4)
+    last_request_timestamp = _summed(5)
+    response_times = property(lambda self: self._summed_distributions()[0], lambda self, value: None)
+    num_reqs_per_sec = property(lambda self: self._summed_distributions()[1], lambda self, value: None)
+    num_fail_per_sec = property(lambda self: self._summed_distributions()[2], lambda self, value: None)
 
-    def log_error(self, now: float | None = None) -> None:
-        self.num_failures += 1
+    def log(self, response_time: float | None, content_length: int, now: float | None = None) -> None:
+        raise TypeError("the total is the sum of its endpoints: count a request with "
+                        "RequestStats.log_request(method, name, response_time, content_length)")
 
-    def _extend_distributions(self, other: StatsEntry) -> None:
-        pass
+    def log_error(self, error: Any = None, now: float | None = None) -> None:
+        raise TypeError("the total is the sum of its endpoints: count a failure with "
+                        "RequestStats.log_error(method, name, error)")
 
-    # Assignments (reset) are ignored: the sums follow the endpoints, which reset with the total.
-    response_times = property(lambda self: self._summed()[0], lambda self, value: None)
-    num_reqs_per_sec = property(lambda self: self._summed()[1], lambda self, value: None)
-    num_fail_per_sec = property(lambda self: self._summed()[2], lambda self, value: None)
+    def prune_per_second(self, now: float) -> None:
+        pass  # its per-second counts are its endpoints', pruned with them
 
+    def extend(self, other: StatsEntry) -> None:
+        """Merging: only the counts are the total's own (the endpoints are merged separately)."""
+        self.num_requests += other.num_requests
+        self.num_failures += other.num_failures
+        self.start_time = min(self.start_time, other.start_time)
+
+
+# -- all the numbers of a run --------------------------------------------------------------------------------
 
 class RequestStats:
     """All the numbers of one run: what the built-in ``request`` listener records into."""
@@ -339,94 +609,52 @@ class RequestStats:
         self.rps_window = rps_window
         self.entries: dict[tuple[str, str], StatsEntry] = {}
         self.total: StatsEntry = AggregatedEntry(self, rps_window)
-        self.errors: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.errors: dict[str, StatsError] = {}
         self.exceptions: dict[str, dict[str, Any]] = {}
         self.history: list[dict[str, Any]] = []
         self._window_snapshots: deque[tuple[int, dict[float, int], int]] = deque()
 
-    # -- the hot path --
+    # -- recording --
     def on_request(self, request_type, name, response_time, response_length, response=None, context=None,
                    exception=None, start_time=None, url=None, **_kwargs) -> None:
-        """Listener for the ``request`` event: runs once per request, so it is kept flat.
+        """Listener for the ``request`` event: runs once per request, so it is kept short.
 
         Every argument the event fires with is named in the signature: a call whose
         keywords all match named parameters is about twice as cheap as one that
-        packs leftovers into ``**kwargs``. The entry and the total's counters are
-        updated inline, without a loop, a helper call or a tuple per request; the
-        total's histogram is summed from the entries when read (AggregatedEntry).
+        packs leftovers into ``**kwargs``. The request is counted into its endpoint
+        (:func:`record_request`); the total keeps only its count, its other figures
+        are summed from the endpoints when read (:class:`AggregatedEntry`). As in
+        Locust, a falsy ``exception`` is a success.
         """
-        now = time.time()
-        second = int(now)
+        now = _now()
         entry = self.entries.get((name, request_type))
         if entry is None:
             entry = self.get(name, request_type)
-        if response_time is None:
-            response_time = 0.0
-        # bucket(), inlined for the usual 1-100 ms (the same arithmetic, without a call).
-        if 10 <= response_time < 100:
-            key = int(response_time * 10 + 0.5) / 10
-        elif 1 <= response_time < 10:
-            key = int(response_time * 100 + 0.5) / 100
-        else:
-            key = bucket(response_time)
-        length = response_length or 0
-        total = self.total
+        record_request(entry, response_time, response_length, now)
+        self.total.num_requests += 1
+        if exception:
+            self._count_failure(entry, request_type, name, exception, now)
 
-        entry.num_requests += 1
-        entry.total_response_time += response_time
-        low = entry.min_response_time
-        if low is None or response_time < low:
-            entry.min_response_time = response_time
-        if response_time > entry.max_response_time:
-            entry.max_response_time = response_time
-        entry.total_content_length += length
-        histogram = entry.response_times
-        try:
-            histogram[key] += 1
-        except KeyError:  # a new bucket (try costs nothing when it does not raise)
-            histogram[key] = 1
-        per_second = entry.num_reqs_per_sec
-        try:
-            per_second[second] += 1
-        except KeyError:  # the first request of this second
-            per_second[second] = 1
-        entry.last_request_timestamp = now
-
-        total.num_requests += 1
-        total.total_response_time += response_time
-        low = total.min_response_time
-        if low is None or response_time < low:
-            total.min_response_time = response_time
-        if response_time > total.max_response_time:
-            total.max_response_time = response_time
-        total.total_content_length += length
-        total.last_request_timestamp = now
-
-        if exception is not None:
-            entry.num_failures += 1
-            total.num_failures += 1
-            failures = entry.num_fail_per_sec
-            failures[second] = failures.get(second, 0) + 1
-            self.log_failure(request_type, name, exception)
-
-    def log_request(self, method: str, name: str, response_time: float, content_length: int) -> None:
+    def log_request(self, method: str, name: str, response_time: float | None, content_length: int) -> None:
+        """Count one request (Locust's call); a failure is counted with :meth:`log_error` after it."""
         self.on_request(method, name, response_time, content_length)
 
     def log_error(self, method: str, name: str, error: Any) -> None:
-        """Count a failed request already logged with log_request."""
-        now = time.time()
-        self.get(name, method).log_error(now)
-        self.total.log_error(now)
-        self.log_failure(method, name, error)
+        """Count a failed request already counted with :meth:`log_request`."""
+        self._count_failure(self.get(name, method), method, name, error, _now())
 
-    def log_failure(self, method: str, name: str, error: Any) -> None:
-        text = error_text(error)
-        key = (method, name, text)
+    def _count_failure(self, entry: StatsEntry, method: str, name: str, error: Any, now: float) -> None:
+        entry.log_error(error, now)
+        self.total.num_failures += 1
+        self.log_failure(method, name, error, now)
+
+    def log_failure(self, method: str, name: str, error: Any, now: float | None = None) -> None:
+        """Add one occurrence of ``error`` to the failures table (the counts are the caller's)."""
+        key = StatsError.create_key(method, name, error)
         record = self.errors.get(key)
         if record is None:
-            self.errors[key] = {"method": method, "name": name, "error": text, "occurrences": 1}
-        else:
-            record["occurrences"] += 1
+            record = self.errors[key] = StatsError(method, name, error)
+        record.occurred(now)
 
     def log_exception(self, exception: BaseException, formatted_traceback: str, node: str = "local") -> None:
         """Record an uncaught exception in a user (the ``user_error`` event)."""
@@ -455,7 +683,7 @@ class RequestStats:
             return self.total.get_response_time_percentile(q)
         _, older, older_count = self._window_snapshots[0]
         window = _histogram_difference(self.total.response_times, older)
-        return percentile_of(window, self.total.num_requests - older_count, q)
+        return percentile_of(window, self.total.num_timed_requests - older_count, q)
 
     def sample_history(self, user_count: int, now: float | None = None) -> dict[str, Any]:
         """Append one history row (called once a second by the runner)."""
@@ -476,9 +704,9 @@ class RequestStats:
         }
         for q in HISTORY_PERCENTILES:
             row[f"response_time_percentile_{q}"] = self.windowed_percentile(q)
-        self._window_snapshots.append((second, dict(self.total.response_times), self.total.num_requests))
+        self._window_snapshots.append((second, dict(self.total.response_times), self.total.num_timed_requests))
         self.history.append(row)
-        for entry in (self.total, *self.entries.values()):
+        for entry in self.entries.values():
             entry.prune_per_second(now)
         return row
 
@@ -507,6 +735,10 @@ class RequestStats:
         return self.total.num_requests
 
     @property
+    def num_none_requests(self) -> int:
+        return self.total.num_none_requests
+
+    @property
     def num_failures(self) -> int:
         return self.total.num_failures
 
@@ -518,44 +750,164 @@ class RequestStats:
         return [self.entries[k] for k in sorted(self.entries, key=lambda k: (k[0], k[1]))]
 
     def serialize_stats(self) -> list[dict[str, Any]]:
-        """Every endpoint entry as plain data (Locust's name for it)."""
-        return [entry.to_dict() for entry in self.sorted_entries() if entry.num_requests or entry.num_failures]
+        """Every endpoint that saw a request, as :meth:`StatsEntry.serialize` data (Locust's name).
+
+        Unlike Locust's, it leaves the counts as they are (Locust's empties them: its
+        workers use it to report).
+        """
+        return [entry.serialize() for entry in self.sorted_entries() if entry.num_requests or entry.num_failures]
 
     def serialize_errors(self) -> dict[str, dict[str, Any]]:
-        return {f"{m} {n}: {e}": dict(record) for (m, n, e), record in self.errors.items()}
+        """The failures table, keyed as :attr:`errors`, each row as ``StatsError.serialize()`` data."""
+        return {key: record.serialize() for key, record in self.errors.items()}
 
     def serialize(self) -> dict[str, Any]:
         """The whole state as plain data (msgpack/JSON safe); see :meth:`merge`."""
         return {
             "entries": self.serialize_stats(),
-            "total": self.total.to_dict(),
-            "errors": list(self.errors.values()),
+            "total": self.total.serialize(),
+            "errors": self.serialize_errors(),
             "exceptions": list(self.exceptions.values()),
         }
 
     def merge(self, data: dict[str, Any]) -> None:
         """Add serialized stats from elsewhere (a worker) into these, exactly."""
         for entry_data in data.get("entries", []):
-            incoming = StatsEntry.from_dict(entry_data, self.rps_window)
+            incoming = StatsEntry.unserialize(entry_data, self)
             self.get(incoming.name, incoming.method).extend(incoming)
         if "total" in data:
-            self.total.extend(StatsEntry.from_dict(data["total"], self.rps_window))
-        for record in data.get("errors", []):
-            key = (record["method"], record["name"], record["error"])
-            if key in self.errors:
-                self.errors[key]["occurrences"] += record["occurrences"]
-            else:
-                self.errors[key] = dict(record)
-        for record in data.get("exceptions", []):
-            existing = self.exceptions.get(record["traceback"])
+            self.total.extend(StatsEntry.unserialize(data["total"], self))
+        errors = data.get("errors", {})
+        for record_data in errors.values() if isinstance(errors, dict) else errors:
+            incoming_error = StatsError.unserialize(record_data)
+            key = StatsError.create_key(incoming_error.method, incoming_error.name, incoming_error.error)
+            existing = self.errors.get(key)
             if existing is None:
+                self.errors[key] = incoming_error
+            else:
+                existing.extend(incoming_error)
+        for record in data.get("exceptions", []):
+            existing_exception = self.exceptions.get(record["traceback"])
+            if existing_exception is None:
                 self.exceptions[record["traceback"]] = {**record, "nodes": list(record["nodes"])}
             else:
-                existing["count"] += record["count"]
-                existing["nodes"] += [n for n in record["nodes"] if n not in existing["nodes"]]
+                existing_exception["count"] += record["count"]
+                existing_exception["nodes"] += [n for n in record["nodes"] if n not in existing_exception["nodes"]]
 
     @classmethod
-    def from_serialized(cls, data: dict[str, Any], rps_window: int = DEFAULT_RPS_WINDOW) -> "RequestStats":
+    def from_serialized(cls, data: dict[str, Any], rps_window: int = DEFAULT_RPS_WINDOW) -> RequestStats:
         stats = cls(rps_window)
         stats.merge(data)
         return stats
+
+
+# -- tables for the console (library mode) -------------------------------------------------------------------
+
+def _name_width(entries: Iterable[StatsEntry]) -> int:
+    """Wide enough for the longest "METHOD name", within 30..80 columns."""
+    longest = max((len(f"{e.method} {e.name}".strip()) for e in entries), default=0)
+    return min(max(longest, 30), 80)
+
+
+def _stats_row(entry: StatsEntry, current: bool, width: int) -> str:
+    rps = entry.current_rps if current else entry.total_rps
+    fails_per_sec = entry.current_fail_per_sec if current else entry.total_fail_per_sec
+    label = f"{entry.method} {entry.name}".strip()
+    failures = f"{entry.num_failures}({entry.fail_ratio * 100:.2f}%)"
+    return (f"{label:<{width}} {entry.num_requests:>8} {failures:>14} | {entry.avg_response_time:>8.0f} "
+            f"{entry.min_response_time or 0:>8.0f} {entry.max_response_time:>8.0f} "
+            f"{entry.median_response_time:>8.0f} | {rps:>8.2f} {fails_per_sec:>10.2f}")
+
+
+def get_stats_summary(stats: RequestStats, current: bool = True) -> list[str]:
+    """The request table as lines: one row per endpoint, then the total.
+
+    ``current=True`` shows the rates of the last window; False, those of the whole run.
+    """
+    entries = stats.sorted_entries()
+    width = _name_width([*entries, stats.total])
+    header = (f"{'Type Name':<{width}} {'# reqs':>8} {'# fails':>14} | {'Avg':>8} {'Min':>8} {'Max':>8} "
+              f"{'Med':>8} | {'req/s':>8} {'failures/s':>10}")
+    separator = "-" * len(header)
+    lines = [header, separator]
+    lines += [_stats_row(entry, current, width) for entry in entries]
+    lines += [separator, _stats_row(stats.total, current, width)]
+    return lines
+
+
+def get_percentile_stats_summary(stats: RequestStats) -> list[str]:
+    """The percentile table as lines (percentiles within 0.5 % of the exact values, in ms)."""
+    entries = [entry for entry in stats.sorted_entries() if entry.num_timed_requests]
+    width = _name_width([*entries, stats.total])
+    columns = "".join(f" {percentile_label(q) + '%':>7}" for q in PERCENTILES_TO_REPORT)
+    header = f"{'Type Name':<{width}}{columns} {'# reqs':>8}"
+    separator = "-" * len(header)
+
+    def row(entry: StatsEntry) -> str:
+        values = "".join(f" {entry.get_response_time_percentile(q):>7.0f}" for q in PERCENTILES_TO_REPORT)
+        return f"{f'{entry.method} {entry.name}'.strip():<{width}}{values} {entry.num_requests:>8}"
+
+    lines = ["Response time percentiles", header, separator]
+    lines += [row(entry) for entry in entries]
+    lines.append(separator)
+    if stats.total.num_timed_requests:
+        lines.append(row(stats.total))
+    return lines
+
+
+def get_error_report_summary(stats: RequestStats) -> list[str]:
+    """The failures table as lines: occurrences, then ``METHOD name: message``."""
+    lines = ["Error report", f"{'# occurrences':>14}  Error", "-" * 80]
+    for record in sorted(stats.errors.values(), key=lambda r: -r.occurrences):
+        lines.append(f"{record.occurrences:>14}  {record.to_name()}")
+    lines += ["-" * 80, ""]
+    return lines
+
+
+def print_stats(stats: RequestStats, current: bool = True) -> None:
+    """Log the request table to the stats console logger."""
+    for line in get_stats_summary(stats, current):
+        console_logger.info(line)
+    console_logger.info("")
+
+
+def print_percentile_stats(stats: RequestStats) -> None:
+    """Log the percentile table to the stats console logger."""
+    for line in get_percentile_stats_summary(stats):
+        console_logger.info(line)
+    console_logger.info("")
+
+
+def print_error_report(stats: RequestStats) -> None:
+    """Log the failures table to the stats console logger (nothing when nothing failed)."""
+    if stats.errors:
+        for line in get_error_report_summary(stats):
+            console_logger.info(line)
+
+
+def stats_printer(stats: RequestStats) -> Callable[[], None]:
+    """A function for ``gevent.spawn`` that logs the request table every
+    ``CONSOLE_STATS_INTERVAL_SEC`` seconds, until its greenlet is killed."""
+    def print_stats_forever() -> None:
+        import gevent  # not at import time: reading stats needs no gevent
+
+        while True:
+            print_stats(stats)
+            gevent.sleep(CONSOLE_STATS_INTERVAL_SEC)
+
+    return print_stats_forever
+
+
+def stats_history(runner: Any) -> None:
+    """Locust's greenlet that keeps the history the charts are drawn from.
+
+    Runners here sample the history themselves, every second of a run
+    (``runner.stats.history``), so this has nothing to add: it waits until the runner
+    has stopped and returns, so that ``gevent.spawn(stats_history, env.runner)`` in a
+    library-mode script neither duplicates rows nor outlives the run. Killing its
+    greenlet stops it at once.
+    """
+    import gevent
+
+    while getattr(runner, "state", "stopped") != "stopped":
+        gevent.sleep(HISTORY_STATS_INTERVAL_SEC)

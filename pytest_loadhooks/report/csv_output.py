@@ -2,7 +2,9 @@
 ``PREFIX_exceptions.csv``, with Locust-compatible column names.
 
 Numbers are written at full precision (Python's shortest round-trip form), so
-they equal the JSON report's to the last digit.
+they equal the JSON report's to the last digit. Text cells that a spreadsheet
+would run as a formula are neutralised (:func:`spreadsheet_safe`); numbers are
+left as they are.
 """
 
 from __future__ import annotations
@@ -22,6 +24,23 @@ STATS_COLUMNS = [
 ]
 FAILURES_COLUMNS = ["Method", "Name", "Error", "Occurrences"]
 EXCEPTIONS_COLUMNS = ["Count", "Message", "Traceback", "Nodes"]
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""What a text cell may not start with: Excel, LibreOffice and Google Sheets read such a cell as a
+formula (CSV injection: a request name like ``=HYPERLINK(...)`` would run when the file is opened)."""
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """A cell as it can go into a CSV file: text starting with a formula trigger gets a leading ``'``
+    (OWASP's advice: spreadsheets show the text as it is, the quote hidden). Numbers, negative ones
+    included, stay numbers; only text is changed, so ``-1`` the number is kept and ``-cmd`` the name is not."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_TRIGGERS):
+        return "'" + cell
+    return cell
+
+
+def _safe_row(row: Iterable[Any]) -> list[Any]:
+    return [spreadsheet_safe(cell) for cell in row]
 
 
 def csv_paths(prefix: str | Path) -> dict[str, Path]:
@@ -68,7 +87,7 @@ def _write(path: Path, header: list[str], rows: Iterable[list[Any]]) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows(_safe_row(row) for row in rows)
     return path
 
 
@@ -109,7 +128,7 @@ class HistoryCsvWriter:
     def __call__(self, row: Mapping[str, Any]) -> None:
         if self._handle is None:
             return
-        self._writer.writerow(history_csv_row(row, self.percentiles))
+        self._writer.writerow(_safe_row(history_csv_row(row, self.percentiles)))
         self._handle.flush()
         self.rows_written += 1
 

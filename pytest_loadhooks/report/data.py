@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..stats import percentile_label
+from .redact import mask_url_credentials
 
 SCHEMA_VERSION = "1.0"
 """Major changes when a field is removed or changes meaning; minor when fields are added."""
@@ -156,6 +157,7 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
         exit_code = getattr(runner, "exit_code", 0) if runner is not None else 0
     exit_code = int(exit_code)
     status = info.get("status") or _status(exit_code, thresholds)
+    exit_code = exit_code_of(status, exit_code)
 
     listener_errors = info.get("listener_errors")
     if listener_errors is None:
@@ -213,17 +215,32 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
         "exceptions": exceptions,
         "history": [_history_row(row) for row in stats.history],
     }
-    return _finite(document)
+    return _clean(document)
 
 
-def _finite(value: Any) -> Any:
-    """Replace NaN and infinities (not valid JSON) with None, everywhere."""
+def exit_code_of(status: str, runner_exit_code: int) -> int:
+    """The run's exit code, as the status it goes with tells it: 0 when it passed; otherwise the
+    runner's own code when that is not 0 (2: something errored), else 1, Locust's code for a failed run.
+
+    The runner's code alone would say 0 for a run that missed a threshold (its requests all
+    went well), next to a status of *failed*.
+    """
+    if status == "passed" or runner_exit_code != 0:
+        return runner_exit_code
+    return 1
+
+
+def _clean(value: Any) -> Any:
+    """Everywhere in the document: NaN and infinities (not valid JSON) become None, and the password
+    of any URL in a text (a host, a request name, an error message) is masked."""
+    if isinstance(value, str):
+        return mask_url_credentials(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [_clean(v) for v in value]
     return value
 
 

@@ -1,19 +1,19 @@
 """The self-contained HTML report, rendered from the report document alone.
 
 Tables are rendered here with Jinja2 (autoescaping every value), charts in the
-browser by plotly.js, inlined from the installed ``plotly`` package so the file
-needs no network. Chart data travels in a ``<script type="application/json">``
-block written with Jinja2's ``tojson`` (which escapes ``<``, ``>``, ``&`` and
-``'``, so neither ``</script>`` nor ``<!--`` in a request name can end it), and
-text shown inside charts is HTML-escaped once more because plotly reads a subset
-of HTML in labels.
+browser by ``charts.js`` (the chart module the web UI shares) on uPlot, vendored
+under ``vendor/uplot`` with its licence and inlined, so the file needs no network
+and stays small (about 60 KB of script, where plotly.js was 4.6 MB). Chart data
+travels in a ``<script type="application/json">`` block written with Jinja2's
+``tojson`` (which escapes ``<``, ``>``, ``&`` and ``'``, so neither ``</script>``
+nor ``<!--`` in a request name can end it); uPlot puts text on a canvas or in
+``textContent`` only, so chart labels need no further escaping.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as _dt
-import html as _html
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -90,14 +90,15 @@ def fmt_time(epoch: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
 
 
-def _chart_time(epoch: float) -> str:
-    """A local timestamp plotly reads as a date (no zone: it shows what it is given)."""
-    return _dt.datetime.fromtimestamp(float(epoch)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+CHART_TIME_ZONE = "UTC"
+"""Chart times are wall-clock seconds of the machine that wrote the report, shown as if in UTC,
+so the charts read the same times as the header, wherever the page is opened."""
 
 
-def chart_text(text: Any) -> str:
-    """Text for a plotly label: plotly parses a subset of HTML there, so escape it."""
-    return _html.escape(str(text), quote=True)
+def _chart_time(epoch: float) -> float:
+    """Epoch seconds moved by this machine's UTC offset at that moment (see CHART_TIME_ZONE)."""
+    offset = _dt.datetime.fromtimestamp(float(epoch)).astimezone().utcoffset() or _dt.timedelta(0)
+    return round(float(epoch) + offset.total_seconds(), 3)
 
 
 # -- response-time distribution from a histogram --
@@ -210,6 +211,7 @@ def _timeline(history: Sequence[Mapping[str, Any]], max_points: int = TIMELINE_M
         return max(r.get(key, 0.0) for r in rows)
 
     return {
+        "time_zone": CHART_TIME_ZONE,
         "time": [_chart_time(rows[-1]["time"]) for rows in buckets],
         "users": [peak(rows, "user_count") for rows in buckets],
         "rps": [mean(rows, "current_rps") for rows in buckets],
@@ -233,7 +235,7 @@ def _distribution(entry: Mapping[str, Any], chart_id: str, label: str) -> dict[s
         "p99": fmt_ms(entry["percentiles"].get("99")),
         "chart": {
             "id": chart_id,
-            "title": chart_text(label),
+            "title": label,
             "labels": bins["labels"],
             "ranges": bins["ranges"],
             "counts": bins["counts"],
@@ -248,6 +250,23 @@ def _latency_kpis(total: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not total["num_requests"]:  # no requests: no response times, rather than a misleading 0 ms
         return [{"label": label, "value": "–", "unit": ""} for label, _ in figures]
     return [{"label": label, "value": fmt_ms(value), "unit": "ms"} for label, value in figures]
+
+
+def status_reasons(data: Mapping[str, Any]) -> list[str]:
+    """What the document shows behind a status that is not *passed* (the status itself is the caller's
+    verdict, taken as it is; this only points at the evidence)."""
+    run = data["run"]
+    if run["status"] == "passed":
+        return []
+    reasons = []
+    failed = sum(1 for t in data["thresholds"] if not t["passed"])
+    if failed:
+        reasons.append(f"{failed} of {len(data['thresholds'])} threshold{'s' if len(data['thresholds']) > 1 else ''} "
+                       "missed")
+    errors = len(data["listener_errors"])
+    if errors:
+        reasons.append(f"{errors} listener error{'s' if errors > 1 else ''}")
+    return reasons
 
 
 def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -269,6 +288,7 @@ def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
         "run": run,
         "status": run["status"],
         "status_label": STATUS_LABELS.get(run["status"], str(run["status"]).title()),
+        "status_reasons": status_reasons(data),
         "run_time": fmt_duration(run["run_time"]) if run["run_time"] is not None else "until stopped",
         "started": fmt_time(run["started_at"]),
         "ended": fmt_time(run["ended_at"]),
@@ -314,11 +334,24 @@ def _inline_script(source: str) -> str:
     return _SCRIPT_END.sub(r"<\\/\1", source).replace("<!--", "<\\!--")
 
 
-@lru_cache(maxsize=1)
-def plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
+def _package_text(*parts: str) -> str:
+    from importlib import resources
 
-    return _inline_script(get_plotlyjs())
+    return resources.files(__package__).joinpath(*parts).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def page_scripts() -> tuple[str, ...]:
+    """The page's scripts, in order: uPlot (vendored), the shared chart module, the report's own."""
+    sources = (_package_text("vendor", "uplot", "uPlot.iife.min.js"), _package_text("charts.js"),
+               _package_text("report.js"))
+    return tuple(_inline_script(source) for source in sources)
+
+
+@lru_cache(maxsize=1)
+def chart_css() -> str:
+    """uPlot's stylesheet (vendored, static: it holds no ``</style``)."""
+    return _package_text("vendor", "uplot", "uPlot.min.css")
 
 
 @lru_cache(maxsize=1)
@@ -336,25 +369,18 @@ def _environment() -> Any:
 
 @lru_cache(maxsize=1)
 def _template() -> Any:
-    from importlib import resources
-
-    source = resources.files(__package__).joinpath("template.html").read_text(encoding="utf-8")
-    return _environment().from_string(source)
+    return _environment().from_string(_package_text("template.html"))
 
 
 def render_html(data: Mapping[str, Any]) -> str:
     """The report page as a string."""
-    from importlib import resources
-
     from markupsafe import Markup
 
-    template = _template()
-    script = _inline_script(resources.files(__package__).joinpath("report.js").read_text(encoding="utf-8"))
-    scripts = (plotly_js(), script)
-    return template.render(
+    scripts = page_scripts()
+    return _template().render(
         **view_model(data),
-        plotly_js=Markup(scripts[0]),
-        report_js=Markup(scripts[1]),
+        chart_css=Markup(chart_css()),
+        scripts=[Markup(source) for source in scripts],
         content_security_policy=content_security_policy(scripts),
     )
 

@@ -27,17 +27,53 @@ CHROMIUM_ARGS = [
 COLLECT = """() => {
   const text = (el) => el ? el.textContent.trim() : null;
   const rows = (selector) => Array.from(document.querySelectorAll(selector));
+  // Charts are drawn on a canvas: count the pixels painted in each series colour of the chart module's palette
+  // (gridlines, axes and translucent fills are not close to any of them), and the bars along one row.
+  const palette = Object.entries((window.LoadhooksCharts || {}).COLORS || {}).map(([name, hex]) => {
+    const n = parseInt(hex.slice(1), 16);
+    return [name, [n >> 16, (n >> 8) & 255, n & 255]];
+  });
+  const near = (data, i, rgb) => data[i + 3] > 200 && Math.abs(data[i] - rgb[0]) < 40
+    && Math.abs(data[i + 1] - rgb[1]) < 40 && Math.abs(data[i + 2] - rgb[2]) < 40;
+  const paint = (canvas) => {
+    const found = {series_pixels: {}, bars: 0};
+    if (!canvas || !canvas.width || !canvas.height) { return found; }
+    const {data, width, height} = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    for (const [name, rgb] of palette) {
+      let count = 0;
+      for (let i = 0; i < data.length; i += 4) { if (near(data, i, rgb)) { count += 1; } }
+      if (count) { found.series_pixels[name] = count; }
+    }
+    // Bars: runs of bar-coloured pixels along the row just above the x axis.
+    const barColors = palette.filter(([name]) => name === 'bars' || name === 'total').map(([, rgb]) => rgb);
+    let bestRow = 0;
+    for (let y = height - 1; y >= 0 && !bestRow; y -= 1) {
+      for (let x = 0; x < width; x += 1) {
+        if (barColors.some((rgb) => near(data, (y * width + x) * 4, rgb))) { bestRow = y; break; }
+      }
+    }
+    let inside = false;
+    for (let x = 0; x < width; x += 1) {
+      const hit = barColors.some((rgb) => near(data, (bestRow * width + x) * 4, rgb));
+      if (hit && !inside) { found.bars += 1; }
+      inside = hit;
+    }
+    return found;
+  };
   const charts = rows('[data-chart]').map((el) => {
-    const svg = el.querySelector('svg.main-svg');
+    const canvas = el.querySelector('canvas');
     const box = el.getBoundingClientRect();
+    const painted = paint(canvas);
     return {
       id: el.id,
       kind: el.dataset.chart,
       rendered: el.dataset.rendered === 'true',
-      svg_count: el.querySelectorAll('svg').length,
-      svg_children: svg ? svg.querySelectorAll('*').length : 0,
-      lines: el.querySelectorAll('g.trace.scatter path.js-line').length,
-      bars: el.querySelectorAll('g.trace.bars g.point path').length,
+      canvas_count: el.querySelectorAll('canvas').length,
+      canvas_width: canvas ? canvas.width : 0,
+      canvas_height: canvas ? canvas.height : 0,
+      series_pixels: painted.series_pixels,
+      bars: painted.bars,
+      legend: Array.from(el.querySelectorAll('.u-legend .u-series th')).map((th) => th.textContent.trim()),
       width: box.width,
       height: box.height,
     };
@@ -46,6 +82,8 @@ COLLECT = """() => {
     title: document.title,
     charts_state: document.body.dataset.charts || null,
     status: text(document.getElementById('run-status')),
+    status_reasons: text(document.getElementById('run-status-reasons')),
+    exit_code: text(document.getElementById('run-exit-code')),
     run_name: text(document.getElementById('run-name')),
     host: text(document.getElementById('run-host')),
     summary_text: document.getElementById('summary').innerText,
