@@ -23,6 +23,7 @@ from .custom_args import ArgumentRegistry, fire_new_listeners
 from .fixtures import SKIP_REASON, load_env, load_events, load_result  # noqa: F401 - registers the fixtures
 from .items import LoadRunItem
 from .load_session import RUN_ITEM_NAME, SESSION_KEY, LoadSession, get_session as _session, own_marker
+from .run import MARKER_KEYS, LoadRun
 from .thresholds import parse_all
 
 REGISTRY_KEY = pytest.StashKey[ArgumentRegistry]()
@@ -96,7 +97,7 @@ def _entry_points_read_once() -> Iterator[None]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "load(users=, spawn_rate=, run_time=, host=, user_classes=, shape=, tags=, exclude_tags=, stop_timeout=): "
+        f"load({', '.join(f'{key}=' for key in MARKER_KEYS)}): "
         "run this test or module as its own isolated load run with these settings",
     )
     config.addinivalue_line(
@@ -215,6 +216,27 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     _order_items(items, load)
     if load.load_only:
         _deselect_non_load(items, load, config)
+
+
+def pytest_report_collectionfinish(config: pytest.Config, start_path: Any, items: list[pytest.Item]) -> list[str]:
+    """Say, once per run and before any traffic, which given settings its shape overrides (Locust warns too)."""
+    load = config.stash.get(SESSION_KEY, None)
+    if load is None or not load.active:
+        return []
+    runs = {id(run): run for item in items if _uses_load(item) or item.nodeid in load.test_runs
+            if (run := load.run_for_item(item)) is not None}
+    return [line for run in runs.values() if (line := _shape_override_line(run))]
+
+
+def _shape_override_line(run: LoadRun) -> str | None:
+    ignored = run.settings.ignored_by_shape()
+    if not ignored:
+        return None
+    shape = run.settings.shape
+    name = shape.__name__ if isinstance(shape, type) else type(shape).__name__
+    return (f"pytest-loadhooks: {run.run_id}: the shape {name} sets the users, spawn rate and end of the run, "
+            f"so {', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored "
+            "(set use_common_options = True on the shape to apply them)")
 
 
 def _assign_shapes(load: LoadSession) -> None:

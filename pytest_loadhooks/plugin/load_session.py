@@ -32,21 +32,18 @@ class LoadSession:
         self.registry = registry
         self.active = opts.is_load_session(config)
         try:
-            values = {o.dest: opts.resolve(config, o) for o in opts.OPTIONS}
-            expressions = list(values["load_threshold"])
-            if values["load_fail_ratio"] is not None:
-                expressions.insert(0, f"fail_ratio <= {values['load_fail_ratio']:g}")
+            values = {o.key: opts.resolve(config, o) for o in opts.OPTIONS}
+            expressions = list(values["threshold"])
+            if values["fail_ratio"] is not None:
+                expressions.insert(0, f"fail_ratio <= {values['fail_ratio']:g}")
             self.thresholds = parse_all(expressions)
         except ValueError as error:
             raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
-        self.settings = RunSettings(
-            users=values["load_users"], spawn_rate=values["load_spawn_rate"], run_time=values["load_run_time"],
-            host=values["load_host"], tags=values["load_tags"] or None,
-            exclude_tags=values["load_exclude_tags"] or None, stop_timeout=values["load_stop_timeout"],
-        )
-        self.outputs = OutputPaths(values["load_html"], values["load_csv"], values["load_json"])
-        self.load_only = bool(values["load_only"])
-        self.live_interval = values["load_live_interval"] or 5.0
+        given = {o.key: label for o in opts.RUN_SETTINGS if (label := opts.given_as(config, o)) is not None}
+        self.settings = RunSettings.from_values(values, given)
+        self.outputs = OutputPaths(values["html"], values["csv"], values["json"])
+        self.load_only = bool(values["only"])
+        self.live_interval = values["live_interval"] or 5.0
         self.session_run: LoadRun | None = None
         self.module_runs: dict[str, LoadRun] = {}
         self.test_runs: dict[str, LoadRun] = {}

@@ -99,10 +99,17 @@ class LoadOption:
     flag: bool = False
     repeatable: bool = False
     metavar: str | None = None
+    run_setting: bool = False  # one of a run's settings: also a ``load`` marker argument
+    ini_name: str | None = None  # when the ini key is not the mechanical one
+
+    @property
+    def key(self) -> str:
+        """The setting's name in code and in the ``load`` marker, e.g. ``run_time``."""
+        return self.name.replace("-", "_")
 
     @property
     def dest(self) -> str:
-        return INI_PREFIX + self.name.replace("-", "_")
+        return INI_PREFIX + self.key
 
     @property
     def cli(self) -> str:
@@ -110,29 +117,32 @@ class LoadOption:
 
     @property
     def env_var(self) -> str:
-        return ENV_PREFIX + self.name.replace("-", "_").upper()
+        return ENV_PREFIX + self.key.upper()
 
     @property
     def ini(self) -> str:
-        return self.dest
+        return self.ini_name or self.dest
 
 
 OPTIONS: tuple[LoadOption, ...] = (
-    LoadOption("users", "number of concurrent users (default 1)", parse_user_count, 1, metavar="N"),
+    LoadOption("users", "number of concurrent users (default 1)", parse_user_count, 1, metavar="N", run_setting=True),
     LoadOption("spawn-rate", "users started per second (default: all users within one second)",
-               parse_spawn_rate, None, metavar="RATE"),
+               parse_spawn_rate, None, metavar="RATE", run_setting=True),
     LoadOption("run-time", "how long the run lasts, e.g. 30s, 5m, 1h30m (default 10s)",
-               parse_duration, 10.0, metavar="DURATION"),
-    LoadOption("host", "base URL the users load, e.g. http://127.0.0.1:8080", parse_host, None, metavar="URL"),
-    LoadOption("tags", "run only tasks with any of these tags (comma-separated)", parse_list, None, metavar="TAGS"),
+               parse_duration, 10.0, metavar="DURATION", run_setting=True),
+    LoadOption("host", "base URL the users load, e.g. http://127.0.0.1:8080", parse_host, None, metavar="URL",
+               run_setting=True),
+    LoadOption("tags", "run only tasks with any of these tags (comma-separated)", parse_list, None, metavar="TAGS",
+               run_setting=True),
     LoadOption("exclude-tags", "skip tasks with any of these tags (comma-separated)", parse_list, None,
-               metavar="TAGS"),
+               metavar="TAGS", run_setting=True),
     LoadOption("stop-timeout", "time users get to finish their task when the run stops (default 0: stop at once)",
-               parse_duration, 0.0, metavar="DURATION"),
+               parse_duration, 0.0, metavar="DURATION", run_setting=True),
     LoadOption("fail-ratio", "fail the run when its fail ratio is above this (0.01 or 1%)", parse_ratio, None,
                metavar="RATIO"),
     LoadOption("threshold", "a threshold the run must meet, e.g. 'p95 < 300' or 'GET /cart: p99 < 500' "
-               "(repeatable; in the ini file one per line; in the environment ';'-separated)", None, None, repeatable=True, metavar="EXPR"),
+               "(repeatable; in the ini file one per line; in the environment ';'-separated)", None, None,
+               repeatable=True, metavar="EXPR", ini_name="load_thresholds"),
     LoadOption("html", "write a self-contained HTML report to this path", str, None, metavar="PATH"),
     LoadOption("csv", "write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, "
                "PREFIX_exceptions.csv", str, None, metavar="PREFIX"),
@@ -141,16 +151,18 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("live-interval", "seconds between live status lines when not on a terminal (default 5)",
                parse_duration, 5.0, metavar="SECONDS"),
 )
+"""Every option, once: ``pytest --help``, the ini keys, the variables, the ``load`` marker and
+docs/options.md are all built from this tuple."""
 
-OPTIONS_BY_DEST = {option.dest: option for option in OPTIONS}
+RUN_SETTINGS: tuple[LoadOption, ...] = tuple(option for option in OPTIONS if option.run_setting)
+"""The options that are a run's settings, which a ``load`` marker may override."""
 
 
 def add_options(parser: Any) -> None:
     group = parser.getgroup(GROUP, "load testing (pytest-loadhooks)")
     for option in OPTIONS:
         # argparse %-formats help strings, so a literal percent must be doubled.
-        ini = "load_thresholds" if option.repeatable else option.ini
-        help_text = f"{option.help} [ini: {ini}, env: {option.env_var}]".replace("%", "%%")
+        help_text = f"{option.help} [ini: {option.ini}, env: {option.env_var}]".replace("%", "%%")
         if option.flag:
             group.addoption(option.cli, action="store_true", default=None, dest=option.dest, help=help_text)
         elif option.repeatable:
@@ -160,7 +172,7 @@ def add_options(parser: Any) -> None:
             group.addoption(option.cli, action="store", default=None, dest=option.dest, metavar=option.metavar,
                             help=help_text)
         if option.repeatable:
-            parser.addini("load_thresholds", "thresholds every load run must meet, one per line", type="linelist")
+            parser.addini(option.ini, option.help, type="linelist")
         else:
             parser.addini(option.ini, option.help, type="bool" if option.flag else "string", default=None)
 
@@ -181,10 +193,18 @@ def raw_sources(config: Any, option: LoadOption) -> list[tuple[str, Any]]:
         found.append((option.cli, cli))
     if option.env_var in os.environ and os.environ[option.env_var].strip() != "":
         found.append((option.env_var, os.environ[option.env_var]))
-    ini_name = "load_thresholds" if option.repeatable else option.ini
-    if ini_name in ini_values(config):
-        found.append((f"ini {ini_name}", config.getini(ini_name)))
+    if option.ini in ini_values(config):
+        found.append((f"ini {option.ini}", config.getini(option.ini)))
     return found
+
+
+def given_as(config: Any, option: LoadOption) -> str | None:
+    """How the effective value was given, for messages (``--load-run-time=1s``); None when defaulted."""
+    sources = raw_sources(config, option)
+    if not sources:
+        return None
+    source, raw = sources[0]
+    return f"{source} = {raw}" if source.startswith("ini ") else f"{source}={raw}"
 
 
 def resolve(config: Any, option: LoadOption) -> Any:

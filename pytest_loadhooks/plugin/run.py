@@ -7,60 +7,91 @@ nothing of pytest's hooks: the plugin builds runs and calls :meth:`LoadRun.execu
 
 from __future__ import annotations
 
-import logging
 import re
 import time
+import warnings
 from argparse import Namespace
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from .options import RUN_SETTINGS
 from .thresholds import Threshold, Verdict
 
 if TYPE_CHECKING:
     # The plugin builds settings in every session; the engine is imported only when a run starts.
     from ..env import Environment
-    from ..stats import RequestStats, StatsEntry
+    from ..stats import RequestStats, StatsEntry, StatsError
 
-logger = logging.getLogger(__name__)
+MARKER_KEYS: tuple[str, ...] = (*(option.key for option in RUN_SETTINGS), "user_classes", "shape")
+"""The ``load`` marker's keyword arguments: every run setting, plus what only a marker can choose."""
 
-MARKER_KEYS = {"users", "spawn_rate", "run_time", "host", "user_classes", "shape", "tags", "exclude_tags",
-               "stop_timeout"}
+SHAPE_IGNORES = ("users", "spawn_rate", "run_time")
+"""Settings a LoadTestShape replaces unless it sets ``use_common_options`` (Locust's rule)."""
+
+_SETTINGS_BY_KEY = {option.key: option for option in RUN_SETTINGS}
 
 
 @dataclass
 class RunSettings:
-    users: int = 1
-    spawn_rate: float | None = None
-    run_time: float | None = 10.0
-    host: str | None = None
-    tags: list[str] | None = None
-    exclude_tags: list[str] | None = None
-    stop_timeout: float = 0.0
+    """One run's settings: a field per option in ``RUN_SETTINGS`` (``from_values`` insists), and its shape."""
+
+    users: int
+    spawn_rate: float | None
+    run_time: float | None
+    host: str | None
+    tags: list[str] | None
+    exclude_tags: list[str] | None
+    stop_timeout: float
     shape: Any = None
+    given: dict[str, str] = field(default_factory=dict)
+    """How each explicitly given setting was given (``{"run_time": "--load-run-time=1s"}``), for messages."""
+
+    def __post_init__(self) -> None:
+        self.tags = self.tags or None
+        self.exclude_tags = self.exclude_tags or None
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any], given: Mapping[str, str]) -> "RunSettings":
+        """Settings from resolved option values keyed by setting name (``run_time``)."""
+        return cls(**{option.key: values[option.key] for option in RUN_SETTINGS}, given=dict(given))
 
     @property
     def effective_spawn_rate(self) -> float:
         return self.spawn_rate if self.spawn_rate else float(max(self.users, 1))
 
+    @property
+    def shape_decides(self) -> bool:
+        """Whether the shape alone sets users, spawn rate and the end of the run (Locust's default for shapes)."""
+        return self.shape is not None and not getattr(self.shape, "use_common_options", False)
+
+    @property
+    def effective_run_time(self) -> float | None:
+        """What bounds the run: the run time, or nothing when the shape decides when it ends."""
+        return None if self.shape_decides else self.run_time
+
+    def ignored_by_shape(self) -> list[str]:
+        """The explicitly given settings the shape overrides, as they were given."""
+        if not self.shape_decides:
+            return []
+        return [self.given[key] for key in SHAPE_IGNORES if key in self.given]
+
     def with_marker(self, kwargs: dict[str, Any]) -> "RunSettings":
         """These settings overridden by a ``load`` marker's keyword arguments (validated)."""
-        from .options import parse_duration, parse_host, parse_list, parse_spawn_rate, parse_user_count
-
-        unknown = set(kwargs) - MARKER_KEYS
+        unknown = set(kwargs) - set(MARKER_KEYS)
         if unknown:
             raise ValueError(f"unknown load marker argument(s) {sorted(unknown)}: use {sorted(MARKER_KEYS)}")
         changes: dict[str, Any] = {}
-        parsers: dict[str, Callable[[Any], Any]] = {
-            "users": parse_user_count, "spawn_rate": parse_spawn_rate, "run_time": parse_duration,
-            "host": parse_host, "tags": parse_list, "exclude_tags": parse_list, "stop_timeout": parse_duration,
-        }
+        given = dict(self.given)
         for key, value in kwargs.items():
-            if key in parsers and value is not None:
-                changes[key] = parsers[key](value)
+            option = _SETTINGS_BY_KEY.get(key)
+            if option is not None and value is not None:
+                changes[key] = option.parse(value) if option.parse else value
+                given[key] = f"load({key}={value!r})"
             elif key == "shape":
                 changes[key] = value
-        return replace(self, **changes)
+        return replace(self, **changes, given=given)
 
 
 class LoadResult:
@@ -77,10 +108,6 @@ class LoadResult:
         self.thresholds: list[Verdict] = []
         self.listener_errors = list(environment.listener_errors)
         self.runner_errors = list(environment.runner.runner_errors) if environment.runner else []
-
-    @property
-    def exit_status(self) -> int:
-        return self.exit_code
 
     @property
     def duration(self) -> float:
@@ -138,13 +165,21 @@ class LoadResult:
         return entry.get_response_time_percentile(fraction)
 
     @property
-    def failures(self) -> list[dict[str, Any]]:
-        return sorted(self.stats.errors.values(), key=lambda r: -r["occurrences"])
+    def failures(self) -> list[StatsError]:
+        """Failed requests grouped by method, name and error (Locust's failures table), most frequent first."""
+        return sorted(self.stats.errors.values(), key=lambda record: -record.occurrences)
+
+    @property
+    def exceptions(self) -> list[dict[str, Any]]:
+        """Exceptions raised in users (Locust's exceptions table), with tracebacks and counts, most frequent first."""
+        return sorted(self.stats.exceptions.values(), key=lambda record: -record["count"])
 
     @property
     def errors(self) -> list[dict[str, Any]]:
-        """Uncaught exceptions in users, with tracebacks and counts."""
-        return sorted(self.stats.exceptions.values(), key=lambda r: -r["count"])
+        """Deprecated name of :attr:`exceptions` (it never held request failures: see :attr:`failures`)."""
+        warnings.warn("LoadResult.errors is deprecated: use LoadResult.exceptions (exceptions raised in users); "
+                      "failed requests are LoadResult.failures", DeprecationWarning, stacklevel=2)
+        return self.exceptions
 
     @property
     def history(self) -> list[dict[str, Any]]:
@@ -159,18 +194,19 @@ class LoadResult:
         return counts
 
     @property
+    def status(self) -> str:
+        """``passed``, ``failed`` or ``errored``: decided by :func:`~pytest_loadhooks.report.data.run_status`."""
+        from ..report.data import run_status
+
+        return run_status(self.exit_code, thresholds_met=all(v.passed for v in self.thresholds))
+
+    @property
     def errored(self) -> bool:
-        return bool(self.listener_errors or self.runner_errors)
+        return self.status == "errored"
 
     @property
     def passed(self) -> bool:
-        return not self.errored and all(v.passed for v in self.thresholds)
-
-    @property
-    def status(self) -> str:
-        if self.errored:
-            return "errored"
-        return "passed" if self.passed else "failed"
+        return self.status == "passed"
 
     def failure_lines(self) -> list[str]:
         lines = [v.message for v in self.thresholds if not v.passed]
@@ -282,7 +318,8 @@ class LoadRun:
         if live is not None:
             live.start()
         try:
-            exit_code = runner.run(self.settings.users, self.settings.effective_spawn_rate, self.settings.run_time)
+            exit_code = runner.run(self.settings.users, self.settings.effective_spawn_rate,
+                                   self.settings.effective_run_time)
         finally:
             if live is not None:
                 live.stop()
@@ -304,7 +341,7 @@ class LoadRun:
             "duration": result.duration,
             "users": self.settings.users,
             "spawn_rate": self.settings.effective_spawn_rate,
-            "run_time": self.settings.run_time,
+            "run_time": self.settings.effective_run_time,
             "status": result.status,
             "exit_code": result.exit_code,
             "thresholds": [verdict.to_dict() for verdict in result.thresholds],
@@ -313,4 +350,3 @@ class LoadRun:
             ],
             "listener_errors": [vars(e) for e in result.listener_errors],
         }
-

@@ -27,7 +27,7 @@ def status_line(run: "LoadRun", elapsed: float, with_bar: bool) -> str:
     runner = environment.runner
     stats = environment.stats
     total = stats.total
-    run_time = run.settings.run_time
+    run_time = run.settings.effective_run_time
     fail_pct = total.fail_ratio * 100
     figures = (f"users {runner.user_count:>4}  rps {total.current_rps:8.1f}  fail {fail_pct:5.1f}%  "
                f"p50 {stats.windowed_percentile(0.5):7.1f}ms  p95 {stats.windowed_percentile(0.95):7.1f}ms")
@@ -154,8 +154,8 @@ def summary_lines(result: "LoadResult", verbosity: int) -> list[str]:
         lines.append("  failures (top 5):")
         for record in result.failures[:5]:
             lines.append(f"    {record['occurrences']:>6}x {record['method']} {record['name']}: {record['error']}")
-    if result.errors:
+    if result.exceptions:
         lines.append("  user errors (top 3):")
-        for record in result.errors[:3]:
+        for record in result.exceptions[:3]:
             lines.append(f"    {record['count']:>6}x {record['msg']}")
     return lines

@@ -15,7 +15,7 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -121,10 +121,17 @@ def _host(environment: Any) -> str | None:
     return ", ".join(hosts) or None
 
 
-def _status(exit_code: int, thresholds: Iterable[Mapping[str, Any]]) -> str:
+def run_status(exit_code: int, thresholds_met: bool) -> str:
+    """A run's status, one of ``STATUSES``: the one place that decides it.
+
+    The runner's exit code says whether the run errored (2: a listener, a shape or the
+    runner itself raised); Locust's exit code 1 (failed requests) and unmet thresholds make
+    it failed. Precedence is errored > failed > passed; a status for interrupted runs would
+    slot in after errored.
+    """
     if exit_code not in (0, 1):
         return "errored"
-    if exit_code == 1 or any(not t["passed"] for t in thresholds):
+    if exit_code == 1 or not thresholds_met:
         return "failed"
     return "passed"
 
@@ -156,7 +163,8 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
     if exit_code is None:
         exit_code = getattr(runner, "exit_code", 0) if runner is not None else 0
     exit_code = int(exit_code)
-    status = info.get("status") or _status(exit_code, thresholds)
+    # The caller knows the status (the plugin's LoadResult); a bare call derives it the same way.
+    status = info.get("status") or run_status(exit_code, all(t["passed"] for t in thresholds))
     exit_code = exit_code_of(status, exit_code)
 
     listener_errors = info.get("listener_errors")

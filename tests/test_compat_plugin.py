@@ -1,0 +1,118 @@
+"""Locust drop-in behaviour of the pytest layer: shapes and the common options, custom arguments
+left in test modules, the run status, LoadResult's names, and options/metrics defined once."""
+
+from __future__ import annotations
+
+import json
+
+from plugin_helpers import SHOP_MODULE, load_args
+
+# A two-second shape that leaves a mark when it ends the run itself (tick() -> None), and
+# records the common options it could read, as Locust's docs show for use_common_options.
+SHAPE_MODULE = '''
+import json, os
+from pytest_loadhooks import LoadTestShape
+
+HERE = os.path.dirname(__file__)
+
+class TwoSeconds(LoadTestShape):
+    use_common_options = {use_common_options}
+
+    def tick(self):
+        options = self.runner.environment.parsed_options
+        with open(os.path.join(HERE, "options.json"), "w") as handle:
+            json.dump({{"run_time": options.run_time, "users": options.users}}, handle)
+        if self.get_run_time() < 2:
+            return (2, 10)
+        open(os.path.join(HERE, "shape-ended"), "w").close()
+        return None
+'''
+
+
+def shape_project(pytester, use_common_options: bool = False):
+    pytester.makepyfile(test_shop=SHOP_MODULE, test_shape=SHAPE_MODULE.format(use_common_options=use_common_options))
+    return pytester
+
+
+def shape_notices(result) -> list[str]:
+    return [line for line in result.outlines if line.startswith("pytest-loadhooks:") and "the shape" in line]
+
+
+def shop_args(target: str, *extra: str) -> list[str]:
+    """Load options without --load-run-time (load_args always gives one)."""
+    return ["--load-users=3", f"--load-host={target}", "-p", "no:cacheprovider", *extra]
+
+
+def test_a_shape_runs_to_its_end_without_a_run_time(pytester, target):
+    project = shape_project(pytester)
+    result = project.runpytest_subprocess(*shop_args(target))
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+    assert (project.path / "shape-ended").exists(), "the default run time cut the shape short"
+    result.stdout.fnmatch_lines(["*test_shop.py::load_run: PASSED*"])
+    # --load-users was given explicitly, so the session says it does not apply.
+    result.stdout.fnmatch_lines(["pytest-loadhooks: test_shop.py::load_run: the shape TwoSeconds sets the users, "
+                                 "spawn rate and end of the run, so --load-users=3 is ignored *use_common_options*"])
+
+
+def test_a_given_run_time_does_not_cut_a_shape_short_and_says_so_once(pytester, target):
+    project = shape_project(pytester)
+    result = project.runpytest_subprocess(*load_args(target, run_time="1s"))
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+    assert (project.path / "shape-ended").exists(), "--load-run-time=1s cut the shape short"
+    assert shape_notices(result) == ["pytest-loadhooks: test_shop.py::load_run: the shape TwoSeconds sets the users, spawn rate "
+                       "and end of the run, so --load-users=3, --load-run-time=1s are ignored "
+                       "(set use_common_options = True on the shape to apply them)"]
+
+
+def test_without_given_options_nothing_is_said(pytester, target):
+    project = shape_project(pytester)
+    result = project.runpytest_subprocess(f"--load-host={target}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert (project.path / "shape-ended").exists()
+    assert not shape_notices(result)
+
+
+def test_use_common_options_applies_the_run_time_and_lets_the_shape_read_them(pytester, target):
+    project = shape_project(pytester, use_common_options=True)
+    result = project.runpytest_subprocess(*load_args(target, run_time="1s"))
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+    assert not (project.path / "shape-ended").exists(), "the run time did not end the run"
+    assert json.loads((project.path / "options.json").read_text()) == {"run_time": 1.0, "users": 3}
+    assert not shape_notices(result)
+
+
+def test_a_marker_run_time_is_named_as_the_marker_gave_it(pytester, target):
+    pytester.makepyfile(test_marked=SHAPE_MODULE.format(use_common_options=False) + '''
+import pytest
+from pytest_loadhooks import HttpUser, task, constant
+
+pytestmark = pytest.mark.load(run_time="1s")
+
+class Visitor(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def page(self):
+        self.client.get("/page")
+''')
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert (pytester.path / "shape-ended").exists()
+    result.stdout.fnmatch_lines(["*test_marked.py::load_run: the shape TwoSeconds * so load(run_time='1s') is ignored*"])
+
+
+def test_a_shape_that_never_ends_is_bounded_by_pytest_timeout(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE, test_shape='''
+from pytest_loadhooks import LoadTestShape
+
+class Forever(LoadTestShape):
+    def tick(self):
+        return (2, 10)
+''')
+    result = pytester.runpytest_subprocess(*shop_args(target, "--timeout=2", "--timeout-method=signal"))
+    result.assert_outcomes(failed=1)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["FAILED test_shop.py::load_run - Failed: Timeout (>2.0s) from pytest-timeout."])
