@@ -116,3 +116,51 @@ class Forever(LoadTestShape):
     result.assert_outcomes(failed=1)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["FAILED test_shop.py::load_run - Failed: Timeout (>2.0s) from pytest-timeout."])
+
+
+# -- init_command_line_parser in a test module --------------------------------------------------------------------
+
+LATE_LISTENER_MODULE = SHOP_MODULE + '''
+from pytest_loadhooks import events
+
+@events.init_command_line_parser.add_listener
+def _(parser):
+    parser.add_argument("--late-flag", env_var="LATE_FLAG", default="d")
+'''
+
+
+def test_a_test_module_listener_given_on_the_command_line_says_where_to_move_it(pytester, target):
+    pytester.makepyfile(test_late=LATE_LISTENER_MODULE)
+    for given in (["--late-flag=x"], ["--late-flag", "x"]):
+        result = pytester.runpytest_subprocess(*load_args(target, *given))
+        assert result.ret == 4
+        errors = [line for line in result.errlines if line.startswith("ERROR:")]
+        assert errors == [
+            "ERROR: pytest-loadhooks: --late-flag is added by an init_command_line_parser listener in test_late.py, "
+            "but pytest parses the command line before it imports test modules (and conftest.py files below the "
+            "paths given): move that listener to the conftest.py at the top of your tests, or to a plugin (left "
+            "where it is, its argument can be set only through its env_var or ini key)"]
+        assert "unrecognized arguments" not in result.stderr.str()
+        assert "load test results" not in result.stdout.str()  # stopped before any run
+
+
+def test_the_hint_names_the_module_under_a_given_directory_and_moving_it_fixes_the_run(pytester, target):
+    tests = pytester.mkpydir("load")
+    (tests / "test_late.py").write_text(LATE_LISTENER_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, "load", "--late-flag=x"))
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["ERROR: pytest-loadhooks: --late-flag is added * listener in load/test_late.py, *"])
+    # Moved to conftest.py, the same listener makes --late-flag an option.
+    (tests / "test_late.py").write_text(SHOP_MODULE)
+    (tests / "conftest.py").write_text(LATE_LISTENER_MODULE.replace(SHOP_MODULE, ""))
+    result = pytester.runpytest_subprocess(*load_args(target, "load", "--late-flag=x"))
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+
+
+def test_other_unknown_options_keep_pytests_own_error(pytester, target):
+    pytester.makepyfile(test_late=LATE_LISTENER_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, "--no-such-flag"))
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*unrecognized arguments: --no-such-flag*"])
+    assert "init_command_line_parser" not in result.stderr.str()

@@ -14,12 +14,19 @@ import gc
 import os
 import sys
 import warnings
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from . import options as opts
-from .custom_args import ArgumentRegistry, fire_new_listeners
+from .custom_args import (
+    ArgumentRegistry,
+    find_late_listeners,
+    fire_new_listeners,
+    late_listener_message,
+    unknown_long_flags,
+)
 from .fixtures import SKIP_REASON, load_env, load_events, load_result  # noqa: F401 - registers the fixtures
 from .items import LoadRunItem
 from .load_session import RUN_ITEM_NAME, SESSION_KEY, LoadSession, get_session as _session, own_marker
@@ -49,7 +56,32 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
         fire_new_listeners(events, registry, parser)
     except ValueError as error:
         raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
+    _explain_late_arguments(early_config, parser, args)
     return result
+
+
+def _explain_late_arguments(config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """An option pytest is about to call unrecognized, added by a listener it has not imported yet: say so.
+
+    pytest's parse follows this hook; raising here replaces its bare "unrecognized arguments".
+    The files are only read, and only when some ``--name`` is unknown.
+    """
+    flags = unknown_long_flags(parser, args)
+    if not flags:
+        return
+    found = find_late_listeners(flags, _collection_paths(config), list(config.getini("norecursedirs")))
+    if found:
+        raise pytest.UsageError(late_listener_message(found, config.invocation_params.dir))
+
+
+def _collection_paths(config: pytest.Config) -> list[Path]:
+    """Where pytest will collect from: the paths given, else ``testpaths``, else the invocation directory."""
+    base = config.invocation_params.dir
+    given = [base / str(arg).split("::", 1)[0] for arg in config.known_args_namespace.file_or_dir]
+    paths = [path for path in given if path.exists()]
+    if not paths:
+        paths = [path for pattern in config.getini("testpaths") for path in config.rootpath.glob(pattern)]
+    return paths or [base]
 
 
 def patch_gevent() -> None:

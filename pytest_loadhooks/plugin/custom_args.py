@@ -10,8 +10,12 @@ environment variable, ini key (read from the ini file directly) and default.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from .options import GROUP, ini_values
@@ -161,3 +165,74 @@ def fire_new_listeners(events: Any, registry: ArgumentRegistry, pytest_parser: A
             name = getattr(listener, "__qualname__", repr(listener))
             raise ValueError(f"init_command_line_parser listener {name} raised {type(error).__name__}: {error}") \
                 from error
+
+
+# -- arguments given on the command line but added too late ----------------------------------------------------------
+#
+# pytest parses the command line before it imports test modules (and the conftest.py files
+# below the paths it was given), so a listener there cannot turn its argument into an option
+# in time, and pytest stops at "unrecognized arguments". Which module holds the listener is
+# only known once it is imported, which never happens: so the files pytest would collect are
+# read (not imported) for a listener that adds the flag.
+
+SKIPPED_DIRECTORIES = {"__pycache__", "node_modules", "site-packages", "venv", "build", "dist"}
+LARGEST_SOURCE = 1_000_000  # bytes: generated or vendored files, not listeners
+
+
+def unknown_long_flags(parser: Any, args: list[str]) -> list[str]:
+    """``--name`` options among ``args`` that no registered option knows (``--name=value`` -> ``--name``)."""
+    _, unknown = parser.parse_known_and_unknown_args(args)
+    return list(dict.fromkeys(token.split("=", 1)[0] for token in unknown if token.startswith("--")))
+
+
+def find_late_listeners(flags: list[str], paths: list[Path], skip_patterns: list[str]) -> dict[str, Path]:
+    """For each flag, a Python file under ``paths`` whose ``init_command_line_parser`` listener adds it."""
+    found: dict[str, Path] = {}
+    patterns = {flag: re.compile(rf"""["']{re.escape(flag)}["']""") for flag in flags}
+    for source in _python_files(paths, skip_patterns):
+        try:
+            if source.stat().st_size > LARGEST_SOURCE:
+                continue
+            text = source.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "init_command_line_parser" not in text:
+            continue
+        for flag, pattern in patterns.items():
+            if flag not in found and pattern.search(text):
+                found[flag] = source
+        if len(found) == len(flags):
+            break
+    return found
+
+
+def _python_files(paths: list[Path], skip_patterns: list[str]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_file() and path.suffix == ".py":
+            yield path
+            continue
+        for directory, subdirectories, files in os.walk(path):
+            subdirectories[:] = sorted(
+                name for name in subdirectories
+                if not name.startswith(".") and name not in SKIPPED_DIRECTORIES
+                and not any(fnmatch.fnmatch(name, pattern) for pattern in skip_patterns))
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    yield Path(directory, name)
+
+
+def late_listener_message(found: dict[str, Path], invocation_dir: Path) -> str:
+    """One line: which flags, where their listener is, why pytest does not know them, where to move it."""
+    flags = ", ".join(found)
+    places = ", ".join(dict.fromkeys(_shown(path, invocation_dir) for path in found.values()))
+    return (f"pytest-loadhooks: {flags} {'is' if len(found) == 1 else 'are'} added by an init_command_line_parser "
+            f"listener in {places}, but pytest parses the command line before it imports test modules (and "
+            "conftest.py files below the paths given): move that listener to the conftest.py at the top of your "
+            "tests, or to a plugin (left where it is, its argument can be set only through its env_var or ini key)")
+
+
+def _shown(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
