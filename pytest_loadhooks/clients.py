@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
-
 import http.cookiejar as cookielib
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar, cookiejar_from_dict, merge_cookies
+from requests.exceptions import HTTPError, RequestException
 from requests.sessions import merge_hooks
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
-from requests.exceptions import HTTPError, RequestException
 
 from .exception import CatchResponseError, ResponseError
 
@@ -49,6 +48,69 @@ def _request_name(url: str) -> str:
     parts = urlsplit(url)
     path = parts.path or "/"
     return f"{path}?{parts.query}" if parts.query else path
+
+
+def build_request_meta(user: User | None, method: str, name: str, response_time: float, response_length: int,
+                       response: Any, context: dict[str, Any] | None, start_time: float, url: str) -> dict[str, Any]:
+    """The keyword arguments of one ``request`` event, as both clients report them.
+
+    ``context`` is the user's ``context()`` (asked per request) updated with the call's
+    own ``context=``; ``exception`` starts as None and is decided by the caller.
+    """
+    user_context = user.context() if user is not None else {}
+    return {
+        "request_type": method,
+        "name": name,
+        "response_time": response_time,
+        "response_length": response_length,
+        "response": response,
+        "context": {**user_context, **context} if context else dict(user_context),
+        "exception": None,
+        "start_time": start_time,
+        "url": url,
+    }
+
+
+# requests' wrappers around a failed connection: Locust records what is inside them.
+_WRAPPING_ERRORS = (
+    requests.exceptions.ConnectionError,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.MaxRetryError,
+    urllib3.exceptions.NewConnectionError,
+)
+
+
+def root_error(error: BaseException) -> BaseException:
+    """The error at the bottom of requests' wrappers (a refused connection is recorded as
+    ``ConnectionRefusedError(111, 'Connection refused')``, not urllib3's long chain), as Locust does."""
+    while isinstance(error, _WRAPPING_ERRORS) and error.__context__ is not None:
+        error = error.__context__
+    return error
+
+
+def response_failure(response: Any, name: str) -> BaseException | None:
+    """What a response failed with when the task does not decide: the error that stopped the
+    request (its root), or its HTTP error status, or None.
+
+    The status error names the request by its ``name``, not its URL (Locust does the same),
+    so ``get(f"/item/{id}", name="/item/[id]")`` failing 100 times is one failures row.
+    """
+    error = getattr(response, "error", None)
+    if error is not None:
+        return root_error(error)
+    status = response.status_code or 0
+    if status < 400:
+        return None
+    reason = response.reason
+    if isinstance(reason, bytes):
+        try:
+            reason = reason.decode("utf-8")
+        except UnicodeDecodeError:
+            reason = reason.decode("iso-8859-1")
+    message = f"{status} {'Client' if status < 500 else 'Server'} Error: {reason} for url: {name}"
+    if isinstance(response, requests.Response):
+        return HTTPError(message, response=response)  # what requests' raise_for_status raises
+    return ResponseError(message)
 
 
 class FailedResponse(requests.Response):
@@ -174,7 +236,7 @@ class HttpSession(requests.Session):
     def __init__(
         self,
         base_url: str,
-        user: "User | None" = None,
+        user: User | None = None,
         request_event: Any = None,
         timeout: float | tuple[float, float] | None = 60.0,
         pool_maxsize: int = 10,
@@ -249,30 +311,17 @@ class HttpSession(requests.Session):
         started = time.perf_counter()
         try:
             response = super().request(method, full_url, **kwargs)
-            error = None
         except RequestException as request_error:
             response = FailedResponse(request_error, method, full_url)
-            error = request_error
         response_time = (time.perf_counter() - started) * 1000
-        user_context = self.user.context() if self.user is not None else {}
-        request_meta = {
-            "request_type": method,
-            "name": name or request_name((response.history[0] if response.history else response).request.url),
-            "response_time": response_time,
-            "response_length": _response_length(response, kwargs.get("stream", False)),
-            "response": response,
-            "context": {**user_context, **context} if context else dict(user_context),
-            "exception": error,
-            "start_time": start_time,
-            "url": full_url,
-        }
+        if name is None:
+            name = request_name((response.history[0] if response.history else response).request.url)
+        request_meta = build_request_meta(self.user, method, name, response_time,
+                                          _response_length(response, kwargs.get("stream", False)),
+                                          response, context, start_time, full_url)
         if catch_response:
             return ResponseContextManager(response, self.request_event, request_meta)
-        if error is None:
-            try:
-                response.raise_for_status()
-            except HTTPError as status_error:
-                request_meta["exception"] = status_error
+        request_meta["exception"] = response_failure(response, name)
         response.request_meta = request_meta
         self.request_event.fire(**request_meta)
         return response
@@ -287,12 +336,17 @@ def _response_length(response: requests.Response, stream: bool) -> int:
 class ResponseContextManager:
     """What ``catch_response=True`` yields: decide yourself whether the request succeeded.
 
-    Without a call to :meth:`success` or :meth:`failure`, the status code decides.
-    An exception raised inside the block is recorded as the request's failure and
-    then propagates, so the request is never lost.
+    Reported once, when the ``with`` block ends, as Locust does:
+
+    - after :meth:`success` or :meth:`failure`, as that call said; an exception raised
+      in the block after it still propagates;
+    - when the block raises ``ResponseError``, as failed with it (and the task goes on);
+    - when the block raises anything else, not at all: the exception propagates
+      and the request is left out of the stats;
+    - otherwise as the response says: the error that stopped it, or its status code.
     """
 
-    def __init__(self, response: requests.Response, request_event: Any, request_meta: dict[str, Any]) -> None:
+    def __init__(self, response: Any, request_event: Any, request_meta: dict[str, Any]) -> None:
         self._response = response
         self._request_event = request_event
         self.request_meta = request_meta
@@ -303,24 +357,30 @@ class ResponseContextManager:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._response, name)
 
-    def __enter__(self) -> "ResponseContextManager":
+    def __enter__(self) -> ResponseContextManager:
         return self
 
     def __exit__(self, exc_type, exc_value, tb) -> bool:
-        if self._manual_result is True:
-            self.request_meta["exception"] = None
-        elif isinstance(self._manual_result, BaseException):
-            self.request_meta["exception"] = self._manual_result
-        elif exc_value is not None:
-            self.request_meta["exception"] = exc_value
-        elif self.request_meta["exception"] is None:
-            try:
-                self._response.raise_for_status()
-            except (HTTPError, ResponseError) as status_error:  # requests' / FastResponse's
-                self.request_meta["exception"] = status_error
+        if self._manual_result is not None:
+            self.request_meta["exception"] = None if self._manual_result is True else self._manual_result
+            self._report()
+            return exc_value is None
+        if exc_value is not None:
+            if not isinstance(exc_value, ResponseError):
+                return False  # a bug in the block, not a verdict on the response: nothing recorded
+            self.request_meta["exception"] = exc_value  # "mark failed": recorded, and the task goes on
+            self._report()
+            return True
+        self.request_meta["exception"] = response_failure(self._response, self.request_meta["name"])
         self._report()
-        # ResponseError raised in the block means "mark failed", not "crash the task".
-        return exc_value is None or isinstance(exc_value, ResponseError)
+        return True
+
+    def raise_for_status(self) -> None:
+        """The response's own check, unless :meth:`success` or :meth:`failure` decided already."""
+        if self._manual_result is None:
+            self._response.raise_for_status()
+        elif self._manual_result is not True:
+            raise self._manual_result
 
     def _report(self) -> None:
         if not self._reported:

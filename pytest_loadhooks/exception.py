@@ -1,7 +1,11 @@
 """Exceptions that steer users and task sets, and the errors the engine reports."""
 
 
-class LoadHooksError(Exception):
+class LocustError(Exception):
+    """Locust's base of its own errors: what a locustfile catches to catch them all."""
+
+
+class LoadHooksError(LocustError):
     """Base of the errors pytest-loadhooks raises itself."""
 
 

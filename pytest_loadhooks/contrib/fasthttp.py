@@ -20,8 +20,10 @@ import json as jsonlib
 import time
 import zlib
 from base64 import b64encode
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.cookiejar import CookieJar
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.request import Request as CookieRequest
 
@@ -30,7 +32,15 @@ from geventhttpclient import HTTPClient
 from geventhttpclient.header import Headers
 from requests.utils import requote_uri
 
-from ..clients import ResponseContextManager, _os_poll, _readable_now, absolute_url, request_name
+from ..clients import (
+    ResponseContextManager,
+    _os_poll,
+    _readable_now,
+    absolute_url,
+    build_request_meta,
+    request_name,
+    response_failure,
+)
 from ..exception import ResponseError
 from ..user.users import User
 
@@ -61,8 +71,18 @@ class FastResponse:
     ``status_code`` is 0 and ``error`` holds the cause when no response came.
     """
 
-    __slots__ = ("status_code", "reason", "headers", "_content", "url", "error", "request_meta", "history",
-                 "_raw", "__dict__")
+    __slots__ = (
+        "__dict__",
+        "_content",
+        "_raw",
+        "error",
+        "headers",
+        "history",
+        "reason",
+        "request_meta",
+        "status_code",
+        "url",
+    )
 
     def __init__(self, status_code: int, reason: str, headers: Any, content: bytes | None, url: str,
                  error: BaseException | None = None) -> None:
@@ -187,7 +207,7 @@ class _CookieResponse:
     def __init__(self, headers: Any) -> None:
         self._headers = headers
 
-    def info(self) -> "_CookieResponse":
+    def info(self) -> _CookieResponse:
         return self
 
     def get_all(self, name: str, default: Any = None) -> Any:
@@ -198,7 +218,7 @@ class _CookieResponse:
 class _Target:
     """A URL resolved once: which connection pool it goes to and what the request line says."""
 
-    __slots__ = ("url", "key", "host", "port", "scheme", "request_uri", "name")
+    __slots__ = ("host", "key", "name", "port", "request_uri", "scheme", "url")
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
@@ -221,7 +241,7 @@ class FastHttpSession:
     def __init__(
         self,
         base_url: str,
-        user: "User | None" = None,
+        user: User | None = None,
         request_event: Any = None,
         *,
         connection_timeout: float = 60.0,
@@ -343,24 +363,13 @@ class FastHttpSession:
         else:
             response_length = len(response._content)
         response_time = (_perf_counter() - started) * 1000
-        user_context = self.user.context() if self.user is not None else {}
-        request_meta = {
-            "request_type": method,
-            "name": name or (target.name if target is not None else request_name(full_url)),
-            "response_time": response_time,
-            "response_length": response_length,
-            "response": response,
-            "context": {**user_context, **context} if context else dict(user_context),
-            "exception": error,
-            "start_time": start_time,
-            "url": full_url,
-        }
+        if name is None:
+            name = target.name if target is not None else request_name(full_url)
+        request_meta = build_request_meta(self.user, method, name, response_time, response_length, response,
+                                          context, start_time, full_url)
         if catch_response:
             return ResponseContextManager(response, self.request_event, request_meta)
-        if error is None and response.status_code >= 400:
-            kind = "Client" if response.status_code < 500 else "Server"
-            request_meta["exception"] = ResponseError(
-                f"{response.status_code} {kind} Error: {response.reason} for url: {response.url}")
+        request_meta["exception"] = response_failure(response, name)
         response.request_meta = request_meta
         self.request_event.fire(**request_meta)
         return response
@@ -475,6 +484,21 @@ class FastHttpSession:
         self._clients.clear()
 
 
+class RestResponseContextManager(ResponseContextManager):
+    """What :meth:`FastHttpUser.rest` yields: a ``catch_response`` response with its JSON body
+    parsed into ``js`` (None when the body was empty or not JSON)."""
+
+    js: Any = None
+
+
+def _json_headers(headers: dict[str, str] | None) -> dict[str, str]:
+    headers = dict(headers) if headers else {}
+    for field in ("Content-Type", "Accept"):
+        if not _has_header(headers, field.lower()):
+            headers[field] = "application/json"
+    return headers
+
+
 class FastHttpUser(User):
     """Like HttpUser, with a geventhttpclient-based ``self.client`` (same calls, far less CPU)."""
 
@@ -492,7 +516,7 @@ class FastHttpUser(User):
     """Headers sent with every request (a call's ``headers=`` win)."""
     ssl_context_factory: Callable | None = None
 
-    def __init__(self, environment: "Environment") -> None:
+    def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         host = self.host or environment.host
         if not host:
@@ -506,3 +530,46 @@ class FastHttpUser(User):
     def _call_on_stop(self) -> None:
         super()._call_on_stop()
         self.client.close()
+
+    @contextmanager
+    def rest(self, method: str, url: str, headers: dict[str, str] | None = None,
+             **kwargs: Any) -> Iterator[RestResponseContextManager]:
+        """A JSON request in a ``with`` block, as Locust's ``FastHttpUser.rest``.
+
+        Sends JSON ``Content-Type`` and ``Accept`` headers unless given, always catches the
+        response, and parses its body into ``resp.js``. The request is marked failed when
+        it got no response, when its body is not JSON, when an ``assert`` in the block
+        fails (with the assertion's message) or when the block raises anything else (the
+        error is recorded, not raised: the task goes on).
+        """
+        with self.client.request(method, url, catch_response=True, headers=_json_headers(headers),
+                                 **kwargs) as response:
+            response.__class__ = RestResponseContextManager  # the same object, with ``js``
+            response.js = None
+            if response.error is not None:
+                response.failure(str(response.error))
+            elif response.text:
+                try:
+                    response.js = response.json()
+                except ValueError as error:
+                    response.failure(f"Could not parse response as JSON. {response.text[:250]}, "
+                                     f"response code {response.status_code}, error {error}")
+            try:
+                yield response
+            except AssertionError as error:
+                message = str(error.args[0]) if error.args else "Assertion failed"
+                if message.endswith(","):  # Locust's convention: "msg," asks for the response's start
+                    message = f"{message[:-1]}, response was {response.text[:200]}"
+                response.failure(message)
+            except Exception as error:  # noqa: BLE001 - Locust's rest() records any error in the block as the failure
+                response.failure(f"{type(error).__name__}: {error}. Response was {response.text[:200]}")
+
+    @contextmanager
+    def rest_(self, method: str, url: str, name: str | None = None,
+              **kwargs: Any) -> Iterator[RestResponseContextManager]:
+        """:meth:`rest` with a ``_=<milliseconds>`` query parameter that defeats caches, named
+        ``<url>?_=...`` unless ``name`` is given (Locust's ``rest_``)."""
+        separator = "&" if "?" in url else "?"
+        name = name if name is not None else f"{url}{separator}_=..."
+        with self.rest(method, f"{url}{separator}_={int(time.time() * 1000)}", name=name, **kwargs) as response:
+            yield response
