@@ -164,3 +164,116 @@ def test_other_unknown_options_keep_pytests_own_error(pytester, target):
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*unrecognized arguments: --no-such-flag*"])
     assert "init_command_line_parser" not in result.stderr.str()
+
+
+# -- one run status, read by every output -----------------------------------------------------------------------------
+
+STATUS_CHECK = '''
+import json, pathlib
+
+def test_status(load_result):
+    document = json.loads(pathlib.Path("result.json").read_text())
+    assert document["run"]["status"] == load_result.status == "{expected}"
+    assert load_result.passed is ({expected!r} == "passed")
+    assert load_result.errored is ({expected!r} == "errored")
+'''
+
+
+def test_the_report_and_load_result_agree_on_a_failed_run(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE, test_status=STATUS_CHECK.format(expected="failed"))
+    result = pytester.runpytest_subprocess(*load_args(target, "--load-json=result.json", "--load-threshold=rps > 1e9"))
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*test_shop.py::load_run: FAILED - *"])
+
+
+def test_the_report_and_load_result_agree_on_an_errored_run(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE + '''
+from pytest_loadhooks import events
+
+@events.request.add_listener
+def broken(**kwargs):
+    raise KeyError("user_id")
+''', test_status=STATUS_CHECK.format(expected="errored"))
+    result = pytester.runpytest_subprocess(*load_args(target, "--load-json=result.json"))
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*test_shop.py::load_run: ERRORED - *"])
+
+
+def test_the_report_and_load_result_agree_on_a_passed_run(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE, test_status=STATUS_CHECK.format(expected="passed"))
+    result = pytester.runpytest_subprocess(*load_args(target, "--load-json=result.json", "--load-threshold=rps > 0"))
+    result.assert_outcomes(passed=2)
+    assert result.ret == 0
+
+
+# -- LoadResult's names ---------------------------------------------------------------------------------------------
+
+def test_failures_are_request_failures_and_exceptions_are_user_exceptions(pytester, target):
+    pytester.makepyfile(test_names='''
+import warnings
+import pytest
+from pytest_loadhooks import HttpUser, task, constant
+
+class Clumsy(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def missing(self):
+        self.client.get("/status/404", name="missing page")
+
+    @task
+    def crash(self):
+        raise ValueError("boom in a task")
+
+def test_names(load_result):
+    failure = load_result.failures[0]
+    assert (failure.method, failure.name, failure["name"]) == ("GET", "missing page", "missing page")
+    assert "404" in failure["error"] and failure.occurrences == load_result.num_failures
+    exception = load_result.exceptions[0]
+    assert "ValueError: boom in a task" in exception["traceback"] and exception["count"] >= 1
+    with pytest.warns(DeprecationWarning, match="use LoadResult.exceptions"):
+        old = load_result.errors
+    assert old == load_result.exceptions
+''')
+    # The new names warn about nothing.
+    result = pytester.runpytest_subprocess(*load_args(target, "-W", "error::DeprecationWarning:test_names"))
+    result.assert_outcomes(passed=2)
+    assert result.ret == 0
+
+
+# -- options and metrics defined once -----------------------------------------------------------------------------
+
+def test_every_threshold_metric_is_measured_and_the_usage_error_lists_them(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    thresholds = ["fail_ratio < 1%", "failures == 0", "requests > 0", "rps > 0", "avg < 5s", "min < 5s",
+                  "max < 5s", "median < 5000", "p99.9 < 5s", "GET /page: p95 < 5s"]
+    result = pytester.runpytest_subprocess(*load_args(target, *(f"--load-threshold={t}" for t in thresholds)))
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([f"  PASS threshold '{t}' passed: *" for t in thresholds])
+    result = pytester.runpytest_subprocess(*load_args(target, "--load-threshold=p95ish < 3"))
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["ERROR: pytest-loadhooks: unknown threshold metric 'p95ish' in 'p95ish < 3': use "
+                                 "fail_ratio, failures, requests, rps, avg, min, max, median, pNN (e.g. p95, p99.9)"])
+
+
+def test_the_load_marker_takes_every_run_setting_and_its_help_lists_them(pytester, target):
+    result = pytester.runpytest_subprocess("--markers", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["@pytest.mark.load(users=, spawn_rate=, run_time=, host=, tags=, exclude_tags=, "
+                                 "stop_timeout=, user_classes=, shape=): run this test or module as its own *"])
+    pytester.makepyfile(test_marked=SHOP_MODULE + f'''
+import pytest
+
+pytestmark = pytest.mark.load(users=2, spawn_rate=20, run_time="1s", host="{target}", tags=[], exclude_tags=[],
+                              stop_timeout="0s")
+
+def test_marked(load_env, load_result):
+    options = load_env.parsed_options
+    assert (options.users, options.spawn_rate, options.run_time, options.host) == (2, 20.0, 1.0, "{target}")
+    assert load_result.num_requests > 0
+''')
+    result = pytester.runpytest_subprocess("--load-users=1", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert result.ret == 0

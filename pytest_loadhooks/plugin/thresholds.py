@@ -1,8 +1,9 @@
 """Thresholds: the assertions a load run must meet, e.g. ``p95 < 300`` or ``GET /cart: p99 < 500``.
 
-Grammar: ``[METHOD] [NAME:] METRIC OP VALUE[UNIT]`` where METRIC is one of
-fail_ratio, failures, requests, rps, avg, min, max, median, pNN, pNN.N; OP is
-one of < <= > >= == !=; UNIT is ms or s for times, % for fail_ratio.
+Grammar: ``[METHOD] [NAME:] METRIC OP VALUE[UNIT]`` where METRIC is one of ``METRICS``
+(fail_ratio, failures, requests, rps, avg, min, max, median) or a percentile pNN / pNN.N;
+OP is one of < <= > >= == !=; UNIT is ms or s for times, % for fail_ratio. A new metric
+is one entry in ``METRICS``: parsing, measuring, units and messages all read it.
 """
 
 from __future__ import annotations
@@ -13,18 +14,64 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"}
-TIME_METRICS = {"avg", "min", "max", "median"}
-METRICS_HELP = "fail_ratio, failures, requests, rps, avg, min, max, median, pNN (e.g. p95, p99.9)"
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
 }
 
+
+@dataclass(frozen=True)
+class Metric:
+    """What a threshold can measure: how to read it from a stats entry, and what kind of figure it is."""
+
+    kind: str  # "time" (ms; accepts ms/s units), "ratio" (accepts %), "count" or "rate"
+    read: Callable[[Any, float], float | None]  # (entry, run duration in s) -> value; None: nothing to judge
+
+    def format(self, value: float) -> str:
+        if self.kind == "ratio":
+            return f"{value:.4g} ({value * 100:.2f}%)"
+        if self.kind == "count":
+            return f"{value:g}"
+        if self.kind == "rate":
+            return f"{value:.2f}/s"
+        return f"{value:.1f} ms" if value >= 1 else f"{value:.3g} ms"
+
+
+def _timed(read: Callable[[Any], float | None]) -> Callable[[Any, float], float | None]:
+    """A response-time figure: nothing to judge when no request matched."""
+    return lambda entry, _duration: read(entry) if entry.num_requests else None
+
+
+METRICS: dict[str, Metric] = {
+    "fail_ratio": Metric("ratio", lambda entry, _duration: entry.fail_ratio if entry.num_requests else 0.0),
+    "failures": Metric("count", lambda entry, _duration: float(entry.num_failures)),
+    "requests": Metric("count", lambda entry, _duration: float(entry.num_requests)),
+    "rps": Metric("rate", lambda entry, duration: (entry.num_requests / duration if duration > 0 else 0.0)
+                  if entry.num_requests else None),
+    "avg": Metric("time", _timed(lambda entry: entry.avg_response_time)),
+    "min": Metric("time", _timed(lambda entry: entry.min_response_time or 0.0)),
+    "max": Metric("time", _timed(lambda entry: entry.max_response_time)),
+    "median": Metric("time", _timed(lambda entry: entry.median_response_time)),
+}
+METRIC_ALIASES = {"fail-ratio": "fail_ratio", "failratio": "fail_ratio", "error_rate": "fail_ratio"}
+METRICS_HELP = ", ".join(METRICS) + ", pNN (e.g. p95, p99.9)"
+
+_PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
 _EXPRESSION = re.compile(
     r"^\s*(?:(?P<scope>.+?)\s*:\s+)?(?P<metric>[A-Za-z_][A-Za-z_0-9.]*)\s*(?P<op><=|>=|==|!=|<|>)\s*"
     r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>ms|s|%)?\s*$"
 )
-_PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
+
+
+def metric_named(name: str) -> Metric | None:
+    """The metric of a (lower-case, alias-resolved) name: one of ``METRICS`` or a percentile like p95."""
+    if name in METRICS:
+        return METRICS[name]
+    match = _PERCENTILE.match(name)
+    if not match:
+        return None
+    fraction = float(match[1]) / 100
+    return Metric("time", _timed(lambda entry: entry.get_response_time_percentile(fraction)))
 
 
 class ThresholdError(ValueError):
@@ -45,11 +92,12 @@ class Threshold:
         return " ".join(part for part in (self.method, self.name) if part) or "all requests"
 
     @property
-    def is_time(self) -> bool:
-        return self.metric in TIME_METRICS or self.metric.startswith("p")
-
-    def unit(self) -> str:
-        return " ms" if self.is_time else ""
+    def definition(self) -> Metric:
+        """What ``metric`` names (parse() accepts only names that have one)."""
+        definition = metric_named(self.metric)
+        if definition is None:
+            raise ThresholdError(f"unknown threshold metric {self.metric!r}: use {METRICS_HELP}")
+        return definition
 
     def check(self, result: Any) -> "Verdict":
         measured = measure(result, self)
@@ -57,10 +105,10 @@ class Threshold:
             return Verdict(self, False, None, f"threshold '{self.expression}' failed: no requests matched "
                                               f"{self.scope}")
         passed = OPERATORS[self.op](measured, self.limit)
-        shown = format_value(self, measured)
+        shown = self.definition.format(measured)
         state = "passed" if passed else "failed"
         message = (f"threshold '{self.expression}' {state}: {self.metric} of {self.scope} = {shown}, "
-                   f"limit {self.op} {format_value(self, self.limit)}")
+                   f"limit {self.op} {self.definition.format(self.limit)}")
         return Verdict(self, passed, measured, message)
 
 
@@ -76,16 +124,6 @@ class Verdict:
                 "limit": self.threshold.limit, "message": self.message}
 
 
-def format_value(threshold: Threshold, value: float) -> str:
-    if threshold.metric == "fail_ratio":
-        return f"{value:.4g} ({value * 100:.2f}%)"
-    if threshold.metric in ("failures", "requests"):
-        return f"{value:g}"
-    if threshold.metric == "rps":
-        return f"{value:.2f}/s"
-    return f"{value:.1f}{threshold.unit()}" if value >= 1 else f"{value:.3g}{threshold.unit()}"
-
-
 def parse(expression: str) -> Threshold:
     """Parse one threshold; raises ThresholdError with a message that says what is wrong."""
     if not isinstance(expression, str) or not expression.strip():
@@ -94,19 +132,19 @@ def parse(expression: str) -> Threshold:
     if not match:
         raise ThresholdError(f"invalid threshold {expression!r}: expected '[METHOD NAME:] METRIC OP VALUE', "
                              "e.g. 'p95 < 300' or 'GET /cart: p99 < 500'")
-    metric = match["metric"].lower()
-    if metric in ("fail-ratio", "failratio", "error_rate"):
-        metric = "fail_ratio"
-    if metric not in {"fail_ratio", "failures", "requests", "rps", *TIME_METRICS} and not _PERCENTILE.match(metric):
+    raw_metric = match["metric"].lower()
+    metric = METRIC_ALIASES.get(raw_metric, raw_metric)
+    definition = metric_named(metric)
+    if definition is None:
         raise ThresholdError(f"unknown threshold metric {match['metric']!r} in {expression!r}: use {METRICS_HELP}")
     limit = float(match["value"])
     unit = match["unit"]
     if unit == "%":
-        if metric != "fail_ratio":
+        if definition.kind != "ratio":
             raise ThresholdError(f"'%' only applies to fail_ratio, in {expression!r}")
         limit /= 100
     elif unit in ("ms", "s"):
-        if metric not in TIME_METRICS and not metric.startswith("p"):
+        if definition.kind != "time":
             raise ThresholdError(f"'{unit}' only applies to response times, in {expression!r}")
         if unit == "s":
             limit *= 1000
@@ -130,23 +168,4 @@ def measure(result: Any, threshold: Threshold) -> float | None:
     entry = result.entry(threshold.name, threshold.method) if threshold.name or threshold.method else result.total
     if entry is None:
         return None
-    metric = threshold.metric
-    if metric == "requests":
-        return float(entry.num_requests)
-    if metric == "failures":
-        return float(entry.num_failures)
-    if entry.num_requests == 0:
-        return 0.0 if metric == "fail_ratio" else None
-    if metric == "fail_ratio":
-        return entry.fail_ratio
-    if metric == "rps":
-        return entry.num_requests / result.duration if result.duration > 0 else 0.0
-    if metric == "avg":
-        return entry.avg_response_time
-    if metric == "min":
-        return entry.min_response_time or 0.0
-    if metric == "max":
-        return entry.max_response_time
-    if metric == "median":
-        return entry.median_response_time
-    return entry.get_response_time_percentile(float(metric[1:]) / 100)
+    return threshold.definition.read(entry, result.duration)
