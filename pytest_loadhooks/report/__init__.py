@@ -29,16 +29,17 @@ from .csv_output import (
     write_stats_csv,
 )
 from .data import SCHEMA_VERSION, SECRET_MASK, build_report_data, load_schema, read_json, write_json
+from .redact import mask_url_credentials
 
 __all__ = [
-    "SCHEMA_VERSION", "SECRET_MASK", "ReportWriter", "build_report_data", "load_schema", "read_json",
-    "write_csv_files", "write_html", "write_json",
+    "SCHEMA_VERSION", "SECRET_MASK", "ReportWriter", "build_report_data", "load_schema", "mask_url_credentials",
+    "read_json", "write_csv_files", "write_html", "write_json",
 ]
 
 
 def write_html(data: Mapping[str, Any], path: str | Path) -> Path:
     """Write the self-contained HTML report of a report document (see :mod:`.html`)."""
-    from .html import write_html as _write_html  # jinja2 and plotly are imported only when a page is written
+    from .html import write_html as _write_html  # jinja2 is imported only when a page is written
 
     return _write_html(data, path)
 
