@@ -59,27 +59,40 @@ class Example:
     http: bool = True                 # False: its users send no HTTP (they fire request events themselves, or none)
     data_files: tuple[str, ...] = ()  # files the example reads from its own directory
     env: dict[str, str] = field(default_factory=dict)  # variables the example itself requires ({target} filled in)
+    # What it does under Locust 2.x, checked here too (output needs -s, so those runs get it):
+    prints: tuple[str, ...] = ()      # regular expressions its own print() output must match
+    names: tuple[str, ...] = ()       # request names that must be recorded
+    never: tuple[str, ...] = ()       # request names that must not be recorded
+    exact_requests: int | None = None  # the number of requests, when Locust's behaviour fixes it
 
 
 SELECTED = [
     Example("basic.py", "TaskSet with a tasks list and @task; class host 127.0.0.1:8089"),
-    Example("custom_messages.py", "register_message/send_message looping back in a LocalRunner, worker_count"),
+    Example("custom_messages.py", "register_message/send_message looping back in a LocalRunner, worker_count",
+            http=False, prints=(r"Thanks for the 2 users!", r"concurrent_message received with data",
+                                r"^User[01]$")),
     Example("custom_wait_function.py", "wait_time as a lambda, two user classes with class hosts"),
     Example("debugging.py", "run_single_user imported at module level, __main__ guard; host http://localhost"),
-    Example("debugging_advanced.py", "run_single_user, StopUser from a task, locust.exception"),
+    Example("debugging_advanced.py", "run_single_user, StopUser from a task, locust.exception",
+            names=("/hello1", "/hello2"), exact_requests=2),  # one User1 and one User2, each stops after one
     Example("dynamic_user_credentials.py", "TaskSet on_start login, a user class named User, no class host"),
     Example("events.py", "request listener, web_ui guarded, report_to_master/worker_report listeners"),
     Example("extend_web_ui.py", "web UI extension guarded by `if environment.web_ui:` (so headless-safe), reset_stats"),
     Example("fast_http_locust.py", "FastHttpUser with a class host"),
-    Example("locustfile.py", "the quickstart: on_start POST, name= grouping, time.sleep under gevent"),
-    Example("manual_stats_reporting.py", "plain User firing events.request itself, exceptions in tasks", http=False),
-    Example("markov_taskset.py", "MarkovTaskSet with every transition/transitions form", http=False),
+    Example("locustfile.py", "the quickstart: on_start POST, name= grouping, time.sleep under gevent",
+            names=("/login",)),
+    Example("manual_stats_reporting.py", "plain User firing events.request itself, exceptions in tasks",
+            http=False, names=("failing_task",)),
+    Example("markov_taskset.py", "MarkovTaskSet with every transition/transitions form", http=False,
+            prints=(r"Method 1: Using a single @transition decorator", r"Method 2: ")),
     Example("multiple_hosts.py", "a second HttpSession(base_url=, request_event=, user=) from locust.clients",
-            env={"API_HOST": "{target}"}),
+            env={"API_HOST": "{target}"}),  # API_HOST is the example's own second host: the target again
     Example("nested_inline_tasksets.py", "TaskSet classes nested inline with @task, interrupt()"),
     Example("open_closed_workload.py", "constant and constant_pacing users whose tasks send nothing", http=False),
     Example("response_validations.py", "FastHttpUser.rest, a request listener raising RescheduleTask, "
-            "FastHttpUser.host set at module level"),
+            "FastHttpUser.host set at module level",
+            # /authenticate fails (404), the listener's RescheduleTask ends the task: the checkout never comes
+            names=("/authenticate",), never=("/checkout/confirm",)),
     Example("semaphore_wait.py", "users waiting in on_start for spawning_complete"),
     Example("stop_on_threshold.py", "a greenlet watching fail_ratio and calling runner.quit(); class host google.com"),
     Example("testdata_from_csv.py", "FastHttpUser.rest with data from a CSV beside the file",
@@ -119,6 +132,7 @@ EXCLUDED = {
     "socketio/echo_server.py": "not a locustfile: the server of the example above",
     "web_ui_auth/basic.py": "web UI authentication (--web-login); nothing to do headless",
     "web_ui_auth/custom_form.py": "web UI authentication (--web-login); nothing to do headless",
+    "terraform/aws/plan/basic.py": "requests absolute URLs on google.com, microsoft.com and facebook.com",
     "grpc/": "gRPC, not HTTP: needs its own server and grpcio",
     "milvus/": "needs a Milvus database",
     "mongodb/": "needs a MongoDB server",
@@ -316,6 +330,8 @@ def run_example(example: Example, examples_dir: Path, target: str, keep: bool) -
         json_path = workdir / "result.json"
         command = [sys.executable, "-m", "pytest", copy.name, f"--load-host={target}", "--load-users=2",
                    "--load-run-time=2s", "-p", "no:cacheprovider", f"--load-json={json_path}"]
+        if example.prints:
+            command.append("-s")  # the example's own print() output is what shows its behaviour
         started = time.monotonic()
         window = SHAPE_WINDOW if example.shape_runs_for else None
         code, output = run_pytest(command, workdir, clean_environment(target, example), window)
@@ -325,6 +341,8 @@ def run_example(example: Example, examples_dir: Path, target: str, keep: bool) -
         foreign = {origin(u) for u in urls if origin(u) != target}
         not_found = sorted({urlsplit(r["url"]).path for r in requests if r.get("url") and r.get("status") == 404})
         ran, detail = judge(example, code, output, requests)
+        if ran and (broken := behaviour_differences(example, output, requests)):
+            ran, detail = False, "ran, but " + "; ".join(broken)
         if keep:
             detail += f" [kept in {workdir}]"
         return Outcome(example, ran, detail, len(requests), counted_requests(json_path), foreign, not_found, seconds)
@@ -346,10 +364,23 @@ def judge(example: Example, code: int | None, output: str, requests: list[dict])
                        f"{example.shape_runs_for:.0f} s): {first_error_line(output)}")
     if example.http and not requests:
         return False, f"no requests in {SHAPE_WINDOW:.0f} s: {first_error_line(output)}"
-    said = "; the session said the common options do not apply" if re.search(
-        r"use_common_options", output) else "; NO notice that --load-run-time/--load-users do not apply"
+    said = ("; the session said --load-users/--load-run-time are ignored"
+            if re.search(r"--load-users.*--load-run-time.* ignored", output)
+            else "; NO notice that --load-users/--load-run-time are ignored")
     return True, (f"still running after {SHAPE_WINDOW:.0f} s, as under Locust (shape lasts "
                   f"{example.shape_runs_for:.0f} s){said}")
+
+
+def behaviour_differences(example: Example, output: str, requests: list[dict]) -> list[str]:
+    """What the run did differently from what the example does under Locust (empty: nothing)."""
+    differences = [f"printed nothing matching {pattern!r}" for pattern in example.prints
+                   if not re.search(pattern, output, re.MULTILINE)]
+    names = {r.get("name") for r in requests}
+    differences += [f"no request named {name}" for name in example.names if name not in names]
+    differences += [f"requested {name}" for name in example.never if name in names]
+    if example.exact_requests is not None and len(requests) != example.exact_requests:
+        differences.append(f"{len(requests)} requests instead of {example.exact_requests}")
+    return differences
 
 
 # -- excluded ones: do their pytest_loadhooks imports at least resolve? -------------------------------------
@@ -394,7 +425,7 @@ def unlisted_examples(examples_dir: Path) -> list[str]:
 # -- report -----------------------------------------------------------------------------------------------
 
 def describe(outcome: Outcome, target: str) -> str:
-    status = "ran   " if outcome.ran else "FAILED"
+    status = "ran   " if outcome.ok else "FAILED"
     if outcome.foreign_hosts:
         traffic = f"traffic ALSO to {', '.join(sorted(outcome.foreign_hosts))}"
     elif not outcome.example.http:
@@ -411,12 +442,40 @@ def describe(outcome: Outcome, target: str) -> str:
     return line
 
 
+def markdown_row(outcome: Outcome) -> str:
+    """The example's row in docs/migrating-from-locust.md's table."""
+    example = outcome.example
+    if outcome.foreign_hosts:
+        traffic = f"also to {', '.join(sorted(outcome.foreign_hosts))}"
+    elif not example.http:
+        traffic = "none sent (no HTTP)"
+    else:
+        traffic = f"{outcome.requests_seen} requests, all to the given host" if outcome.requests_seen else "none"
+    result = "runs" if outcome.ok else "**fails**"
+    if example.shape_runs_for:
+        result += f" (shape of {example.shape_runs_for:.0f} s, watched {SHAPE_WINDOW:.0f} s)"
+    detail = outcome.detail if not outcome.ok else ""
+    not_found = ", ".join(f"`{path}`" for path in outcome.not_found) or ""
+    return f"| `{example.path}` | {example.why} | {result} {detail} | {traffic} | {not_found} |"
+
+
+def print_markdown(outcomes: list[Outcome]) -> None:
+    print("| example | what it exercises | result | traffic | 404 from the target app |")
+    print("| --- | --- | --- | --- | --- |")
+    for outcome in outcomes:
+        print(markdown_row(outcome).replace("  |", " |"))
+    print()
+    for path, reason in EXCLUDED.items():
+        print(f"- `{path}`: {reason}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=Path, default=DEFAULT_EXAMPLES, help="Locust's examples directory")
     parser.add_argument("--only", nargs="*", help="run just these examples (paths as listed)")
     parser.add_argument("--keep", action="store_true", help="keep each example's temporary directory")
     parser.add_argument("--no-excluded", action="store_true", help="skip the import check of excluded examples")
+    parser.add_argument("--markdown", action="store_true", help="also print the results as the migration guide's table")
     args = parser.parse_args(argv)
     if not args.examples.is_dir():
         parser.error(f"{args.examples} is not a directory (unpack Locust's repository there)")
@@ -424,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     selected = [e for e in SELECTED if not args.only or e.path in args.only]
     target_process, target = start_target(max_seconds=60 + len(selected) * (RUN_TIMEOUT + SHAPE_WINDOW))
     failures = 0
+    outcomes: list[Outcome] = []
     try:
         print(f"target app: {target}")
         for example in selected:
@@ -432,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
                 failures += 1
                 continue
             outcome = run_example(example, args.examples, target, args.keep)
+            outcomes.append(outcome)
             failures += not outcome.ok
             print(describe(outcome, target), flush=True)
     finally:
@@ -450,6 +511,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in unlisted_examples(args.examples):
             print(f"  {path}: NOT CLASSIFIED (new upstream example? add it to SELECTED or EXCLUDED)")
 
+    if args.markdown:
+        print()
+        print_markdown(outcomes)
     print(f"\n{len(selected) - failures} of {len(selected)} selected examples ran and loaded only the given host")
     return 1 if failures else 0
 
