@@ -236,13 +236,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if load.problems:
         raise pytest.UsageError(load.problems[0])
     try:
-        load.custom_values = load.registry.resolve(config)
+        custom_values = load.registry.resolve(config)
     except ValueError as error:
         raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
     custom_described = load.registry.described(config)
     _check_runs(load)
     for run in load.all_runs():
-        for key, value in vars(load.custom_values).items():
+        for key, value in vars(custom_values).items():
             setattr(run.parsed_options, key, value)
         run.custom_arguments = custom_described
     _order_items(items, load)
@@ -301,7 +301,8 @@ def _check_runs(load: LoadSession) -> None:
         if load.abstract_user_classes:
             raise pytest.UsageError(
                 "pytest-loadhooks: no concrete User classes collected (found only abstract User classes: "
-                f"{', '.join(load.abstract_user_classes[:5])}; subclasses are concrete unless they set abstract = True)")
+                f"{', '.join(load.abstract_user_classes[:5])}; "
+                "subclasses are concrete unless they set abstract = True)")
         if _load_options_on_command_line(load.config):
             raise pytest.UsageError("pytest-loadhooks: no concrete User classes collected: define a User subclass "
                                     "with @task methods in a collected test module")
@@ -310,8 +311,9 @@ def _check_runs(load: LoadSession) -> None:
         if not run.user_classes:
             raise pytest.UsageError(f"pytest-loadhooks: {run.run_id}: no User classes to run")
         try:
+            # A throw-away probe with events of its own: the run's events must not see it.
             probe = Environment(user_classes=run.user_classes, host=run.settings.host, tags=run.settings.tags,
-                                exclude_tags=run.settings.exclude_tags, events=Events())  # a throw-away probe: not the run's events
+                                exclude_tags=run.settings.exclude_tags, events=Events())
             probe.validate_user_classes()
         except ConfigurationError as error:
             raise pytest.UsageError(f"pytest-loadhooks: {run.run_id}: {error}") from None

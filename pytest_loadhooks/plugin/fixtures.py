@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
-from .load_session import LoadSession, get_session
+from .load_session import get_session
 
 if TYPE_CHECKING:
     from .run import LoadResult, LoadRun
@@ -15,7 +15,7 @@ SKIP_REASON = ("load test: run it with --load-users=N (or any --load-* option, l
                "or LOADHOOKS_* variable)")
 
 
-def _execute(run: "LoadRun", load: LoadSession) -> "LoadResult":
+def _execute(run: "LoadRun") -> "LoadResult":
     from ..exception import ConfigurationError
 
     try:
@@ -53,7 +53,7 @@ def load_events(load_env: Any) -> Iterator[Any]:
 def load_result(request: pytest.FixtureRequest) -> "LoadResult":
     """Runs this test's load run (once; later users share it) and returns its results."""
     run = _run_for_request(request)
-    return _execute(run, get_session(request.config))
+    return _execute(run)
 
 
 class ScopedHook:

@@ -53,19 +53,19 @@ class LoadSession:
         self.abstract_user_classes: list[str] = []
         self.problems: list[str] = []
         self.quit_errors: list = []
-        self.custom_values: Any = None
 
     # -- runs --
     def all_runs(self) -> list["LoadRun"]:
         runs = [self.session_run] if self.session_run else []
         return runs + list(self.module_runs.values()) + list(self.test_runs.values())
 
-    def new_run(self, run_id: str, kind: str, settings: Any, thresholds: list) -> "LoadRun":
+    def new_run(self, run_id: str, settings: Any, isolated: bool) -> "LoadRun":
+        """A run with the session's thresholds; an isolated run writes its outputs under names of its own."""
         from .run import LoadRun
 
-        outputs = self.outputs.for_run(None if kind == "session" else run_id)
-        return LoadRun(run_id=run_id, kind=kind, settings=settings, thresholds=list(self.thresholds) + thresholds,
-                       outputs=outputs, live_view_factory=self.live_view)
+        outputs = self.outputs.for_run(run_id if isolated else None)
+        return LoadRun(run_id=run_id, settings=settings, thresholds=list(self.thresholds), outputs=outputs,
+                       live_view_factory=self.live_view)
 
     def run_for_module(self, module: pytest.Module) -> "LoadRun":
         marker = own_marker(module, "load")
@@ -73,13 +73,13 @@ class LoadSession:
             run = self.module_runs.get(module.nodeid)
             if run is None:
                 settings = self._marker_settings(marker, module.nodeid)
-                run = self.new_run(f"{module.nodeid}::{RUN_ITEM_NAME}", "module", settings, [])
+                run = self.new_run(f"{module.nodeid}::{RUN_ITEM_NAME}", settings, isolated=True)
                 _apply_marker_user_classes(run, marker)
                 self.module_runs[module.nodeid] = run
             run.thresholds += self._marker_thresholds(module, own_only=True, run=run)
             return run
         if self.session_run is None:
-            self.session_run = self.new_run(f"{module.nodeid}::{RUN_ITEM_NAME}", "session", self.settings, [])
+            self.session_run = self.new_run(f"{module.nodeid}::{RUN_ITEM_NAME}", self.settings, isolated=False)
         self.session_run.thresholds += self._marker_thresholds(module, own_only=True, run=self.session_run)
         return self.session_run
 
@@ -121,7 +121,7 @@ class LoadSession:
 
     def create_test_run(self, item: pytest.Item, marker: pytest.Mark) -> "LoadRun":
         settings = self._marker_settings(marker, item.nodeid)
-        run = self.new_run(item.nodeid, "test", settings, [])
+        run = self.new_run(item.nodeid, settings, isolated=True)
         module = item.getparent(pytest.Module)
         run.user_classes = list(self.module_user_classes.get(module.nodeid, [])) if module else []
         if module is not None and settings.shape is None and module.nodeid in self.module_shapes:

@@ -63,7 +63,8 @@ def parse_ratio(text: Any) -> float:
     try:
         value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
     except ValueError:
-        raise ValueError(f"invalid fail ratio '{text}': use a number between 0 and 1, or a percentage like 1%") from None
+        raise ValueError(f"invalid fail ratio '{text}': use a number between 0 and 1, "
+                         "or a percentage like 1%") from None
     if not 0 <= value <= 1:
         raise ValueError(f"invalid fail ratio '{text}': must be between 0 and 1 (or 0%-100%)")
     return value

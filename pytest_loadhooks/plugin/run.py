@@ -251,7 +251,6 @@ class LoadRun:
     """A run's definition and, once executed, its result."""
 
     run_id: str
-    kind: str  # "session", "module" or "test"
     settings: RunSettings
     user_classes: list[type] = field(default_factory=list)
     thresholds: list[Threshold] = field(default_factory=list)
