@@ -62,11 +62,15 @@ class Example:
     # What it does under Locust 2.x, checked here too (output needs -s, so those runs get it):
     prints: tuple[str, ...] = ()      # regular expressions its own print() output must match
     names: tuple[str, ...] = ()       # request names that must be recorded
+    any_name: tuple[str, ...] = ()    # request names of which at least one must be recorded (random task choice)
     never: tuple[str, ...] = ()       # request names that must not be recorded
     exact_requests: int | None = None  # the number of requests, when Locust's behaviour fixes it
 
 
 SELECTED = [
+    Example("add_command_line_argument.py", "init_command_line_parser arguments with Locust's extras, read from "
+            "parsed_options (defaults: in a test module they are not command-line options, see the guide)",
+            http=False, prints=(r"Custom argument supplied: $", r"my_ui_invisible_argument=I am invisible")),
     Example("basic.py", "TaskSet with a tasks list and @task; class host 127.0.0.1:8089"),
     Example("custom_messages.py", "register_message/send_message looping back in a LocalRunner, worker_count",
             http=False, prints=(r"Thanks for the 2 users!", r"concurrent_message received with data",
@@ -82,7 +86,7 @@ SELECTED = [
     Example("locustfile.py", "the quickstart: on_start POST, name= grouping, time.sleep under gevent",
             names=("/login",)),
     Example("manual_stats_reporting.py", "plain User firing events.request itself, exceptions in tasks",
-            http=False, names=("failing_task",)),
+            http=False, any_name=("successful_task", "decorator_test", "failing_task")),
     Example("markov_taskset.py", "MarkovTaskSet with every transition/transitions form", http=False,
             prints=(r"Method 1: Using a single @transition decorator", r"Method 2: ")),
     Example("multiple_hosts.py", "a second HttpSession(base_url=, request_event=, user=) from locust.clients",
@@ -109,9 +113,6 @@ SELECTED = [
 
 # Every other locustfile in Locust's examples, and why it is not run here.
 EXCLUDED = {
-    "add_command_line_argument.py": "custom arguments must live in a conftest.py to be pytest options "
-                                    "(tests/test_plugin_custom_args.py covers it); in a test module pytest "
-                                    "rejects nothing but the options are not on the command line",
     "bottlenecked_server.py": "needs the web UI: asserts environment.web_ui and adds the /slow route it loads",
     "browse_docs_sequence_test.py": "needs docs.locust.io's HTML (and pyquery): it follows links parsed from it",
     "browse_docs_test.py": "needs docs.locust.io's HTML (and pyquery): it follows links parsed from it",
@@ -378,6 +379,8 @@ def behaviour_differences(example: Example, output: str, requests: list[dict]) -
     names = {r.get("name") for r in requests}
     differences += [f"no request named {name}" for name in example.names if name not in names]
     differences += [f"requested {name}" for name in example.never if name in names]
+    if example.any_name and not names & set(example.any_name):
+        differences.append(f"no request named any of {', '.join(example.any_name)}")
     if example.exact_requests is not None and len(requests) != example.exact_requests:
         differences.append(f"{len(requests)} requests instead of {example.exact_requests}")
     return differences
