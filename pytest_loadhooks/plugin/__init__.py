@@ -14,8 +14,9 @@ import gc
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,8 @@ from .custom_args import (
 )
 from .fixtures import SKIP_REASON, load_env, load_events, load_result  # noqa: F401 - registers the fixtures
 from .items import LoadRunItem
-from .load_session import RUN_ITEM_NAME, SESSION_KEY, LoadSession, get_session as _session, own_marker
+from .load_session import RUN_ITEM_NAME, SESSION_KEY, LoadSession, own_marker
+from .load_session import get_session as _session
 from .run import MARKER_KEYS, LoadRun
 from .thresholds import parse_all
 

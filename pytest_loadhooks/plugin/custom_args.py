@@ -13,10 +13,10 @@ import argparse
 import fnmatch
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .options import GROUP, ini_values
 
@@ -143,7 +143,7 @@ class ParserShim:
             # The name is taken (another plugin's option): keep env/ini/default resolution only.
             argument.registered_as_option = False
 
-    def add_argument_group(self, *_args: Any, **_kwargs: Any) -> "ParserShim":
+    def add_argument_group(self, *_args: Any, **_kwargs: Any) -> ParserShim:
         return self
 
     def set_defaults(self, **defaults: Any) -> None:
@@ -161,7 +161,7 @@ def fire_new_listeners(events: Any, registry: ArgumentRegistry, pytest_parser: A
         registry.called_listeners.add(id(listener))
         try:
             listener(parser=shim)
-        except Exception as error:  # noqa: BLE001 - becomes a one-line usage error
+        except Exception as error:
             name = getattr(listener, "__qualname__", repr(listener))
             raise ValueError(f"init_command_line_parser listener {name} raised {type(error).__name__}: {error}") \
                 from error

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,7 +16,7 @@ SKIP_REASON = ("load test: run it with --load-users=N (or any --load-* option, l
                "or LOADHOOKS_* variable)")
 
 
-def _execute(run: "LoadRun") -> "LoadResult":
+def _execute(run: LoadRun) -> LoadResult:
     from ..exception import ConfigurationError
 
     try:
@@ -24,7 +25,7 @@ def _execute(run: "LoadRun") -> "LoadResult":
         pytest.fail(f"load run not started: {error}", pytrace=False)
 
 
-def _run_for_request(request: pytest.FixtureRequest) -> "LoadRun":
+def _run_for_request(request: pytest.FixtureRequest) -> LoadRun:
     load = get_session(request.config)
     if not load.active:
         pytest.skip(SKIP_REASON)
@@ -50,7 +51,7 @@ def load_events(load_env: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def load_result(request: pytest.FixtureRequest) -> "LoadResult":
+def load_result(request: pytest.FixtureRequest) -> LoadResult:
     """Runs this test's load run (once; later users share it) and returns its results."""
     run = _run_for_request(request)
     return _execute(run)

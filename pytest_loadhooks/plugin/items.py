@@ -21,7 +21,7 @@ class LoadRunFailed(Exception):
 class LoadRunItem(pytest.Item):
     """The load run of a session or marked module, as a test of its own."""
 
-    def __init__(self, *, run: "LoadRun", **kwargs: Any) -> None:
+    def __init__(self, *, run: LoadRun, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run = run
 
@@ -36,7 +36,7 @@ class LoadRunItem(pytest.Item):
         if not result.passed:
             raise LoadRunFailed(result.failure_lines())
 
-    def _record_properties(self, result: "LoadResult") -> None:
+    def _record_properties(self, result: LoadResult) -> None:
         self.user_properties += [
             ("requests", result.num_requests), ("failures", result.num_failures),
             ("fail_ratio", round(result.fail_ratio, 6)), ("rps", round(result.rps, 3)),

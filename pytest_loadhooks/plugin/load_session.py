@@ -18,7 +18,7 @@ SESSION_KEY = pytest.StashKey["LoadSession"]()
 RUN_ITEM_NAME = "load_run"
 
 
-def get_session(config: pytest.Config) -> "LoadSession":
+def get_session(config: pytest.Config) -> LoadSession:
     return config.stash[SESSION_KEY]
 
 
@@ -55,11 +55,11 @@ class LoadSession:
         self.quit_errors: list = []
 
     # -- runs --
-    def all_runs(self) -> list["LoadRun"]:
+    def all_runs(self) -> list[LoadRun]:
         runs = [self.session_run] if self.session_run else []
         return runs + list(self.module_runs.values()) + list(self.test_runs.values())
 
-    def new_run(self, run_id: str, settings: Any, isolated: bool) -> "LoadRun":
+    def new_run(self, run_id: str, settings: Any, isolated: bool) -> LoadRun:
         """A run with the session's thresholds; an isolated run writes its outputs under names of its own."""
         from .run import LoadRun
 
@@ -67,7 +67,7 @@ class LoadSession:
         return LoadRun(run_id=run_id, settings=settings, thresholds=list(self.thresholds), outputs=outputs,
                        live_view_factory=self.live_view)
 
-    def run_for_module(self, module: pytest.Module) -> "LoadRun":
+    def run_for_module(self, module: pytest.Module) -> LoadRun:
         marker = own_marker(module, "load")
         if marker is not None:
             run = self.module_runs.get(module.nodeid)
@@ -83,7 +83,7 @@ class LoadSession:
         self.session_run.thresholds += self._marker_thresholds(module, own_only=True, run=self.session_run)
         return self.session_run
 
-    def run_for_item(self, item: pytest.Item) -> "LoadRun | None":
+    def run_for_item(self, item: pytest.Item) -> LoadRun | None:
         run = self.test_runs.get(item.nodeid)
         if run is not None:
             return run
@@ -104,7 +104,7 @@ class LoadSession:
         except ValueError as error:
             raise pytest.UsageError(f"pytest-loadhooks: {where}: {error}") from None
 
-    def _marker_thresholds(self, node: Any, own_only: bool, run: "LoadRun") -> list:
+    def _marker_thresholds(self, node: Any, own_only: bool, run: LoadRun) -> list:
         markers = node.own_markers if own_only else list(node.iter_markers())
         expressions: list[str] = []
         for marker in markers:
@@ -119,7 +119,7 @@ class LoadSession:
         known = {t.expression for t in run.thresholds}
         return [t for t in parsed if t.expression not in known]
 
-    def create_test_run(self, item: pytest.Item, marker: pytest.Mark) -> "LoadRun":
+    def create_test_run(self, item: pytest.Item, marker: pytest.Mark) -> LoadRun:
         settings = self._marker_settings(marker, item.nodeid)
         run = self.new_run(item.nodeid, settings, isolated=True)
         module = item.getparent(pytest.Module)
@@ -132,7 +132,7 @@ class LoadSession:
         return run
 
     # -- output --
-    def live_view(self, run: "LoadRun") -> Any:
+    def live_view(self, run: LoadRun) -> Any:
         from .terminal import LiveView
 
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -160,7 +160,7 @@ def own_marker(node: Any, name: str) -> pytest.Mark | None:
     return None
 
 
-def _apply_marker_user_classes(run: "LoadRun", marker: pytest.Mark) -> None:
+def _apply_marker_user_classes(run: LoadRun, marker: pytest.Mark) -> None:
     classes = marker.kwargs.get("user_classes")
     if classes:
         run.user_classes = list(classes)

@@ -11,10 +11,10 @@ import re
 import time
 import warnings
 from argparse import Namespace
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .options import RUN_SETTINGS
 from .thresholds import Threshold, Verdict
@@ -53,7 +53,7 @@ class RunSettings:
         self.exclude_tags = self.exclude_tags or None
 
     @classmethod
-    def from_values(cls, values: Mapping[str, Any], given: Mapping[str, str]) -> "RunSettings":
+    def from_values(cls, values: Mapping[str, Any], given: Mapping[str, str]) -> RunSettings:
         """Settings from resolved option values keyed by setting name (``run_time``)."""
         return cls(**{option.key: values[option.key] for option in RUN_SETTINGS}, given=dict(given))
 
@@ -77,7 +77,7 @@ class RunSettings:
             return []
         return [self.given[key] for key in SHAPE_IGNORES if key in self.given]
 
-    def with_marker(self, kwargs: dict[str, Any]) -> "RunSettings":
+    def with_marker(self, kwargs: dict[str, Any]) -> RunSettings:
         """These settings overridden by a ``load`` marker's keyword arguments (validated)."""
         unknown = set(kwargs) - set(MARKER_KEYS)
         if unknown:
@@ -97,11 +97,11 @@ class RunSettings:
 class LoadResult:
     """What a finished run measured; what ``load_result`` returns and thresholds are judged on."""
 
-    def __init__(self, run: "LoadRun", environment: "Environment", started_at: float, ended_at: float,
+    def __init__(self, run: LoadRun, environment: Environment, started_at: float, ended_at: float,
                  exit_code: int) -> None:
         self.run_id = run.run_id
         self.environment = environment
-        self.stats: "RequestStats" = environment.stats
+        self.stats: RequestStats = environment.stats
         self.started_at = started_at
         self.ended_at = ended_at
         self.exit_code = exit_code
@@ -114,15 +114,15 @@ class LoadResult:
         return max(self.ended_at - self.started_at, 0.0)
 
     @property
-    def total(self) -> "StatsEntry":
+    def total(self) -> StatsEntry:
         return self.stats.total
 
     @property
-    def entries(self) -> dict[tuple[str, str], "StatsEntry"]:
+    def entries(self) -> dict[tuple[str, str], StatsEntry]:
         """Endpoint entries keyed by (method, name)."""
         return {(entry.method, entry.name): entry for entry in self.stats.sorted_entries()}
 
-    def entry(self, name: str | None = None, method: str | None = None) -> "StatsEntry | None":
+    def entry(self, name: str | None = None, method: str | None = None) -> StatsEntry | None:
         """The entry of one endpoint; with no method, all methods of that name merged."""
         if name is None and method is None:
             return self.total
@@ -229,7 +229,7 @@ class OutputPaths:
     def any(self) -> bool:
         return bool(self.html or self.csv or self.json)
 
-    def for_run(self, suffix: str | None) -> "OutputPaths":
+    def for_run(self, suffix: str | None) -> OutputPaths:
         """Paths for an isolated run: ``report.html`` -> ``report-<suffix>.html`` so runs do not overwrite."""
         if not suffix:
             return self
@@ -257,14 +257,14 @@ class LoadRun:
     parsed_options: Namespace = field(default_factory=Namespace)
     outputs: OutputPaths = field(default_factory=OutputPaths)
     custom_arguments: list[dict[str, Any]] = field(default_factory=list)
-    live_view_factory: Callable[["LoadRun"], Any] | None = None
-    environment: "Environment | None" = None
+    live_view_factory: Callable[[LoadRun], Any] | None = None
+    environment: Environment | None = None
     result: LoadResult | None = None
     error: BaseException | None = None
     explicit_user_classes: bool = False
     written_outputs: list[Path] = field(default_factory=list)
 
-    def create_environment(self) -> "Environment":
+    def create_environment(self) -> Environment:
         """The run's Environment with its runner, ``init`` fired (once)."""
         if self.environment is None:
             from ..env import Environment

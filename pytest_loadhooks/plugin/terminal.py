@@ -7,7 +7,8 @@ pipes) it prints a plain line every few seconds so logs stay readable.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .run import LoadResult, LoadRun
@@ -16,13 +17,13 @@ BAR_WIDTH = 24
 
 
 def format_seconds(seconds: float) -> str:
-    seconds = max(int(round(seconds)), 0)
+    seconds = max(round(seconds), 0)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
-def status_line(run: "LoadRun", elapsed: float, with_bar: bool) -> str:
+def status_line(run: LoadRun, elapsed: float, with_bar: bool) -> str:
     environment = run.environment
     runner = environment.runner
     stats = environment.stats
@@ -46,7 +47,7 @@ def status_line(run: "LoadRun", elapsed: float, with_bar: bool) -> str:
 class LiveView:
     """Prints the run's status while it goes, from a greenlet beside the users."""
 
-    def __init__(self, run: "LoadRun", write: Callable[[str], None], tty: bool, interval: float,
+    def __init__(self, run: LoadRun, write: Callable[[str], None], tty: bool, interval: float,
                  enabled: bool = True) -> None:
         self.run = run
         self.write = write
@@ -106,7 +107,7 @@ def _row(entry: Any, duration: float, name: str | None = None) -> list[str]:
     ]
 
 
-def results_table(result: "LoadResult", max_rows: int = 50) -> list[str]:
+def results_table(result: LoadResult, max_rows: int = 50) -> list[str]:
     """The per-endpoint table (times in ms), with the aggregated row last."""
     entries = sorted(result.stats.entries.values(), key=lambda e: -e.num_requests)
     rows = [_row(e, result.duration) for e in entries[:max_rows]]
@@ -131,7 +132,7 @@ def results_table(result: "LoadResult", max_rows: int = 50) -> list[str]:
     return lines
 
 
-def summary_lines(result: "LoadResult", verbosity: int) -> list[str]:
+def summary_lines(result: LoadResult, verbosity: int) -> list[str]:
     """What the terminal summary shows for one run; ``-q`` keeps it to a line per run."""
     head = (f"{result.run_id}: {result.status.upper()} - {result.num_requests} requests, "
             f"{result.num_failures} failures ({result.fail_ratio * 100:.2f}%), {result.rps:.1f} rps, "

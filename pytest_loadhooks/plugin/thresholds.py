@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"}
 
@@ -99,7 +100,7 @@ class Threshold:
             raise ThresholdError(f"unknown threshold metric {self.metric!r}: use {METRICS_HELP}")
         return definition
 
-    def check(self, result: Any) -> "Verdict":
+    def check(self, result: Any) -> Verdict:
         measured = measure(result, self)
         if measured is None:
             return Verdict(self, False, None, f"threshold '{self.expression}' failed: no requests matched "
