@@ -122,9 +122,10 @@ def test_marked_runs_are_skipped_in_a_plain_session(target):
 # -- examples/shape ---------------------------------------------------------------------------------------------
 
 def test_shape_ramps_up_and_down_and_ends_the_run(target):
-    # --load-users is ignored while a shape drives the run; --load-run-time only caps it.
+    # The shape drives the run: --load-users and --load-run-time do not apply, and the session says so.
     result = run_example("shape", target, "--load-users=50", "--load-run-time=60s", "-s")
     assert result.returncode == 0, output(result)
+    assert "the shape RampUpAndDown sets the users, spawn rate and end of the run" in result.stdout
     assert "2 passed" in result.stdout
     assert "user count after each ramp: [2, 4, 1]" in result.stdout
     assert "test_ramp.py::load_run: PASSED" in result.stdout
