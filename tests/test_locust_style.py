@@ -163,3 +163,33 @@ def test_custom_messages_loop_back_in_a_local_run(pytester, target):
     # The users took the names the message delivered before they started.
     users_seen = {parse_qs(urlsplit(r["url"]).query)["user"][0] for r in requests}
     assert users_seen == {"shopper0", "shopper1"}
+
+
+# -- scripts/locust_examples.py: the rewrite it applies to Locust's examples ------------------------------
+
+def test_example_rewrite_touches_import_statements_only():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    try:
+        from locust_examples import rewrite_imports
+    finally:
+        sys.path.pop(0)
+    source = (
+        "from locust import HttpUser, task\n"
+        "from locust.runners import (\n    MasterRunner,\n)\n"
+        "import locust\n"
+        "import locust.stats\n"
+        "HOST = 'http://locust.example'  # locust stays in strings and comments\n"
+        "if __name__ == '__main__':\n"
+        "    from locust import run_single_user\n"
+        "    locust.events.init.fire()\n"
+    )
+    assert rewrite_imports(source) == (
+        "from pytest_loadhooks import HttpUser, task\n"
+        "from pytest_loadhooks.runners import (\n    MasterRunner,\n)\n"
+        "import pytest_loadhooks as locust\n"
+        "import pytest_loadhooks.stats\n"
+        "HOST = 'http://locust.example'  # locust stays in strings and comments\n"
+        "if __name__ == '__main__':\n"
+        "    from pytest_loadhooks import run_single_user\n"
+        "    locust.events.init.fire()\n"
+    )
