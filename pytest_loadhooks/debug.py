@@ -105,7 +105,8 @@ def run_single_user(
     Unlike Locust's, the user runs under a real LocalRunner: ``environment.runner.quit()``
     in a task ends it, uncaught task errors are logged, and ``test_stopping`` /
     ``test_stop`` fire when it ends (by itself, through the runner, or on Ctrl-C).
-    Returns when the user has stopped; Ctrl-C stops it and returns too.
+    Returns when the user has stopped; on Ctrl-C the user is stopped, the stop events fire
+    and the KeyboardInterrupt goes on to the caller.
     """
     global _env
     from .log import setup_logging
@@ -148,6 +149,7 @@ def _run_one_user(env: Environment, user_class: type[User]) -> None:
         user.greenlet.join()  # ends when the user stops itself, or runner.quit() stops it
     except KeyboardInterrupt:
         print("interrupted: stopping the user", file=sys.stderr)
+        raise  # after the finally below: the caller (and the exit status) see the interrupt, as in Locust
     finally:
         runner.quit()  # stops the user if it still runs, fires test_stopping / test_stop
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -157,6 +158,29 @@ def test_run_single_user_runs_one_user_until_it_stops_printing_each_request(tmp_
     assert all("500" in r[4] for r in requests[1::2])  # the failure is shown on its line
     assert lines[-2] == "test_stop 6 3"
     assert lines[-1] == "returned after 3 rounds"
+
+
+def test_ctrl_c_stops_the_single_user_fires_test_stop_and_reaches_the_caller(tmp_path, target):
+    script = tmp_path / "locustfile.py"
+    script.write_text(textwrap.dedent(SINGLE_USER_SCRIPT.replace("STOP", "pass")))  # never stops by itself
+    process = subprocess.Popen(
+        [sys.executable, str(script), "--host", target], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=tmp_path,
+        # A child of a non-interactive shell may inherit an ignored SIGINT: give it Python's default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        for line in process.stdout:
+            if line.startswith("GET"):  # the user is running
+                break
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode != 0  # interrupted, and the exit status says so
+    assert "interrupted: stopping the user" in err and "KeyboardInterrupt" in err
+    assert any(line.startswith("test_stop ") for line in out.splitlines())
+    assert "returned after" not in out  # the interrupt went on to the caller, as in Locust
 
 
 def test_run_single_user_takes_the_host_from_the_environment_variable(tmp_path, target):
@@ -411,6 +435,8 @@ def test_runner_exceptions_and_class_counts_are_locusts():
     [record] = runner.exceptions.values()
     assert record["count"] >= 3 and "missing" in record["msg"] and "KeyError" in record["traceback"]
     assert runner.target_user_classes_count == {"Broken": 2, "Spare": 0}
+    assert runner.errors is env.stats.errors
+    assert runner.user_classes_by_name == {"Broken": Broken, "Spare": Spare}
 
 
 # -- 7. spawning_complete and user_error in edge cases -------------------------------------------------

@@ -106,6 +106,19 @@ class Runner:
         return {}
 
     @property
+    def user_classes(self) -> list[type]:
+        return self.environment.user_classes
+
+    @property
+    def user_classes_by_name(self) -> dict[str, type]:
+        return {cls.__name__: cls for cls in self.environment.user_classes}
+
+    @property
+    def errors(self) -> dict[Any, Any]:
+        """Request failures grouped as ``environment.stats.errors`` groups them (Locust's ``runner.errors``)."""
+        return self.stats.errors
+
+    @property
     def exceptions(self) -> dict[str, dict[str, Any]]:
         """Uncaught exceptions in users, as Locust's ``runner.exceptions``: one record
         (``count``, ``msg``, ``traceback``, ``nodes``) per distinct traceback. The same
