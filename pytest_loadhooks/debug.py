@@ -154,4 +154,4 @@ def _run_one_user(env: Environment, user_class: type[User]) -> None:
         runner.quit()  # stops the user if it still runs, fires test_stopping / test_stop
 
 
-__all__ = ["run_single_user", "PrintListener", "host_from_command_line"]
+__all__ = ["PrintListener", "host_from_command_line", "run_single_user"]

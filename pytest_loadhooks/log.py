@@ -51,7 +51,8 @@ def setup_logging(loglevel: str | int, logfile: str | None = None) -> None:
     """
     level = loglevel.upper() if isinstance(loglevel, str) else loglevel
     if isinstance(level, str) and not isinstance(logging.getLevelName(level), int):
-        raise ValueError(f"unknown log level {loglevel!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        # ValueError, not TypeError: a string naming no level is a bad value.
+        raise ValueError(f"unknown log level {loglevel!r}: use DEBUG, INFO, WARNING, ERROR, CRITICAL")  # noqa: TRY004
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_loadhooks_setup", False)]:
         root.removeHandler(handler)
@@ -73,4 +74,4 @@ def get_logs() -> list[str]:
     return []
 
 
-__all__ = ["setup_logging", "get_logs", "LogReader", "HOSTNAME"]
+__all__ = ["HOSTNAME", "LogReader", "get_logs", "setup_logging"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from ..exception import ConfigurationError
 from .task import TaskSet, TaskSetMeta, TaskSpec
@@ -192,9 +192,10 @@ class MarkovTaskSet(TaskSet, metaclass=MarkovTaskSetMeta):
     """
 
     abstract = True
-    _markov_tasks: dict[str, Callable[..., Any]] = {}
-    _markov_chain: dict[str, tuple[str, ...]] = {}
-    _markov_start: str = ""
+    # Set per concrete class by the metaclass; read-only afterwards.
+    _markov_tasks: ClassVar[dict[str, Callable[..., Any]]] = {}
+    _markov_chain: ClassVar[dict[str, tuple[str, ...]]] = {}
+    _markov_start: ClassVar[str] = ""
 
     def __init__(self, parent: Any) -> None:
         super().__init__(parent)
@@ -212,6 +213,12 @@ class MarkovTaskSet(TaskSet, metaclass=MarkovTaskSetMeta):
 
 
 __all__ = [
-    "MarkovTaskSet", "transition", "transitions", "MarkovTaskSetError", "NoMarkovTasksError",
-    "InvalidTransitionError", "NonMarkovTaskTransitionError", "MarkovTaskTagError",
+    "InvalidTransitionError",
+    "MarkovTaskSet",
+    "MarkovTaskSetError",
+    "MarkovTaskTagError",
+    "NoMarkovTasksError",
+    "NonMarkovTaskTransitionError",
+    "transition",
+    "transitions",
 ]
