@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def spawn_order(user_classes: Sequence[type], user_count: int) -> list[type]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from argparse import Namespace
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .event import Events, ListenerError, events as global_events
+from .event import Events, ListenerError
+from .event import events as global_events
 from .exception import ConfigurationError
 from .stats import RequestStats
 from .user.task import filter_tasks_by_tags, with_tasks
@@ -39,7 +41,7 @@ class Environment:
         self,
         *,
         user_classes: Sequence[type] | None = None,
-        shape_class: "LoadTestShape | None" = None,
+        shape_class: LoadTestShape | None = None,
         tags: Sequence[str] | None = None,
         exclude_tags: Sequence[str] | None = None,
         events: Events | None = None,
@@ -114,7 +116,7 @@ class Environment:
         every class ``host``, as Locust's ``-H`` does), else the class's own."""
         return self.host or getattr(user_class, "host", None)
 
-    def create_local_runner(self) -> "LocalRunner":
+    def create_local_runner(self) -> LocalRunner:
         from .runners import LocalRunner
 
         return self._create_runner(LocalRunner)

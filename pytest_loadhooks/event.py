@@ -7,9 +7,10 @@ import logging
 import time
 import traceback
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .exception import FLOW_CONTROL_EXCEPTIONS
 
@@ -35,7 +36,7 @@ class EventHook:
     logged and recorded on the owning :class:`Events`, which marks the run errored.
     """
 
-    __slots__ = ("_handlers", "name", "_errors")
+    __slots__ = ("_errors", "_handlers", "name")
 
     def __init__(self, name: str = "", errors: list[ListenerError] | None = None) -> None:
         # A tuple, replaced (never changed in place) on add/remove: fire() iterates the
@@ -64,7 +65,7 @@ class EventHook:
         return len(self._handlers)
 
     # Locust 0.x style: ``events.request_success += handler``.
-    def __iadd__(self, handler: Handler) -> "EventHook":
+    def __iadd__(self, handler: Handler) -> EventHook:
         warnings.warn(
             f"'events.{self.name} += handler' is deprecated; use events.{self.name}.add_listener(handler)",
             DeprecationWarning,
@@ -75,7 +76,7 @@ class EventHook:
             self.add_listener(handler)
         return self
 
-    def __isub__(self, handler: Handler) -> "EventHook":
+    def __isub__(self, handler: Handler) -> EventHook:
         warnings.warn(
             f"'events.{self.name} -= handler' is deprecated; use events.{self.name}.remove_listener(handler)",
             DeprecationWarning,
@@ -148,7 +149,7 @@ class EventHook:
 class DeprecatedEventHook(EventHook):
     """An event kept for old listeners; adding one warns and says what replaces it."""
 
-    __slots__ = ("message", "_source", "_feeder")
+    __slots__ = ("_feeder", "_source", "message")
 
     def __init__(
         self,

@@ -6,4 +6,4 @@ goes on working; new code imports from ``pytest_loadhooks.contrib.fasthttp`` or 
 
 from .contrib.fasthttp import FastHttpSession, FastHttpUser, FastResponse, RequestTimeout, TooManyRedirects
 
-__all__ = ["FastHttpUser", "FastHttpSession", "FastResponse", "RequestTimeout", "TooManyRedirects"]
+__all__ = ["FastHttpSession", "FastHttpUser", "FastResponse", "RequestTimeout", "TooManyRedirects"]

@@ -52,7 +52,7 @@ def setup_logging(loglevel: str | int, logfile: str | None = None) -> None:
     level = loglevel.upper() if isinstance(loglevel, str) else loglevel
     if isinstance(level, str) and not isinstance(logging.getLevelName(level), int):
         # ValueError, not TypeError: a string naming no level is a bad value.
-        raise ValueError(f"unknown log level {loglevel!r}: use DEBUG, INFO, WARNING, ERROR, CRITICAL")  # noqa: TRY004
+        raise ValueError(f"unknown log level {loglevel!r}: use DEBUG, INFO, WARNING, ERROR, CRITICAL")
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_loadhooks_setup", False)]:
         root.removeHandler(handler)

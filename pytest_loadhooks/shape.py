@@ -18,7 +18,7 @@ class LoadTestShape:
     """
 
     abstract = True
-    runner: "Runner | None" = None
+    runner: Runner | None = None
     use_common_options = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

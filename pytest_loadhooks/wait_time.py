@@ -4,6 +4,6 @@ Kept for imports written against Locust 1.x (``locust.wait_time``) and against t
 package before the move.
 """
 
-from .user.wait_time import between, constant, constant_pacing, constant_throughput  # noqa: F401
+from .user.wait_time import between, constant, constant_pacing, constant_throughput
 
 __all__ = ["between", "constant", "constant_pacing", "constant_throughput"]

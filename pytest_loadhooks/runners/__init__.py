@@ -5,7 +5,13 @@ module of its own: ``base`` (what all share), ``local``, ``master``, ``worker``.
 """
 
 from .base import (
-    STATE_CLEANUP, STATE_INIT, STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPED, STATE_STOPPING,
+    STATE_CLEANUP,
+    STATE_INIT,
+    STATE_MISSING,
+    STATE_RUNNING,
+    STATE_SPAWNING,
+    STATE_STOPPED,
+    STATE_STOPPING,
     Runner,
 )
 from .local import LocalRunner
@@ -13,7 +19,15 @@ from .master import MasterRunner
 from .worker import WorkerRunner
 
 __all__ = [
-    "Runner", "LocalRunner", "MasterRunner", "WorkerRunner",
-    "STATE_INIT", "STATE_SPAWNING", "STATE_RUNNING", "STATE_CLEANUP", "STATE_STOPPING", "STATE_STOPPED",
+    "STATE_CLEANUP",
+    "STATE_INIT",
     "STATE_MISSING",
+    "STATE_RUNNING",
+    "STATE_SPAWNING",
+    "STATE_STOPPED",
+    "STATE_STOPPING",
+    "LocalRunner",
+    "MasterRunner",
+    "Runner",
+    "WorkerRunner",
 ]

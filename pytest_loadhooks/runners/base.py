@@ -10,7 +10,8 @@ import functools
 import logging
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
@@ -45,7 +46,7 @@ class Message:
     """A custom message between runners (Locust's ``Message``): its ``type``, its ``data``
     and the ``node_id`` of the runner that sent it ("local" for a LocalRunner)."""
 
-    __slots__ = ("type", "data", "node_id")
+    __slots__ = ("data", "node_id", "type")
 
     def __init__(self, message_type: str, data: Any, node_id: str) -> None:
         self.type = message_type
@@ -67,7 +68,7 @@ class Runner:
     shape_tick_interval = SHAPE_TICK_INTERVAL
     cpu_warning_threshold = CPU_WARNING_THRESHOLD
 
-    def __init__(self, environment: "Environment") -> None:
+    def __init__(self, environment: Environment) -> None:
         self.environment = environment
         self.stats = environment.stats
         self.state = STATE_INIT
@@ -192,7 +193,7 @@ class Runner:
         for listener in self.history_listeners:
             try:
                 listener(row)
-            except Exception:  # noqa: BLE001 - an output writer must not stop the run
+            except Exception:
                 logger.exception("history listener %r failed", listener)
         return row
 

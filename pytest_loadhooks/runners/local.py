@@ -6,14 +6,24 @@ import logging
 import socket
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import gevent
 
 from .. import dispatch
 from .base import (
-    KILL_TIMEOUT, STATE_CLEANUP, STATE_INIT, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPED, STATE_STOPPING,
-    Message, Runner, kill_others, validate_counts,
+    KILL_TIMEOUT,
+    STATE_CLEANUP,
+    STATE_INIT,
+    STATE_RUNNING,
+    STATE_SPAWNING,
+    STATE_STOPPED,
+    STATE_STOPPING,
+    Message,
+    Runner,
+    kill_others,
+    validate_counts,
 )
 
 if TYPE_CHECKING:
@@ -26,9 +36,9 @@ logger = logging.getLogger(__name__)
 class LocalRunner(Runner):
     """Runs users as greenlets in this process."""
 
-    def __init__(self, environment: "Environment") -> None:
+    def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        self.users: dict[type, list["User"]] = {}
+        self.users: dict[type, list[User]] = {}
         self.spawning_greenlet: gevent.Greenlet | None = None
         self.shape_greenlet: gevent.Greenlet | None = None
         self._spawn_generation = 0
@@ -117,7 +127,7 @@ class LocalRunner(Runner):
         self.users.setdefault(cls, []).append(user)
         greenlet.link(lambda g, user=user, cls=cls: self._forget_user(cls, user))
 
-    def _forget_user(self, cls: type, user: "User") -> None:
+    def _forget_user(self, cls: type, user: User) -> None:
         users = self.users.get(cls)
         if users and user in users:
             users.remove(user)
@@ -129,7 +139,7 @@ class LocalRunner(Runner):
         user = users.pop()
         self._stop_users([user], self.environment.stop_timeout, block=False)
 
-    def _stop_users(self, users: list["User"], stop_timeout: float, block: bool = True) -> None:
+    def _stop_users(self, users: list[User], stop_timeout: float, block: bool = True) -> None:
         """Stop users gracefully within ``stop_timeout`` seconds, then kill what is left."""
         if not users:
             return
@@ -147,7 +157,7 @@ class LocalRunner(Runner):
             gevent.joinall([u.greenlet for u in users if u.greenlet is not None], timeout=KILL_TIMEOUT)
 
     @staticmethod
-    def _kill_after(users: list["User"], stop_timeout: float) -> None:
+    def _kill_after(users: list[User], stop_timeout: float) -> None:
         greenlets = [u.greenlet for u in users if u.greenlet is not None]
         gevent.joinall(greenlets, timeout=stop_timeout)
         late = [g for g in greenlets if not g.dead]

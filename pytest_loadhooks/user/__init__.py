@@ -4,4 +4,4 @@ from .sequential_taskset import SequentialTaskSet
 from .task import TaskSet, tag, task
 from .users import HttpUser, User
 
-__all__ = ["User", "HttpUser", "TaskSet", "SequentialTaskSet", "task", "tag"]
+__all__ = ["HttpUser", "SequentialTaskSet", "TaskSet", "User", "tag", "task"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from gevent import GreenletExit
 
@@ -279,6 +280,11 @@ class DefaultTaskSet(TaskSet):
 
 
 __all__ = [
-    "task", "tag", "TaskSet", "DefaultTaskSet", "filter_tasks_by_tags", "with_tasks",
+    "DefaultTaskSet",
     "MissingTasksError",
+    "TaskSet",
+    "filter_tasks_by_tags",
+    "tag",
+    "task",
+    "with_tasks",
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent import GreenletExit
@@ -38,7 +39,7 @@ class User(metaclass=UserMeta):
     weight: int = 1
     fixed_count: int = 0
 
-    def __init__(self, environment: "Environment") -> None:
+    def __init__(self, environment: Environment) -> None:
         self.environment = environment
         run_host = getattr(environment, "host", None)
         if run_host:
@@ -144,7 +145,7 @@ class HttpUser(User):
     """Default timeout (seconds) of every request; a hanging target becomes a recorded failure."""
     pool_maxsize: int = 10
 
-    def __init__(self, environment: "Environment") -> None:
+    def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         from ..clients import HttpSession  # requests is imported only when HTTP users exist
 
