@@ -277,3 +277,43 @@ def test_marked(load_env, load_result):
     result = pytester.runpytest_subprocess("--load-users=1", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     assert result.ret == 0
+
+
+def test_a_taskless_base_class_is_left_out_and_said_so(pytester, target):
+    # Locust's x-forwarded-for example: the base sets a header, only the subclass has tasks.
+    pytester.makepyfile(test_forwarded='''
+        from pytest_loadhooks import HttpUser, task, constant
+
+        class ForwardedForUser(HttpUser):
+            wait_time = constant(0.05)
+
+            def __init__(self, environment):
+                super().__init__(environment)
+                self.client.headers["X-Forwarded-For"] = "10.10.0.1"
+
+        class WebsiteUser(ForwardedForUser):
+            @task
+            def index(self):
+                self.client.get("/page")
+
+        def test_only_the_subclass_ran(load_result):
+            assert load_result.num_requests > 0
+            assert [cls.__name__ for cls in load_result.environment.user_classes] == ["WebsiteUser"]
+        ''')
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-users=2", "--load-run-time=1s",
+                                           "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*ForwardedForUser has no tasks and is extended by other User classes of the run:*"])
+
+
+def test_a_taskless_class_nothing_extends_is_still_refused(pytester, target):
+    pytester.makepyfile(test_empty='''
+        from pytest_loadhooks import HttpUser
+
+        class Empty(HttpUser):
+            pass
+        ''')
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-users=1", "--load-run-time=1s",
+                                           "-p", "no:cacheprovider")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*Empty has no tasks*"])

@@ -259,7 +259,8 @@ def pytest_report_collectionfinish(config: pytest.Config, start_path: Any, items
         return []
     runs = {id(run): run for item in items if _uses_load(item) or item.nodeid in load.test_runs
             if (run := load.run_for_item(item)) is not None}
-    return [line for run in runs.values() if (line := _shape_override_line(run))]
+    lines = [line for run in runs.values() if (line := _shape_override_line(run))]
+    return lines + [notice for run in runs.values() for notice in run.notices]
 
 
 def _shape_override_line(run: LoadRun) -> str | None:
@@ -310,6 +311,7 @@ def _check_runs(load: LoadSession) -> None:
                                     "with @task methods in a collected test module")
         return
     for run in runs:
+        _drop_taskless_base_classes(run)
         if not run.user_classes:
             raise pytest.UsageError(f"pytest-loadhooks: {run.run_id}: no User classes to run")
         try:
@@ -319,6 +321,22 @@ def _check_runs(load: LoadSession) -> None:
             probe.validate_user_classes()
         except ConfigurationError as error:
             raise pytest.UsageError(f"pytest-loadhooks: {run.run_id}: {error}") from None
+
+
+def _drop_taskless_base_classes(run: LoadRun) -> None:
+    """A User class without tasks that another user class of the run extends is a base class, not a user.
+
+    Locust's examples write such bases without ``abstract = True`` (e.g. one that sets a header in
+    ``__init__`` for its subclasses); Locust spawns them anyway and they log "no tasks" until the run
+    ends. Leaving them out is what their author meant; the session says so, and a task-less class
+    that nothing extends is still refused before any traffic.
+    """
+    bases = [cls for cls in run.user_classes if not cls.tasks
+             and any(other is not cls and issubclass(other, cls) for other in run.user_classes)]
+    for base in bases:
+        run.user_classes.remove(base)
+        run.notices.append(f"pytest-loadhooks: {run.run_id}: {base.__name__} has no tasks and is extended by "
+                           "other User classes of the run: run as a base class only (set abstract = True to say so)")
 
 
 def _load_options_on_command_line(config: pytest.Config) -> bool:

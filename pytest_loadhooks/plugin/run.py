@@ -263,6 +263,7 @@ class LoadRun:
     error: BaseException | None = None
     explicit_user_classes: bool = False
     written_outputs: list[Path] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # said once after collection, before any traffic
 
     def create_environment(self) -> Environment:
         """The run's Environment with its runner, ``init`` fired (once)."""
