@@ -131,6 +131,16 @@ def test_shape_ramps_up_and_down_and_ends_the_run(target):
     assert "test_ramp.py::load_run: PASSED" in result.stdout
 
 
+# -- examples/locust_style ---------------------------------------------------------------------------------------
+
+def test_locust_style_locustfile_runs_against_the_given_host(target):
+    # The class host points at Locust's default port: --load-host must override it.
+    result = run_example("locust_style", target, "--load-users=4", "--load-run-time=2s", "-v")
+    assert result.returncode == 0, output(result)
+    assert "4 passed" in result.stdout
+    assert re.search(r"COMPUTE\s+price\s+[1-9]", result.stdout)  # events.request.measure counted its work
+
+
 # -- examples/events --------------------------------------------------------------------------------------------
 
 def test_event_listeners_and_the_fail_ratio_guard(target):
