@@ -12,7 +12,9 @@ import csv
 import hashlib
 import html
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -78,12 +80,20 @@ def run_info(environment, *, name, users, spawn_rate, run_time, thresholds=(), c
 
 
 def inspect_in_browser(report: Path, screenshot: Path, *extra: str) -> dict:
+    if not chromium_available():
+        pytest.skip("no chromium to open the report in: run scripts/setup-dev.sh (installs Debian's chromium) "
+                    "or name a build in CHROMIUM_PATH")
     result = subprocess.run(
         [sys.executable, str(INSPECT), str(report), "--screenshot", str(screenshot), *extra],
         check=False, capture_output=True, text=True, timeout=150,
     )
     assert result.returncode == 0, f"browser script failed:\n{result.stderr[-4000:]}"
     return json.loads(result.stdout)
+
+
+def chromium_available() -> bool:
+    named = os.environ.get("CHROMIUM_PATH")
+    return Path(named).is_file() if named else bool(shutil.which("chromium") or Path("/usr/bin/chromium").is_file())
 
 
 def assert_page_clean(findings: dict) -> None:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import os
+import shutil
 import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+"""Debian's chromium (scripts/setup-dev.sh installs it); another build can be named in CHROMIUM_PATH."""
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
