@@ -65,3 +65,48 @@ def changes(user_classes: Sequence[type], current: dict[type, int], target_count
     for cls, n in surplus.items():
         to_remove.extend([cls] * max(n, 0))
     return to_add, to_remove
+
+
+def interleave(counts: dict[type, int]) -> list[type]:
+    """Exactly ``counts[cls]`` users of each class, spread out rather than in blocks
+    (smooth weighted round robin with the counts as weights)."""
+    remaining = {cls: n for cls, n in counts.items() if n > 0}
+    total = sum(remaining.values())
+    current = dict.fromkeys(remaining, 0)
+    order: list[type] = []
+    for _ in range(total):
+        for cls, n in remaining.items():
+            current[cls] += n
+        chosen = max(remaining, key=lambda c: current[c])
+        current[chosen] -= total
+        order.append(chosen)
+    return order
+
+
+def changes_to(current: dict[type, int], target: dict[type, int]) -> tuple[list[type], list[type]]:
+    """Users to start and to stop to go from ``current`` to exactly ``target`` per class
+    (what a worker does with the share its master assigns it)."""
+    classes = list(dict.fromkeys([*target, *current]))
+    to_add = interleave({cls: target.get(cls, 0) - current.get(cls, 0) for cls in classes})
+    to_remove = interleave({cls: current.get(cls, 0) - target.get(cls, 0) for cls in classes})
+    return to_add, to_remove
+
+
+def split_across_workers(user_classes: Sequence[type], user_count: int,
+                         worker_ids: Sequence[str]) -> dict[str, dict[type, int]]:
+    """Each worker's share of ``user_count`` users: per worker, users per class.
+
+    The run's users (:func:`distribution`) are dealt to the workers in turn, class by
+    class, so the totals per class are exactly the run's (weights and ``fixed_count``
+    hold across the workers), each class is spread evenly, and the workers' loads
+    differ by at most one user.
+    """
+    if not worker_ids:
+        raise ValueError("no workers to split users across")
+    shares = {worker: dict.fromkeys(user_classes, 0) for worker in worker_ids}
+    dealt = 0
+    for cls, count in distribution(user_classes, user_count).items():
+        for _ in range(count):
+            shares[worker_ids[dealt % len(worker_ids)]][cls] += 1
+            dealt += 1
+    return shares

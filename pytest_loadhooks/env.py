@@ -15,7 +15,7 @@ from .stats import RequestStats
 from .user.task import filter_tasks_by_tags, with_tasks
 
 if TYPE_CHECKING:
-    from .runners import LocalRunner, Runner
+    from .runners import LocalRunner, MasterRunner, Runner, WorkerRunner
     from .shape import LoadTestShape
 
 
@@ -120,6 +120,26 @@ class Environment:
         from .runners import LocalRunner
 
         return self._create_runner(LocalRunner)
+
+    def create_master_runner(self, master_bind_host: str = "127.0.0.1", master_bind_port: int = 5557,
+                             secret: str | bytes | None = None, **options: Any) -> MasterRunner:
+        """A master for worker processes, listening on ``master_bind_host:master_bind_port`` (port 0:
+        any free one, see ``runner.master_bind_port``). Loopback by default; with ``secret`` only
+        workers that hold it join, and the traffic is encrypted. ``options``: heartbeat_interval,
+        heartbeat_timeout, stopped_timeout, max_message_size."""
+        from .runners import MasterRunner
+
+        return self._create_runner(
+            lambda env: MasterRunner(env, master_bind_host, master_bind_port, secret, **options))
+
+    def create_worker_runner(self, master_host: str = "127.0.0.1", master_port: int = 5557,
+                             secret: str | bytes | None = None, **options: Any) -> WorkerRunner:
+        """A worker that connects to the master at ``master_host:master_port`` and runs what it assigns
+        (``runner.run()`` serves it until it says quit). ``options``: heartbeat_interval,
+        heartbeat_timeout, stats_report_interval, connect_timeout, max_message_size."""
+        from .runners import WorkerRunner
+
+        return self._create_runner(lambda env: WorkerRunner(env, master_host, master_port, secret, **options))
 
     def _create_runner(self, runner_class: type) -> Any:
         if self.runner is not None:

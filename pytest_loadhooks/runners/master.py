@@ -1,9 +1,521 @@
-"""The master of the distributed mode: coordinates worker processes over ZeroMQ."""
+"""The master of the distributed mode: assigns users to worker processes, merges what they count.
+
+The master runs no users. It splits the run's users across the connected workers
+(weights and ``fixed_count`` honoured over all of them, :func:`dispatch.split_across_workers`),
+re-splits them when a worker joins, leaves or goes silent, drives a ``LoadTestShape``, and
+merges the workers' stats reports (deltas) into ``environment.stats`` exactly. Its
+``stop()`` returns once every worker has sent its last counts (or a timeout passed), so
+whatever judges the run sees every request a worker counted.
+"""
 
 from __future__ import annotations
 
-from .base import Runner
+import ipaddress
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from gevent.pool import Group
+
+from .. import __version__, dispatch
+from ..rpc import DEFAULT_MAX_MESSAGE_SIZE, Message, ReceiveError, RPCError
+from ..stats import RequestStats
+from .base import (
+    STATE_CLEANUP,
+    STATE_INIT,
+    STATE_MISSING,
+    STATE_RUNNING,
+    STATE_SPAWNING,
+    STATE_STOPPED,
+    STATE_STOPPING,
+    Runner,
+    kill_others,
+    validate_counts,
+)
+
+if TYPE_CHECKING:
+    from ..env import Environment
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BIND_HOST = "127.0.0.1"
+DEFAULT_BIND_PORT = 5557
+HEARTBEAT_INTERVAL = 1.0
+HEARTBEAT_TIMEOUT = 10.0
+STOPPED_TIMEOUT = 10.0  # beyond the stop timeout, how long to wait for the workers' last stats
+SPAWN_REPORT_TIMEOUT = 5.0  # beyond the ramp's own length, how long to wait for workers to confirm it
+ACTIVE_STATES = (STATE_INIT, STATE_SPAWNING, STATE_RUNNING, STATE_STOPPING, STATE_CLEANUP)
+
+
+class WorkerNode:
+    """One worker as the master sees it (a row of Locust's ``runner.clients``)."""
+
+    def __init__(self, client_id: str, index: int, heartbeat_timeout: float) -> None:
+        self.id = client_id
+        self.index = index
+        self.state = STATE_INIT
+        self.version: str | None = None
+        self.cpu_usage = 0.0
+        self.memory_usage = 0
+        self.cpu_warning_emitted = False
+        self.user_classes_count: dict[str, int] = {}  # the users it last reported running
+        self.assigned: dict[str, int] = {}  # the users the master last asked it to run
+        self.spawned_sequence = -1
+        self.awaiting_stop = False
+        self.last_seen = time.monotonic()
+        self._heartbeat_timeout = heartbeat_timeout
+
+    @property
+    def user_count(self) -> int:
+        return sum(self.user_classes_count.values())
+
+    @property
+    def heartbeat(self) -> float:
+        """Seconds left before this worker is marked missing, unless it is heard from (Locust
+        counts heartbeats down; this counts seconds)."""
+        return max(self._heartbeat_timeout - (time.monotonic() - self.last_seen), 0.0)
+
+    def __repr__(self) -> str:
+        return f"<WorkerNode {self.index} {self.id} {self.state} users={self.user_count}>"
+
+
+class WorkerNodes(dict):
+    """The master's workers by id, with Locust's views by state."""
+
+    def get_by_state(self, state: str) -> list[WorkerNode]:
+        return [node for node in self.values() if node.state == state]
+
+    @property
+    def all(self) -> list[WorkerNode]:
+        return list(self.values())
+
+    @property
+    def ready(self) -> list[WorkerNode]:
+        return self.get_by_state(STATE_INIT)
+
+    @property
+    def spawning(self) -> list[WorkerNode]:
+        return self.get_by_state(STATE_SPAWNING)
+
+    @property
+    def running(self) -> list[WorkerNode]:
+        return self.get_by_state(STATE_RUNNING)
+
+    @property
+    def missing(self) -> list[WorkerNode]:
+        return self.get_by_state(STATE_MISSING)
+
+    @property
+    def active(self) -> list[WorkerNode]:
+        """The workers that take users: connected and not missing, in the order they joined."""
+        return sorted((node for node in self.values() if node.state in ACTIVE_STATES), key=lambda n: n.index)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class MasterRunner(Runner):
-    """Coordinates worker processes over ZeroMQ (the distributed mode builds on this)."""
+    """Coordinates worker processes over ZeroMQ; runs no users itself.
+
+    ``secret`` (the same on every node) makes the transport encrypted and admits only
+    workers that hold it. Without one, bind a loopback address (the default): anyone who
+    can reach the port could join the run and feed it numbers.
+    """
+
+    heartbeat_interval = HEARTBEAT_INTERVAL
+    heartbeat_timeout = HEARTBEAT_TIMEOUT
+    stopped_timeout = STOPPED_TIMEOUT
+    spawn_report_timeout = SPAWN_REPORT_TIMEOUT
+
+    def __init__(self, environment: Environment, master_bind_host: str = DEFAULT_BIND_HOST,
+                 master_bind_port: int = DEFAULT_BIND_PORT, secret: str | bytes | None = None, *,
+                 heartbeat_interval: float | None = None, heartbeat_timeout: float | None = None,
+                 stopped_timeout: float | None = None,
+                 max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+        super().__init__(environment)
+        for name, value in (("heartbeat_interval", heartbeat_interval), ("heartbeat_timeout", heartbeat_timeout),
+                            ("stopped_timeout", stopped_timeout)):
+            if value is not None:
+                setattr(self, name, value)
+        if not secret and not is_loopback(master_bind_host):
+            logger.warning("the master listens on %s without a secret: anyone who reaches port %s can join the "
+                           "run and feed it numbers, and the traffic is not encrypted; give every node the same "
+                           "secret", master_bind_host, master_bind_port)
+        from ..rpc.transport import Server  # loads pyzmq: only when a master is made
+
+        self.server = Server(master_bind_host, master_bind_port, secret=secret, max_message_size=max_message_size)
+        self.master_bind_host = master_bind_host
+        self.master_bind_port = self.server.port  # the real one when 0 asked for any free port
+        self.secure = bool(secret)
+        self.clients = WorkerNodes()
+        self.worker_indexes: dict[str, int] = {}
+        self.dropped_messages = 0
+        self.spawning_completed = False
+        self.worker_cpu_warning_emitted = False
+        self.spawning_greenlet: gevent.Greenlet | None = None
+        self.shape_greenlet: gevent.Greenlet | None = None
+        self._run_classes: list[type] = []
+        self._spawn_sequence = 0
+        self._closed = False
+        # The connection's greenlets live apart from the run's (ending a run kills those).
+        self._links = Group()
+        for loop in (self._receive_loop, self._liveness_loop):
+            greenlet = self._links.spawn(loop)
+            greenlet.link_exception(self._background_failed)
+            greenlet.name = loop.__name__.strip("_")
+        logger.info("master listening on %s:%d%s", master_bind_host, self.master_bind_port,
+                    " (CURVE: encrypted, workers must hold the secret)" if secret else "")
+
+    # -- the worker table --
+    @property
+    def worker_count(self) -> int:
+        return len(self.clients.active)
+
+    @property
+    def user_count(self) -> int:
+        return sum(node.user_count for node in self.clients.active)
+
+    @property
+    def user_classes_count(self) -> dict[str, int]:
+        """Users per class the workers report running; every class of the run listed."""
+        counts = {cls.__name__: 0 for cls in self.environment.user_classes}
+        for node in self.clients.active:
+            for name, n in node.user_classes_count.items():
+                counts[name] = counts.get(name, 0) + n
+        return counts
+
+    reported_user_classes_count = user_classes_count  # Locust's name for the same figure
+
+    def get_worker_index(self, client_id: str) -> int:
+        """A worker's 0-based index: the order it first joined in, kept for the master's life."""
+        if client_id not in self.worker_indexes:
+            self.worker_indexes[client_id] = len(self.worker_indexes)
+        return self.worker_indexes[client_id]
+
+    def wait_for_workers(self, count: int, timeout: float | None = None) -> bool:
+        """Block until ``count`` workers are connected; False if ``timeout`` seconds pass first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.worker_count < count:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            gevent.sleep(0.05)
+        return True
+
+    # -- messages --
+    def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
+        """Send a custom message to one worker (``client_id``) or to every connected one."""
+        targets = [client_id] if client_id else [node.id for node in self.clients.active]
+        for target in targets:
+            logger.debug("sending %r message to worker %s", msg_type, target)
+            self.server.send_to(target, Message(msg_type, data, target))
+
+    def _send(self, client_id: str, message_type: str, data: Any = None) -> None:
+        try:
+            self.server.send_to(client_id, Message(message_type, data, client_id))
+        except RPCError as error:
+            logger.error("could not send %r to worker %s: %s", message_type, client_id, error)
+
+    def _receive_loop(self) -> None:
+        while True:
+            try:
+                client_id, message = self.server.recv()
+            except ReceiveError as error:
+                self.dropped_messages += 1
+                logger.warning("dropped a message from %s: %s", error.sender or "an unknown peer", error)
+                continue
+            except RPCError:
+                if self._closed:
+                    return
+                raise
+            try:
+                self._handle(client_id, message)
+            except Exception as error:
+                self.dropped_messages += 1
+                logger.warning("dropped a %r message from %s: %s: %s", message.type, client_id,
+                               type(error).__name__, error, exc_info=logger.isEnabledFor(logging.DEBUG))
+
+    def _handle(self, client_id: str, message: Message) -> None:
+        kind, data = message.type, message.data
+        if kind == "client_ready":
+            self._on_ready(client_id, data)
+            return
+        node = self.clients.get(client_id)
+        if node is None:
+            # A worker of a master that restarted, say: it must introduce itself first.
+            logger.info("a %r message from unknown worker %s: asking it to reconnect", kind, client_id)
+            self._send(client_id, "reconnect")
+            return
+        node.last_seen = time.monotonic()
+        if kind == "heartbeat":
+            self._on_heartbeat(node, data)
+        elif kind == "stats":
+            self._on_stats(node, data)
+        elif kind == "spawning":
+            node.state = STATE_SPAWNING
+        elif kind == "spawning_complete":
+            node.user_classes_count = _user_counts(data["user_classes_count"])
+            node.spawned_sequence = int(data["sequence"])
+            node.state = STATE_RUNNING
+        elif kind == "stopped":
+            node.user_classes_count = _user_counts(data.get("user_classes_count") or {})
+            node.awaiting_stop = False
+            node.state = STATE_INIT
+        elif kind == "quit":
+            self._on_quit(node)
+        elif kind == "exception":
+            logger.error("worker %d (%s) reports an exception in a user: %s\n%s", node.index, client_id,
+                         str(data["msg"])[:1000], str(data["traceback"])[:5000])
+        elif kind in self.custom_messages:
+            self._deliver_message(message)
+        else:
+            self.dropped_messages += 1
+            logger.warning("dropped a message of unknown type %r from worker %s", kind, client_id)
+
+    def _on_ready(self, client_id: str, data: Any) -> None:
+        version = data.get("version") if isinstance(data, dict) else None
+        if not isinstance(version, str):
+            raise ValueError("client_ready without the worker's version: not a pytest-loadhooks worker")
+        if version != __version__:
+            logger.warning("worker %s runs pytest-loadhooks %s, the master %s", client_id, version, __version__)
+        node = self.clients.get(client_id)
+        index = self.get_worker_index(client_id)
+        self._send(client_id, "ack", {"index": index})
+        if node is not None and node.state != STATE_MISSING:
+            node.last_seen = time.monotonic()
+            return  # said hello again (after a silence): nothing changed for the master
+        if node is None:
+            node = self.clients[client_id] = WorkerNode(client_id, index, self.heartbeat_timeout)
+            logger.info("worker %d (%s) joined: %d connected", index, client_id, self.worker_count)
+            self.environment.events.worker_connect.fire(client_id=client_id)
+        else:
+            logger.info("worker %d (%s) is back", index, client_id)
+        node.version = version
+        node.last_seen = time.monotonic()
+        node.state = str(data.get("state") or STATE_INIT)
+        node.user_classes_count = _user_counts(data.get("user_classes_count") or {})
+        self._rebalance()
+
+    def _on_heartbeat(self, node: WorkerNode, data: dict[str, Any]) -> None:
+        if node.state == STATE_MISSING:
+            logger.info("worker %d (%s) is heard from again", node.index, node.id)
+            node.state = str(data["state"])
+            self._rebalance()
+        elif node.state not in (STATE_SPAWNING,) and data["state"] in ACTIVE_STATES:
+            node.state = str(data["state"])
+        node.cpu_usage = float(data.get("current_cpu_usage") or 0.0)
+        node.memory_usage = int(data.get("current_memory_usage") or 0)
+        if node.cpu_usage > self.cpu_warning_threshold and not node.cpu_warning_emitted:
+            node.cpu_warning_emitted = self.worker_cpu_warning_emitted = True
+            logger.warning("worker %d (%s) uses %.0f%% CPU: its response times may be inflated by the load "
+                           "generator itself", node.index, node.id, node.cpu_usage)
+        self.environment.events.heartbeat_sent.fire(client_id=node.id, timestamp=time.time())
+        self._send(node.id, "heartbeat")
+
+    def _on_stats(self, node: WorkerNode, data: dict[str, Any]) -> None:
+        counted = _checked_stats(data["stats"])  # whole or not at all: a bad report must not half-merge
+        user_counts = _user_counts(data.get("user_classes_count") or {})
+        self.stats.merge(counted)
+        if node.state != STATE_MISSING:
+            node.user_classes_count = user_counts
+        self.environment.events.worker_report.fire(client_id=node.id, data=data)
+
+    def _on_quit(self, node: WorkerNode) -> None:
+        logger.info("worker %d (%s) quit", node.index, node.id)
+        del self.clients[node.id]
+        self._after_worker_loss()
+
+    # -- liveness --
+    def _liveness_loop(self) -> None:
+        while True:
+            gevent.sleep(self.heartbeat_interval)
+            now = time.monotonic()
+            lost = [node for node in self.clients.active if now - node.last_seen > self.heartbeat_timeout]
+            for node in lost:
+                logger.warning("worker %d (%s) is missing: not heard from for %.1f s; its users move to the "
+                               "other workers, what it reported is kept", node.index, node.id, now - node.last_seen)
+                node.state = STATE_MISSING
+                node.user_classes_count = {}
+                node.awaiting_stop = False
+            if lost:
+                self._after_worker_loss()
+
+    def _after_worker_loss(self) -> None:
+        if self.state in (STATE_SPAWNING, STATE_RUNNING) and not self.clients.active:
+            logger.error("no worker left: stopping the run")
+            self.runner_errors.append("every worker was lost during the run")
+            gevent.spawn(self.stop)
+            return
+        self._rebalance()
+
+    # -- the run --
+    def start(self, user_count: int, spawn_rate: float, wait: bool = False,
+              user_classes: Sequence[type] | None = None) -> None:
+        """Ramp the workers, together, to ``user_count`` users at ``spawn_rate`` users/s."""
+        validate_counts(user_count, spawn_rate)
+        classes = list(user_classes) if user_classes else list(self.environment.user_classes)
+        self.environment.validate_user_classes(classes)
+        if not self.clients.active:
+            logger.warning("no worker connected: the run cannot start (wait for workers first)")
+            return
+        self.target_user_count = user_count
+        self.spawn_rate = spawn_rate
+        self._run_classes = classes
+        if self.state in (STATE_INIT, STATE_STOPPED):
+            self._begin_run()
+        self._dispatch()
+        if wait and self.spawning_greenlet is not None:
+            self.spawning_greenlet.join()
+
+    def _rebalance(self) -> None:
+        """Re-split the run's users over the workers there are now (one joined, left or came back)."""
+        if self.state in (STATE_SPAWNING, STATE_RUNNING) and self.clients.active:
+            logger.info("re-splitting %d users over %d workers", self.target_user_count, self.worker_count)
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        workers = self.clients.active
+        shares = dispatch.split_across_workers(self._run_classes, self.target_user_count, [n.id for n in workers])
+        self._spawn_sequence += 1
+        job = {
+            "sequence": self._spawn_sequence,
+            "spawn_rate": self.spawn_rate / len(workers),
+            "host": self.environment.host,
+            "stop_timeout": self.environment.stop_timeout,
+            "worker_count": len(workers),
+            "parsed_options": forwarded_options(self.environment.parsed_options),
+        }
+        for node in workers:
+            node.assigned = {cls.__name__: n for cls, n in shares[node.id].items()}
+            self._send(node.id, "spawn", {**job, "user_classes_count": node.assigned})
+        self.update_state(STATE_SPAWNING)
+        self.spawning_completed = False
+        if self.spawning_greenlet is not None and self.spawning_greenlet is not gevent.getcurrent():
+            self.spawning_greenlet.kill(block=False)
+        most = max(sum(node.assigned.values()) for node in workers)
+        timeout = most / job["spawn_rate"] + self.spawn_report_timeout
+        self.spawning_greenlet = self.spawn_background(self._await_spawned, self._spawn_sequence, timeout)
+        self.spawning_greenlet.name = "spawn-waiter"
+
+    def _await_spawned(self, sequence: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while any(node.spawned_sequence < sequence for node in self.clients.active):
+            if time.monotonic() > deadline:
+                late = [node.index for node in self.clients.active if node.spawned_sequence < sequence]
+                logger.warning("workers %s did not confirm their users within %.1f s", late, timeout)
+                break
+            gevent.sleep(0.02)
+        self.update_state(STATE_RUNNING)
+        assigned = {cls.__name__: 0 for cls in self.environment.user_classes}
+        for node in self.clients.active:
+            for name, n in node.assigned.items():
+                assigned[name] = assigned.get(name, 0) + n
+        self.target_user_classes_count = assigned
+        total = sum(assigned.values())
+        logger.info("spawning complete: %d users on %d workers %s", total, self.worker_count, assigned)
+        self.spawning_completed = True
+        self.environment.events.spawning_complete.fire(user_count=total)
+        for node in self.clients.active:
+            self._send(node.id, "spawning_complete", {"user_count": total})
+
+    def stop(self) -> None:
+        """Stop the workers' users and wait for their last counts (or ``stop_timeout`` + ``stopped_timeout``)."""
+        if self.state in (STATE_INIT, STATE_STOPPED):
+            return
+        current = gevent.getcurrent()
+        if self.state in (STATE_STOPPING, STATE_CLEANUP):
+            if current is not self._stopping_in:
+                self._stopped.wait()
+            return
+        self._stopping_in = current
+        try:
+            self._stop_run()
+        finally:
+            self._stopping_in = None
+            self._stopped.set()
+
+    def _stop_run(self) -> None:
+        self.update_state(STATE_STOPPING)
+        self.environment.events.test_stopping.fire(environment=self.environment)
+        for greenlet in (self.shape_greenlet, self.spawning_greenlet):
+            if greenlet is not None and greenlet is not gevent.getcurrent():
+                greenlet.kill(block=False)
+        for node in self.clients.active:
+            node.awaiting_stop = True
+            self._send(node.id, "stop")
+        self._await_stopped(self.environment.stop_timeout + self.stopped_timeout)
+        self.update_state(STATE_CLEANUP)
+        self.stop_time = time.time()
+        self.sample_history()
+        kill_others(self.greenlet)
+        self.environment.events.test_stop.fire(environment=self.environment)
+        self.update_state(STATE_STOPPED)
+        self._finished.set()
+
+    def _await_stopped(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            waiting = [n for n in self.clients.values() if n.awaiting_stop and n.state != STATE_MISSING]
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                names = ", ".join(f"{n.index} ({n.id})" for n in waiting)
+                logger.error("workers %s did not confirm their stop within %.1f s: their last counts may be "
+                             "missing", names, timeout)
+                self.runner_errors.append(f"workers {names} did not confirm their stop")
+                return
+            gevent.sleep(0.02)
+
+    def quit(self) -> None:
+        """Stop the run, tell every worker to quit, close the port."""
+        self.stop()
+        if not self._closed:
+            for node in self.clients.active:
+                self._send(node.id, "quit")
+            self._close()
+        self._finished.set()
+
+    def _close(self) -> None:
+        self._closed = True
+        gevent.killall([g for g in self._links if g is not gevent.getcurrent()], block=False)
+        self.server.close()
+
+
+def forwarded_options(options: Any) -> dict[str, Any]:
+    """The run's ``parsed_options`` that can travel (plain values), for the workers to adopt."""
+    plain = (type(None), bool, int, float, str)
+
+    def travels(value: Any) -> bool:
+        if isinstance(value, (list, tuple)):
+            return all(travels(v) for v in value)
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and travels(v) for k, v in value.items())
+        return isinstance(value, plain)
+
+    return {name: value for name, value in vars(options).items() if travels(value)} if options is not None else {}
+
+
+def _user_counts(data: Any) -> dict[str, int]:
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, int) and v >= 0
+                                             for k, v in data.items()):
+        raise ValueError(f"bad user counts {str(data)[:80]}")
+    return dict(data)
+
+
+def _checked_stats(data: Any) -> dict[str, Any]:
+    """A worker's stats report, rebuilt through :class:`RequestStats` (which rejects what is not
+    one) so that merging it cannot fail half way."""
+    if not isinstance(data, dict):
+        raise ValueError("the stats report is not a mapping")
+    for record in data.get("exceptions", []):
+        if not (isinstance(record.get("count"), int) and isinstance(record.get("traceback"), str)
+                and isinstance(record.get("nodes"), list)):
+            raise ValueError("a malformed exception record")
+    return RequestStats.from_serialized(data).serialize()
