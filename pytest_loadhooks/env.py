@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import math
 import sys
 from argparse import Namespace
 from collections.abc import Sequence
@@ -19,13 +21,48 @@ if TYPE_CHECKING:
     from .shape import LoadTestShape
 
 
+HOST_NAME_CHARACTERS = frozenset("-._~")
+"""Besides letters and digits (any script's: international names), what a host name may hold."""
+
+
 def validate_host(host: str | None) -> None:
-    """A host must be an http(s) URL with a network location, e.g. http://127.0.0.1:8080."""
+    """A host must be an http(s) URL with a valid host name and, if given, a port from 1 to 65535.
+
+    Checked before any traffic: a host the client cannot even connect to would otherwise fail
+    inside the client on every request, and a run could pass with nothing sent.
+    """
     if host is None:
         return
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"host {host!r} is not a URL: use a form like http://127.0.0.1:8080")
+    if not isinstance(host, str):
+        raise ConfigurationError(f"host {host!r} is not a URL: use a string like http://127.0.0.1:8080")
+    try:
+        parts = urlsplit(host)
+        port = parts.port
+    except ValueError as error:  # an out-of-range or non-numeric port, a malformed [IPv6] literal
+        problem = "the port must be a number from 1 to 65535" if "port" in str(error).lower() else str(error)
+        raise ConfigurationError(f"host {_shown(host)}: {problem}") from None
+    if not parts.netloc:
+        raise ConfigurationError(f"host {_shown(host)} is not a URL: use a form like http://127.0.0.1:8080")
+    if parts.scheme not in ("http", "https"):
+        raise ConfigurationError(f"host {_shown(host)}: the scheme {parts.scheme!r} is not http or https")
+    name = parts.hostname
+    if not name:
+        raise ConfigurationError(f"host {_shown(host)} has no host name: use a form like http://127.0.0.1:8080")
+    if "[" not in parts.netloc and not all(ch.isalnum() or ch in HOST_NAME_CHARACTERS for ch in name):
+        raise ConfigurationError(f"host {_shown(host)}: {name!r} is not a valid host name "
+                                 "(letters, digits, '-' and '.')")
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigurationError(f"host {_shown(host)}: the port must be a number from 1 to 65535")
+
+
+def _shown(host: str) -> str:
+    """The host for a message, a password in it masked (messages end up in CI logs)."""
+    head, at, tail = host.rpartition("@")
+    if not at or "://" not in head:
+        return repr(host)
+    scheme, _, credentials = head.partition("://")
+    user, colon, _password = credentials.partition(":")
+    return repr(f"{scheme}://{user}{':***' if colon else ''}@{tail}")
 
 
 def is_concrete_user_class(value: Any) -> bool:
@@ -59,8 +96,8 @@ class Environment:
         self.shape_class = shape_class
         validate_host(host)
         self.host = host
-        if stop_timeout is None or stop_timeout < 0:
-            raise ConfigurationError(f"stop timeout must be >= 0 seconds, got {stop_timeout!r}")
+        if not isinstance(stop_timeout, (int, float)) or not 0 <= stop_timeout < math.inf:  # NaN fails it too
+            raise ConfigurationError(f"stop timeout must be a finite number of seconds >= 0, got {stop_timeout!r}")
         self.stop_timeout = stop_timeout
         self.parsed_options = parsed_options if parsed_options is not None else Namespace()
         self.stats = RequestStats(rps_window)
@@ -96,6 +133,12 @@ class Environment:
         if not classes:
             raise ConfigurationError("no User classes to run: define a concrete User subclass (abstract = False)")
         for cls in classes:
+            _validate_user_class_attributes(cls)
+        if not any(cls.weight or cls.fixed_count for cls in classes):
+            names = ", ".join(cls.__name__ for cls in classes)
+            raise ConfigurationError(f"no User class with weight > 0 or fixed_count > 0 ({names}): "
+                                     "a class of weight 0 is never started")
+        for cls in classes:
             if not cls.tasks:
                 tagged = " after tag filtering" if (self.tags or self.exclude_tags) else ""
                 raise ConfigurationError(f"{cls.__name__} has no tasks{tagged}: add @task methods or set tasks = [...]")
@@ -109,7 +152,11 @@ class Environment:
                     raise ConfigurationError(
                         f"{cls.__name__} has no host: set {cls.__name__}.host or pass a host (--load-host)"
                     )
-                validate_host(host)
+                try:
+                    validate_host(host)
+                except ConfigurationError as error:
+                    where = "the run's host" if self.host else f"{cls.__name__}.host"
+                    raise ConfigurationError(f"{where}: {error}") from None
 
     def host_for(self, user_class: type) -> str | None:
         """The host a user of ``user_class`` sends to: the run's host if given (it overrides
@@ -162,6 +209,40 @@ class Environment:
         _remove_quietly(self.events.request, self.stats.on_request)
         if self.runner is not None:
             _remove_quietly(self.events.user_error, self.runner._on_user_error)
+
+
+def _validate_user_class_attributes(cls: type) -> None:
+    """A class's weight, fixed_count and wait_time, checked before any user starts (named by class)."""
+    for attribute in ("weight", "fixed_count"):
+        value = getattr(cls, attribute, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigurationError(f"{cls.__name__}.{attribute} = {value!r}: must be a whole number >= 0")
+    wait_time = getattr(cls, "wait_time", None)
+    if wait_time is None:
+        return  # no pause between tasks (Locust's constant(0))
+    if not callable(wait_time):
+        raise ConfigurationError(f"{cls.__name__}.wait_time = {wait_time!r} is not a function: "
+                                 "use e.g. wait_time = between(1, 3) or constant(0.5)")
+    from .user import wait_time as helpers
+
+    factories = {helpers.between, helpers.constant, helpers.constant_pacing, helpers.constant_throughput}
+    if wait_time in factories:
+        raise ConfigurationError(f"{cls.__name__}.wait_time = {wait_time.__name__} is the helper itself: "
+                                 f"call it, e.g. wait_time = {wait_time.__name__}(...)")
+    if not _accepts_one_argument(wait_time):
+        raise ConfigurationError(f"{cls.__name__}.wait_time must take the user as its one argument "
+                                 "(def wait_time(self): ...) or be a helper like between(1, 3)")
+
+
+def _accepts_one_argument(function: Any) -> bool:
+    """Whether ``function(user)`` binds (how a User calls its wait_time); unknown signatures are given the benefit."""
+    try:
+        inspect.signature(function).bind(object())
+    except TypeError:
+        return False
+    except ValueError:
+        return True  # a builtin without a readable signature
+    return True
 
 
 def _empty_task_set(tasks: Sequence[Any], seen: set | None = None) -> type | None:

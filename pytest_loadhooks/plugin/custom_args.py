@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .options import GROUP, ini_values
+from .options import GROUP, ini_values, parse_bool
 
 
 @dataclass
@@ -39,16 +39,31 @@ class CustomArgument:
         value = raw
         if self.action in ("store_true", "store_false"):
             if isinstance(raw, str):
-                value = raw.strip().lower() in ("1", "true", "yes", "on")
-        elif self.type is not None and isinstance(raw, str):
-            try:
-                value = self.type(raw)
-            except (TypeError, ValueError):
-                raise ValueError(f"{source}: invalid value {raw!r} for {self.flags[0]}") from None
+                try:
+                    value = parse_bool(raw)
+                except ValueError:
+                    raise ValueError(f"{source}: invalid boolean {self.shown(raw)} for {self.flags[0]}: "
+                                     "use 1/0, true/false, yes/no or on/off") from None
+        elif isinstance(raw, str):
+            value = self.typed(raw, source)
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(repr(c) for c in self.choices)
-            raise ValueError(f"{source}: invalid choice {value!r} for {self.flags[0]} (choose from {allowed})")
+            raise ValueError(f"{source}: invalid choice {self.shown(value)} for {self.flags[0]} "
+                             f"(choose from {allowed})")
         return value
+
+    def typed(self, raw: str, source: str) -> Any:
+        """``raw`` through the argument's ``type=`` (as argparse applies it), or a ValueError naming the source."""
+        if self.type is None:
+            return raw
+        try:
+            return self.type(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"{source}: invalid value {self.shown(raw)} for {self.flags[0]}") from None
+
+    def shown(self, value: Any) -> str:
+        """A value for a message: a secret argument's value is never echoed (messages end up in CI logs)."""
+        return "'***' (secret, not shown)" if self.is_secret else repr(value)
 
 
 @dataclass
@@ -103,8 +118,6 @@ class ParserShim:
         dest = kwargs.get("dest") or long_flags[0].lstrip("-").replace("-", "_")
         action = kwargs.get("action")
         default = kwargs.get("default", False if action == "store_true" else True if action == "store_false" else None)
-        if isinstance(default, str) and kwargs.get("type") is not None:
-            default = kwargs["type"](default)  # as argparse does for string defaults
         choices = kwargs.get("choices")
         argument = CustomArgument(
             dest=dest, flags=long_flags, default=default, type=kwargs.get("type"),
@@ -112,6 +125,9 @@ class ParserShim:
             env_var=kwargs.get("env_var"), include_in_web_ui=kwargs.get("include_in_web_ui", True),
             is_secret=kwargs.get("is_secret", False), action=action,
         )
+        if isinstance(default, str):
+            # As argparse does for string defaults; a bad one is named, its value masked if secret.
+            argument.default = argument.typed(default, f"the default of {long_flags[0]}")
         existing = self._registry.arguments.get(dest)
         if existing is not None:
             return existing

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import options as opts
 from .custom_args import ArgumentRegistry
-from .thresholds import ThresholdError, parse_all
+from .thresholds import Threshold, ThresholdError, marker_expressions, parse_all
 
 if TYPE_CHECKING:
-    from .run import LoadRun
+    from .run import LoadRun, RunSettings
 
 SESSION_KEY = pytest.StashKey["LoadSession"]()
 RUN_ITEM_NAME = "load_run"
@@ -53,6 +55,8 @@ class LoadSession:
         self.abstract_user_classes: list[str] = []
         self.problems: list[str] = []
         self.quit_errors: list = []
+        self.item_thresholds: dict[str, list[Threshold]] = {}
+        """Thresholds that a test (or its class) sets on the shared run it reads, parsed at collection."""
 
     # -- runs --
     def all_runs(self) -> list[LoadRun]:
@@ -64,6 +68,8 @@ class LoadSession:
         from .run import LoadRun
 
         outputs = self.outputs.for_run(run_id if isolated else None)
+        if isolated:
+            _check_outputs(outputs, run_id)
         return LoadRun(run_id=run_id, settings=settings, thresholds=list(self.thresholds), outputs=outputs,
                        live_view_factory=self.live_view)
 
@@ -72,9 +78,9 @@ class LoadSession:
         if marker is not None:
             run = self.module_runs.get(module.nodeid)
             if run is None:
-                settings = self._marker_settings(marker, module.nodeid)
+                settings = self._marker_settings(marker, module.nodeid, module)
                 run = self.new_run(f"{module.nodeid}::{RUN_ITEM_NAME}", settings, isolated=True)
-                _apply_marker_user_classes(run, marker)
+                _apply_marker_user_classes(run, marker, module.nodeid, module)
                 self.module_runs[module.nodeid] = run
             run.thresholds += self._marker_thresholds(module, own_only=True, run=run)
             return run
@@ -96,37 +102,70 @@ class LoadSession:
             return item.run
         return self.session_run
 
-    def _marker_settings(self, marker: pytest.Mark, where: str) -> Any:
+    def _marker_settings(self, marker: pytest.Mark, where: str, module: pytest.Module | None) -> RunSettings:
+        """The session's settings overridden by a ``load`` marker, every argument checked (a usage error names it)."""
         if marker.args:
             raise pytest.UsageError(f"pytest-loadhooks: {where}: the load marker takes keyword arguments only")
+        kwargs = dict(marker.kwargs)
         try:
-            return self.settings.with_marker(dict(marker.kwargs))
+            if kwargs.get("shape") is not None:
+                kwargs["shape"] = marker_shape(kwargs["shape"], _namespace(module))
+            if kwargs.get("user_classes") is not None:
+                marker_user_classes(kwargs["user_classes"], _namespace(module))  # checked here, applied by the caller
+            return self.settings.with_marker(kwargs)
         except ValueError as error:
             raise pytest.UsageError(f"pytest-loadhooks: {where}: {error}") from None
 
     def _marker_thresholds(self, node: Any, own_only: bool, run: LoadRun) -> list:
-        markers = node.own_markers if own_only else list(node.iter_markers())
-        expressions: list[str] = []
-        for marker in markers:
-            if marker.name != "thresholds":
-                continue
-            for arg in marker.args:
-                expressions.extend([arg] if isinstance(arg, str) else list(arg))
-        try:
-            parsed = parse_all(expressions)
-        except ThresholdError as error:
-            raise pytest.UsageError(f"pytest-loadhooks: {node.nodeid}: {error}") from None
+        parsed = self._thresholds_of(node, own_only)
         known = {t.expression for t in run.thresholds}
         return [t for t in parsed if t.expression not in known]
 
+    @staticmethod
+    def _thresholds_of(node: Any, own_only: bool, skip_modules: bool = False) -> list[Threshold]:
+        """The thresholds of a node's ``thresholds`` markers (its own, or with its parents'), as a usage error if bad."""
+        pairs = [(node, m) for m in node.own_markers] if own_only else list(node.iter_markers_with_node())
+        expressions: list[str] = []
+        try:
+            for owner, marker in pairs:
+                if marker.name != "thresholds" or (skip_modules and isinstance(owner, pytest.Module)):
+                    continue
+                expressions.extend(marker_expressions(marker.args, marker.kwargs))
+            return parse_all(expressions)
+        except ThresholdError as error:
+            raise pytest.UsageError(f"pytest-loadhooks: {node.nodeid}: {error}") from None
+
+    def validate_before_traffic(self, items: Sequence[pytest.Item]) -> None:
+        """Check, at collection, what would otherwise be read only after a run: the thresholds on tests.
+
+        A test (or its class) that reads a shared run through ``load_result`` judges that run
+        with its own thresholds; they are parsed here so that a bad one costs no run. A
+        thresholds marker on a test that reads no run would judge nothing: a usage error.
+        """
+        for item in items:
+            if item.nodeid in self.test_runs:
+                continue  # its own run took the thresholds of the test, its class and module
+            if "load_result" in getattr(item, "fixturenames", ()):
+                self.item_thresholds[item.nodeid] = self._thresholds_of(item, own_only=False, skip_modules=True)
+            elif own_marker(item, "thresholds") is not None and self.active:
+                raise pytest.UsageError(
+                    f"pytest-loadhooks: {item.nodeid}: @pytest.mark.thresholds on a test that reads no load run "
+                    "judges nothing: request the load_result fixture, or put the marker on the module")
+
+    def own_thresholds(self, item: pytest.Item) -> list[Threshold]:
+        """The thresholds a test (or its class) sets on the shared run it reads (parsed at collection)."""
+        if item.nodeid not in self.item_thresholds:
+            self.item_thresholds[item.nodeid] = self._thresholds_of(item, own_only=False, skip_modules=True)
+        return self.item_thresholds[item.nodeid]
+
     def create_test_run(self, item: pytest.Item, marker: pytest.Mark) -> LoadRun:
-        settings = self._marker_settings(marker, item.nodeid)
-        run = self.new_run(item.nodeid, settings, isolated=True)
         module = item.getparent(pytest.Module)
+        settings = self._marker_settings(marker, item.nodeid, module)
+        run = self.new_run(item.nodeid, settings, isolated=True)
         run.user_classes = list(self.module_user_classes.get(module.nodeid, [])) if module else []
         if module is not None and settings.shape is None and module.nodeid in self.module_shapes:
             run.settings.shape = self.module_shapes[module.nodeid]
-        _apply_marker_user_classes(run, marker)
+        _apply_marker_user_classes(run, marker, item.nodeid, module)
         run.thresholds += self._marker_thresholds(item, own_only=False, run=run)
         self.test_runs[item.nodeid] = run
         return run
@@ -160,8 +199,69 @@ def own_marker(node: Any, name: str) -> pytest.Mark | None:
     return None
 
 
-def _apply_marker_user_classes(run: LoadRun, marker: pytest.Mark) -> None:
-    classes = marker.kwargs.get("user_classes")
-    if classes:
-        run.user_classes = list(classes)
-        run.explicit_user_classes = True
+def _apply_marker_user_classes(run: LoadRun, marker: pytest.Mark, where: str, module: pytest.Module | None) -> None:
+    given = marker.kwargs.get("user_classes")
+    if given is None:
+        return
+    try:
+        run.user_classes = marker_user_classes(given, _namespace(module))
+    except ValueError as error:
+        raise pytest.UsageError(f"pytest-loadhooks: {where}: {error}") from None
+    run.explicit_user_classes = True
+
+
+def _namespace(module: pytest.Module | None) -> dict[str, Any]:
+    """The names a marker's strings are looked up in: the test module's globals."""
+    return vars(module.obj) if module is not None else {}
+
+
+def marker_user_classes(given: Any, namespace: dict[str, Any]) -> list[type]:
+    """``load(user_classes=...)``: a User class, or a list of them; a name stands for the module's class of that name.
+
+    Names follow Locust's command line (``locust -f file.py UserA UserB`` picks classes by name).
+    """
+    entries = list(given) if isinstance(given, (list, tuple)) else [given]
+    if not entries:
+        raise ValueError("load(user_classes=[]) selects no users: name at least one User class, "
+                         "or leave user_classes out to run all of the module's")
+    return [_user_class(entry, namespace) for entry in entries]
+
+
+def _user_class(entry: Any, namespace: dict[str, Any]) -> type:
+    users = sys.modules.get("pytest_loadhooks.user.users")  # a User class exists only once this is imported
+    value = namespace.get(entry) if isinstance(entry, str) else entry
+    if isinstance(entry, str) and value is None:
+        known = sorted(name for name, obj in namespace.items()
+                       if users is not None and isinstance(obj, type) and issubclass(obj, users.User)
+                       and not obj.__dict__.get("abstract", False))
+        raise ValueError(f"load(user_classes=...): no User class named {entry!r} in the test module "
+                         f"(it has: {', '.join(known) or 'none'})")
+    if users is None or not isinstance(value, type) or not issubclass(value, users.User):
+        raise ValueError(f"load(user_classes=...): {entry!r} is not a User class: give a User subclass, "
+                         "a list of them, or their names")
+    if value.__dict__.get("abstract", False):
+        raise ValueError(f"load(user_classes=...): {value.__name__} is abstract (abstract = True) and cannot run")
+    return value
+
+
+def marker_shape(given: Any, namespace: dict[str, Any]) -> Any:
+    """``load(shape=...)``: a LoadTestShape subclass or instance; a name stands for the module's class of that name."""
+    shapes = sys.modules.get("pytest_loadhooks.shape")
+    value = namespace.get(given, given) if isinstance(given, str) else given
+    is_class = isinstance(value, type) and shapes is not None and issubclass(value, shapes.LoadTestShape)
+    if is_class or (shapes is not None and isinstance(value, shapes.LoadTestShape)):
+        return value
+    raise ValueError(f"load(shape={given!r}): not a LoadTestShape: give a LoadTestShape subclass "
+                     "(or its name in the test module)")
+
+
+def _check_outputs(outputs: Any, run_id: str) -> None:
+    """The files an isolated run writes under names of its own: checked before any run starts."""
+    try:
+        for path in (outputs.html, outputs.json):
+            if path:
+                opts.check_output_file(path)
+        if outputs.csv:
+            opts.parse_output_prefix(outputs.csv)
+    except ValueError as error:
+        raise pytest.UsageError(f"pytest-loadhooks: {run_id}: {error}") from None

@@ -6,6 +6,7 @@ line wins over the environment, which wins over the ini file, which wins over th
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable
@@ -20,8 +21,24 @@ _DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m(?!s
                        r"(?:(?P<ms>\d+(?:\.\d+)?)ms)?$")
 
 
+MAX_DURATION = 366 * 24 * 3600.0
+"""The longest duration accepted (a year and a day, in seconds): anything longer is a typo, not a test."""
+
+MAX_USERS = 10_000_000
+"""The most users a run may ask for: far beyond what any machine or cluster runs, well within every counter."""
+
+BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+                 "off": False}
+"""The spellings of a boolean in an environment variable or the ini file (case-insensitive)."""
+
+
+def _is_negative(value: float) -> bool:
+    """Below zero, or zero written with a minus sign (``-0`` is a typo, never meant as 0)."""
+    return value < 0 or math.copysign(1.0, value) < 0
+
+
 def parse_duration(text: Any) -> float:
-    """'30s', '5m', '1h30m', '1m30s', '500ms' or a plain number of seconds -> seconds."""
+    """'30s', '5m', '1h30m', '1m30s', '500ms' or a plain number of seconds -> seconds (finite, 0 to a year)."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         value = float(text)
     else:
@@ -34,28 +51,37 @@ def parse_duration(text: Any) -> float:
                 raise ValueError(f"invalid duration '{text}': use e.g. 30s, 5m, 1h30m or a number of seconds")
             parts = {k: float(v) for k, v in match.groupdict().items() if v}
             value = parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0) + parts.get("ms", 0) / 1000
-    if value < 0:
+    if math.isnan(value):
+        raise ValueError(f"invalid duration '{text}': not a number; use e.g. 30s, 5m, 1h30m or a number of seconds")
+    if _is_negative(value):
         raise ValueError(f"invalid duration '{text}': must not be negative")
+    if value > MAX_DURATION:
+        raise ValueError(f"invalid duration '{text}': must be finite and at most 366 days ({MAX_DURATION:g}s)")
     return value
 
 
 def parse_user_count(text: Any) -> int:
+    """A whole number of users, 0 to ``MAX_USERS`` (written without a sign)."""
+    raw = str(text).strip()
     try:
-        value = int(str(text).strip())
+        value = int(raw)
     except ValueError:
         raise ValueError(f"invalid user count '{text}': must be a whole number >= 0") from None
-    if value < 0:
+    if value < 0 or raw.startswith("-"):
         raise ValueError(f"invalid user count '{text}': must be a whole number >= 0")
+    if value > MAX_USERS:
+        raise ValueError(f"invalid user count '{text}': must be at most {MAX_USERS:,}")
     return value
 
 
 def parse_spawn_rate(text: Any) -> float:
+    """Users started per second: a finite number more than 0."""
     try:
         value = float(str(text).strip())
     except ValueError:
         raise ValueError(f"invalid spawn rate '{text}': must be a number of users per second > 0") from None
-    if value <= 0:
-        raise ValueError(f"invalid spawn rate '{text}': must be a number of users per second > 0")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"invalid spawn rate '{text}': must be a finite number of users per second > 0")
     return value
 
 
@@ -66,8 +92,18 @@ def parse_ratio(text: Any) -> float:
     except ValueError:
         raise ValueError(f"invalid fail ratio '{text}': use a number between 0 and 1, "
                          "or a percentage like 1%") from None
-    if not 0 <= value <= 1:
+    if not 0 <= value <= 1 or _is_negative(value):  # NaN fails the comparison too
         raise ValueError(f"invalid fail ratio '{text}': must be between 0 and 1 (or 0%-100%)")
+    return value
+
+
+def parse_bool(text: Any) -> bool:
+    """A boolean from an environment variable or the ini file: 1/0, true/false, yes/no, on/off."""
+    if isinstance(text, bool):
+        return text
+    value = BOOLEAN_WORDS.get(str(text).strip().lower())
+    if value is None:
+        raise ValueError(f"invalid boolean '{text}': use 1/0, true/false, yes/no or on/off")
     return value
 
 
@@ -80,6 +116,46 @@ def parse_host(text: Any) -> str:
     except ValueError as error:
         raise ValueError(str(error)) from None
     return host
+
+
+def parse_output_file(text: Any) -> str:
+    """A file to write after the run: checked now, so that a bad path never costs a whole run."""
+    path = str(text).strip()
+    check_output_file(path)
+    return path
+
+
+def parse_output_prefix(text: Any) -> str:
+    """A prefix to which file names are appended (``--load-csv``): its directory part must be creatable."""
+    prefix = str(text).strip()
+    if not prefix or prefix.endswith(("/", os.sep)) or os.path.isdir(prefix):
+        raise ValueError(f"invalid file prefix '{text}': name a file prefix, e.g. results/run "
+                         "(it writes results/run_stats.csv, ...)")
+    check_directory_creatable(os.path.dirname(prefix) or ".", prefix)
+    return prefix
+
+
+def check_output_file(path: str) -> None:
+    """Raise ValueError unless ``path`` can be written as a file: not a directory, its directory creatable."""
+    if not path or path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise ValueError(f"cannot write '{path}': it is a directory; name a file in it")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise ValueError(f"cannot write '{path}': the file is not writable")
+    check_directory_creatable(os.path.dirname(path) or ".", path)
+
+
+def check_directory_creatable(directory: str, path: str) -> None:
+    """The nearest existing ancestor of ``directory`` must be a writable directory (the writer creates the rest)."""
+    current = os.path.abspath(directory)
+    while not os.path.exists(current):
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    if not os.path.isdir(current):
+        raise ValueError(f"cannot write '{path}': {current} is a file, not a directory")
+    if not os.access(current, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write '{path}': the directory {current} is not writable")
 
 
 def parse_list(text: Any) -> list[str]:
@@ -103,6 +179,7 @@ class LoadOption:
     metavar: str | None = None
     run_setting: bool = False  # one of a run's settings: also a ``load`` marker argument
     ini_name: str | None = None  # when the ini key is not the mechanical one
+    positive: bool = False  # 0 is out of range too (an interval that paces something)
 
     @property
     def key(self) -> str:
@@ -145,13 +222,13 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("threshold", "a threshold the run must meet, e.g. 'p95 < 300' or 'GET /cart: p99 < 500' "
                "(repeatable; in the ini file one per line; in the environment ';'-separated)", None, None,
                repeatable=True, metavar="EXPR", ini_name="load_thresholds"),
-    LoadOption("html", "write a self-contained HTML report to this path", str, None, metavar="PATH"),
+    LoadOption("html", "write a self-contained HTML report to this path", parse_output_file, None, metavar="PATH"),
     LoadOption("csv", "write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, "
-               "PREFIX_exceptions.csv", str, None, metavar="PREFIX"),
-    LoadOption("json", "write the whole result as JSON to this path", str, None, metavar="PATH"),
-    LoadOption("only", "run only load-run items and the tests that use their results", None, False, flag=True),
+               "PREFIX_exceptions.csv", parse_output_prefix, None, metavar="PREFIX"),
+    LoadOption("json", "write the whole result as JSON to this path", parse_output_file, None, metavar="PATH"),
+    LoadOption("only", "run only load-run items and the tests that use their results", parse_bool, False, flag=True),
     LoadOption("live-interval", "seconds between live status lines when not on a terminal (default 5)",
-               parse_duration, 5.0, metavar="SECONDS"),
+               parse_duration, 5.0, metavar="SECONDS", positive=True),
 )
 """Every option, once: ``pytest --help``, the ini keys, the variables, the ``load`` marker and
 docs/options.md are all built from this tuple."""
@@ -195,8 +272,10 @@ def raw_sources(config: Any, option: LoadOption) -> list[tuple[str, Any]]:
         found.append((option.cli, cli))
     if option.env_var in os.environ and os.environ[option.env_var].strip() != "":
         found.append((option.env_var, os.environ[option.env_var]))
-    if option.ini in ini_values(config):
-        found.append((f"ini {option.ini}", config.getini(option.ini)))
+    ini = ini_values(config)
+    if option.ini in ini:
+        # A flag's ini value is read raw: pytest's own bool conversion would fail without naming the key.
+        found.append((f"ini {option.ini}", ini[option.ini] if option.flag else config.getini(option.ini)))
     return found
 
 
@@ -225,14 +304,15 @@ def resolve(config: Any, option: LoadOption) -> Any:
     if not sources:
         return option.default
     source, raw = sources[0]
-    if option.flag:
-        return raw if isinstance(raw, bool) else str(raw).strip().lower() in ("1", "true", "yes", "on")
     if option.parse is None:
         return raw
     try:
-        return option.parse(raw)
+        value = option.parse(raw)
     except ValueError as error:
         raise ValueError(f"{source}: {error}") from None
+    if option.positive and not value:
+        raise ValueError(f"{source}: invalid value '{raw}': must be more than 0")
+    return value
 
 
 def is_load_session(config: Any) -> bool:

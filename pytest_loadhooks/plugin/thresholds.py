@@ -8,9 +8,10 @@ is one entry in ``METRICS``: parsing, measuring, units and messages all read it.
 
 from __future__ import annotations
 
+import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +140,8 @@ def parse(expression: str) -> Threshold:
     if definition is None:
         raise ThresholdError(f"unknown threshold metric {match['metric']!r} in {expression!r}: use {METRICS_HELP}")
     limit = float(match["value"])
+    if not math.isfinite(limit):
+        raise ThresholdError(f"invalid threshold {expression!r}: the limit {match['value']} is not a finite number")
     unit = match["unit"]
     if unit == "%":
         if definition.kind != "ratio":
@@ -160,8 +163,32 @@ def parse(expression: str) -> Threshold:
     return Threshold(expression.strip(), metric, match["op"], limit, method, name)
 
 
-def parse_all(expressions: list[str]) -> list[Threshold]:
-    return [parse(expression) for expression in expressions]
+def parse_all(expressions: Iterable[Any]) -> list[Threshold]:
+    """Parse each expression; a list or tuple among them (a marker's argument) stands for its items."""
+    return [parse(expression) for expression in flatten_expressions(expressions)]
+
+
+def flatten_expressions(expressions: Iterable[Any]) -> list[str]:
+    """Expressions given as strings, or as lists/tuples of strings; anything else is a ThresholdError."""
+    flat: list[str] = []
+    for item in expressions:
+        if isinstance(item, str):
+            flat.append(item)
+        elif isinstance(item, (list, tuple)) and all(isinstance(inner, str) for inner in item):
+            flat.extend(item)
+        else:
+            raise ThresholdError(f"a threshold must be a string like 'p95 < 300' (or a list of them), "
+                                 f"got {item!r}")
+    return flat
+
+
+def marker_expressions(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[str]:
+    """The expressions of ``@pytest.mark.thresholds(...)``: strings or lists of strings, no keywords."""
+    if kwargs:
+        raise ThresholdError(f"the thresholds marker takes expressions as positional arguments, not keywords "
+                             f"({', '.join(f'{key}=' for key in kwargs)}): use "
+                             "@pytest.mark.thresholds('p95 < 300', 'fail_ratio < 1%')")
+    return flatten_expressions(args)
 
 
 def measure(result: Any, threshold: Threshold) -> float | None:
