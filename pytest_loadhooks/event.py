@@ -21,12 +21,85 @@ Handler = Callable[..., Any]
 
 @dataclass
 class ListenerError:
-    """A listener that raised while an event fired: kept so the run can end as errored."""
+    """Failures of one listener on one event with one error: kept so the run can end as errored.
+
+    Grouped as request failures are: ``count`` is how often it happened, ``traceback`` is the
+    first occurrence's (a listener on ``request`` may fail on every request; one traceback says
+    all there is to say, and memory stays flat whatever the count).
+    """
 
     event: str
     listener: str
     error: str
     traceback: str
+    count: int = 1
+
+
+MAX_MESSAGES_PER_LISTENER = 20
+"""Distinct error messages kept apart for one listener on one event; further ones are counted together
+(a message quoting the request, a timestamp or an id would otherwise make a group per request)."""
+
+
+class ListenerErrors(list):
+    """The listener failures of one :class:`Events`: a list of :class:`ListenerError`, one per
+    (event, listener, error), each with its count.
+
+    Readers keep using it as a list they slice from an index they noted earlier (an Environment
+    reads the failures since it was created, the session those of its ``quitting`` listeners).
+    So a record only grows while nobody has noted an index past it: taking the length closes
+    the records before it, and a failure after that point starts a record of its own, inside
+    the reader's slice. Noting an index is rare (once per Environment), so the records stay few.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._open: dict[tuple[str, str, str], tuple[int, ListenerError]] = {}
+        self._messages: dict[tuple[str, str], int] = {}
+
+    def __len__(self) -> int:
+        self._open.clear()  # an index was noted: later failures must land after it
+        self._messages.clear()
+        return super().__len__()
+
+    def add(self, event: str, listener: str, error: BaseException, formatted: Callable[[], str]) -> ListenerError | None:
+        """Count one failure; returns the new record when it starts a group (``None`` when it joined one).
+
+        ``formatted`` gives the traceback, asked for only when a group starts: formatting one per
+        request would cost more than the failing listener does.
+        """
+        message = f"{type(error).__name__}: {error}"
+        key = (event, listener, message)
+        record = self._joined(key)
+        if record is None:
+            distinct = self._messages.get((event, listener), 0)
+            if distinct >= MAX_MESSAGES_PER_LISTENER:
+                message = (f"{type(error).__name__} (messages beyond the first {MAX_MESSAGES_PER_LISTENER} "
+                           "distinct ones are counted together)")
+                key = (event, listener, message)
+                record = self._joined(key)
+        if record is not None:
+            record.count += 1
+            return None
+        self._messages[(event, listener)] = self._messages.get((event, listener), 0) + 1
+        record = ListenerError(event, listener, message, formatted())
+        self._open[key] = (super().__len__(), record)
+        self.append(record)
+        return record
+
+    def _joined(self, key: tuple[str, str, str]) -> ListenerError | None:
+        # A record whose place was deleted (a test trimming the list back) is no longer open.
+        found = self._open.get(key)
+        if found is None:
+            return None
+        index, record = found
+        if index < super().__len__() and self[index] is record:
+            return record
+        del self._open[key]
+        return None
+
+    def total(self) -> int:
+        """How many listener calls failed (the records' counts added up)."""
+        return sum(record.count for record in self)
 
 
 class EventHook:
@@ -45,7 +118,7 @@ class EventHook:
         # 'request' path pays nothing for that safety (no copy per fire).
         self._handlers: tuple[Handler, ...] = ()
         self.name = name
-        self._errors = errors if errors is not None else []
+        self._errors = errors if errors is not None else ListenerErrors()
 
     def add_listener(self, handler: Handler) -> Handler:
         self._handlers = (*self._handlers, handler)
@@ -137,13 +210,18 @@ class EventHook:
 
     def _listener_failed(self, handler: Handler, error: Exception) -> None:
         listener = getattr(handler, "__qualname__", None) or repr(handler)
-        formatted = traceback.format_exc()
-        # A listener on 'request' can fail thousands of times: log the first of each kind in full.
-        repeated = any(e.listener == listener and e.event == self.name and e.traceback == formatted
-                       for e in self._errors[-50:])
-        log = logger.debug if repeated else logger.error
-        log("Uncaught exception in listener %s of event '%s':\n%s", listener, self.name, formatted)
-        self._errors.append(ListenerError(self.name, listener, f"{type(error).__name__}: {error}", formatted))
+        errors = self._errors
+        if isinstance(errors, ListenerErrors):
+            record = errors.add(self.name, listener, error, traceback.format_exc)
+        else:  # a plain list handed in by a caller: one record per failure, as it asked
+            record = ListenerError(self.name, listener, f"{type(error).__name__}: {error}", traceback.format_exc())
+            errors.append(record)
+        # A listener on 'request' can fail thousands of times: the first of each kind is logged in full.
+        if record is not None:
+            logger.error("Uncaught exception in listener %s of event '%s':\n%s", listener, self.name, record.traceback)
+        elif logger.isEnabledFor(logging.DEBUG):
+            logger.debug("Uncaught exception in listener %s of event '%s' (seen before):\n%s",
+                         listener, self.name, traceback.format_exc())
 
 
 class DeprecatedEventHook(EventHook):
@@ -231,7 +309,7 @@ EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
 class Events:
     """The set of hooks of one Environment (the module-level ``events`` by default)."""
 
-    listener_errors: list[ListenerError] = field(default_factory=list)
+    listener_errors: list[ListenerError] = field(default_factory=ListenerErrors)
 
     request: EventHook = field(init=False)
     user_error: EventHook = field(init=False)

@@ -78,6 +78,19 @@ def percentile_of(histogram: dict[float, int], count: int, q: float) -> float:
     return max(histogram)
 
 
+def per_second(count: float, seconds: float) -> float:
+    """The one definition of a rate over a run: ``count`` spread over the run's duration in ``seconds``.
+
+    Every whole-run rate an output shows (requests/s and failures/s, of one endpoint or of all:
+    the terminal table, the CSV, the JSON and HTML report, the ``rps`` threshold) is this, with
+    the duration of the whole run as the denominator, for every endpoint alike. An endpoint hit
+    only during the ramp-up (20 requests in the first second of a 10 s run) ran at 2.0 req/s over
+    the run, which is what its row says; over its own span it would claim 20 req/s, a load the
+    target never saw. 0 before any time has passed.
+    """
+    return count / seconds if seconds > 0 else 0.0
+
+
 def _histogram_difference(newer: dict[float, int], older: dict[float, int]) -> dict[float, int]:
     return {k: v - older.get(k, 0) for k, v in newer.items() if v - older.get(k, 0) > 0}
 
@@ -149,14 +162,17 @@ class StatsEntry:
         "response_times",
         "rps_window",
         "start_time",
+        "stats",
         "total_content_length",
         "total_response_time",
     )
 
-    def __init__(self, name: str, method: str = "", rps_window: int = DEFAULT_RPS_WINDOW) -> None:
+    def __init__(self, name: str, method: str = "", rps_window: int = DEFAULT_RPS_WINDOW,
+                 stats: RequestStats | None = None) -> None:
         self.name = name
         self.method = method
         self.rps_window = rps_window
+        self.stats = stats  # the run's stats, whose span its rates are spread over (None: an entry on its own)
         self.reset()
 
     def reset(self) -> None:
@@ -222,7 +238,10 @@ class StatsEntry:
         first, last = self._window(now)
         if last <= first:
             return 0.0
-        return sum(per_second.get(s, 0) for s in range(first, last)) / (last - first)
+        # The run's first second is only partly the run's: spread its counts over the part that was
+        # (a run started at .7 has sent 0.3 s of requests in it), or an early rate reads far too low.
+        covered = last - max(first, self.start_time)
+        return sum(per_second.get(s, 0) for s in range(first, last)) / covered if covered > 0 else 0.0
 
     def current_rps_at(self, now: float | None = None) -> float:
         return self._rate_in_window(self.num_reqs_per_sec, now)
@@ -240,19 +259,32 @@ class StatsEntry:
 
     @property
     def duration(self) -> float:
+        """Seconds the whole-run rates are spread over while the run goes: the run's so far, the same for
+        every endpoint (its stats' span, from their start to the last request of any endpoint, as
+        Locust takes it). An entry on its own (no stats) spans from its start to its last request."""
+        if self.stats is not None:
+            return self.stats.duration
         if self.last_request_timestamp is None:
             return 0.0
         return max(self.last_request_timestamp - self.start_time, 0.0)
 
+    def rps_over(self, duration: float) -> float:
+        """Requests per second over a run that lasted ``duration`` seconds (:func:`per_second`)."""
+        return per_second(self.num_requests, duration)
+
+    def fail_per_sec_over(self, duration: float) -> float:
+        """Failures per second over a run that lasted ``duration`` seconds (:func:`per_second`)."""
+        return per_second(self.num_failures, duration)
+
     @property
     def total_rps(self) -> float:
-        duration = self.duration
-        return self.num_requests / duration if duration > 0 else 0.0
+        """Requests per second over the run so far (Locust's name); a finished run's outputs spread them
+        over its measured duration instead, with :meth:`rps_over`: the same definition, the exact end."""
+        return self.rps_over(self.duration)
 
     @property
     def total_fail_per_sec(self) -> float:
-        duration = self.duration
-        return self.num_failures / duration if duration > 0 else 0.0
+        return self.fail_per_sec_over(self.duration)
 
     def prune_per_second(self, now: float) -> None:
         """Drop per-second counters older than the window (keeps memory flat on long runs)."""
@@ -314,7 +346,7 @@ class StatsEntry:
 
         ``stats`` is Locust's second argument: the entry takes its RPS window.
         """
-        entry = cls(data["name"], data["method"], stats.rps_window if stats is not None else DEFAULT_RPS_WINDOW)
+        entry = cls(data["name"], data["method"], stats.rps_window if stats is not None else DEFAULT_RPS_WINDOW, stats)
         for attr in ("num_requests", "num_failures", "total_response_time", "min_response_time",
                      "max_response_time", "total_content_length", "start_time", "last_request_timestamp"):
             setattr(entry, attr, data[attr])
@@ -528,7 +560,7 @@ class AggregatedEntry(StatsEntry):
         self._counters: tuple = (0, 0.0, None, 0.0, 0, None)
         self._distributions_for: tuple | None = None
         self._distributions: tuple = ({}, {}, {})
-        super().__init__(AGGREGATED_NAME, "", rps_window)
+        super().__init__(AGGREGATED_NAME, "", rps_window, stats)
 
     def reset(self) -> None:
         self._generation += 1  # the endpoints are new: sums cached before no longer hold
@@ -671,28 +703,44 @@ class RequestStats:
     def get(self, name: str, method: str) -> StatsEntry:
         entry = self.entries.get((name, method))
         if entry is None:
-            entry = self.entries[(name, method)] = StatsEntry(name, method, self.rps_window)
+            entry = self.entries[(name, method)] = StatsEntry(name, method, self.rps_window, self)
             # An endpoint's rates count from the start of the run, not from its first request.
             entry.start_time = min(entry.start_time, self.total.start_time)
         return entry
 
     # -- figures over time --
-    def windowed_percentile(self, q: float) -> float:
-        """Percentile of the total over the last window (what the live view and history show)."""
-        if not self._window_snapshots:
+    def windowed_percentile(self, q: float, now: float | None = None) -> float:
+        """Percentile of the total over the last window (what the live view and history show).
+
+        The window is the last ``rps_window`` seconds; while the run is younger than that, the whole
+        run. (Starting it at the first snapshot instead left it empty just after each early one:
+        the live line read p50 0.0 ms while requests flowed.)
+        """
+        base = self._window_base(int(time.time() if now is None else now))
+        if base is None:
             return self.total.get_response_time_percentile(q)
-        _, older, older_count = self._window_snapshots[0]
+        older, older_count = base
         window = _histogram_difference(self.total.response_times, older)
         return percentile_of(window, self.total.num_timed_requests - older_count, q)
+
+    def _window_base(self, second: int) -> tuple[dict[float, int], int] | None:
+        """The snapshot the window starts from: the newest taken at or before its start; None when none was."""
+        base = None
+        for taken, histogram, count in self._window_snapshots:
+            if taken > second - self.rps_window:
+                break
+            base = (histogram, count)
+        return base
 
     def sample_history(self, user_count: int, now: float | None = None) -> dict[str, Any]:
         """Append one history row (called once a second by the runner)."""
         now = time.time() if now is None else now
         second = int(now)
-        # Drop snapshots older than the window, take the row, then snapshot: the oldest
-        # snapshot left is where the window starts (none yet: the whole run is the window).
-        while self._window_snapshots and self._window_snapshots[0][0] < second - self.rps_window:
-            self._window_snapshots.popleft()
+        # Keep one snapshot at or before the window's start (where it starts from) and those after it;
+        # older ones can no longer be a start.
+        snapshots = self._window_snapshots
+        while len(snapshots) > 1 and snapshots[1][0] <= second - self.rps_window:
+            snapshots.popleft()
         row = {
             "time": now,
             "user_count": user_count,
@@ -703,7 +751,7 @@ class RequestStats:
             "total_avg_response_time": self.total.avg_response_time,
         }
         for q in HISTORY_PERCENTILES:
-            row[f"response_time_percentile_{q}"] = self.windowed_percentile(q)
+            row[f"response_time_percentile_{q}"] = self.windowed_percentile(q, now)
         self._window_snapshots.append((second, dict(self.total.response_times), self.total.num_timed_requests))
         self.history.append(row)
         for entry in self.entries.values():
@@ -729,6 +777,13 @@ class RequestStats:
     @property
     def last_request_timestamp(self) -> float | None:
         return self.total.last_request_timestamp
+
+    @property
+    def duration(self) -> float:
+        """The run so far, in seconds: from the start of the stats to the last request of any endpoint
+        (Locust's span for its total_rps), 0 before the first request."""
+        last = self.total.last_request_timestamp
+        return max(last - self.start_time, 0.0) if last is not None else 0.0
 
     @property
     def num_requests(self) -> int:

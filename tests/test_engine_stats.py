@@ -242,11 +242,15 @@ def test_history_rows_hold_windowed_percentiles():
     assert first["response_time_percentile_0.5"] == 10.0 and first["response_time_percentile_0.95"] == 10.0
     feed(stats, [("GET", "/", 200.0, 0, None)] * 50)
     second = stats.sample_history(4, now=now + 2.0)
-    # The window since the last snapshot holds only the slower requests.
-    assert second["response_time_percentile_0.5"] == 200.0
+    # Two seconds in, the 2 s window still reaches back to the start: half are fast.
+    assert second["response_time_percentile_0.5"] == 10.0
+    assert stats.windowed_percentile(0.5, now=now + 2.5) == 10.0  # between samples too (the live line)
+    third = stats.sample_history(4, now=now + 3.0)
+    # The last two seconds hold only the slower requests.
+    assert third["response_time_percentile_0.5"] == 200.0
     # Overall, half are fast.
     assert stats.total.get_response_time_percentile(0.5) == 10.0
-    assert stats.history == [first, second]
+    assert stats.history == [first, second, third]
 
 
 # -- serialize and merge ------------------------------------------------------------------------------------

@@ -260,7 +260,8 @@ def test_json_matches_the_run_stats_and_validates(shop_run):
         assert item["max_response_time"] == entry.max_response_time
         assert item["median_response_time"] == entry.median_response_time
         assert item["avg_content_length"] == entry.avg_content_length
-        assert item["total_rps"] == entry.total_rps
+        # Every rate is spread over the run's duration (stats.per_second), not the entry's own span.
+        assert item["total_rps"] == entry.rps_over(run["duration"]) == item["num_requests"] / run["duration"]
         for q in REPORT_PERCENTILES:
             assert item["percentiles"][percentile_label(q)] == entry.get_response_time_percentile(q)
         assert {ms: count for ms, count in item["response_times"]} == entry.response_times
@@ -295,7 +296,7 @@ def test_csv_files_match_the_run_stats(shop_run):
         assert float(row["Min Response Time"]) == entry.min_response_time
         assert float(row["Max Response Time"]) == entry.max_response_time
         assert float(row["Average Content Size"]) == entry.avg_content_length
-        assert float(row["Requests/s"]) == entry.total_rps
+        assert float(row["Requests/s"]) == entry.rps_over(shop_run["info"]["duration"])
         for q in REPORT_PERCENTILES:
             assert float(row[f"{percentile_label(q)}%"]) == entry.get_response_time_percentile(q)
 
@@ -731,7 +732,7 @@ def test_csv_cells_that_spreadsheets_would_run_are_neutralised(tmp_path):
         entry = stats.entries[(name, "GET")]
         assert int(row["Request Count"]) == entry.num_requests > 0  # numeric columns intact
         assert float(row["Average Response Time"]) == entry.avg_response_time == 12.5
-        assert float(row["Requests/s"]) == entry.total_rps
+        assert float(row["Requests/s"]) == entry.rps_over(info["duration"])
     assert ("GET", "/safe") in rows  # ordinary text is left alone
     assert rows[("'@POST", "'-cmd")]["Failure Count"] == str(stats.entries[("-cmd", "@POST")].num_failures)
 

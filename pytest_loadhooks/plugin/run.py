@@ -190,7 +190,7 @@ class LoadResult:
         counts: dict[tuple[str, str, str], int] = {}
         for e in self.listener_errors:
             key = (e.event, e.listener, e.error)
-            counts[key] = counts.get(key, 0) + 1
+            counts[key] = counts.get(key, 0) + e.count  # one record per group, with its count
         return counts
 
     @property

@@ -97,7 +97,7 @@ COLUMNS = ("Type", "Name", "# reqs", "# fails", "fail %", "avg", "min", "max", "
 
 
 def _row(entry: Any, duration: float, name: str | None = None) -> list[str]:
-    rps = entry.num_requests / duration if duration > 0 else 0.0
+    rps = entry.rps_over(duration)  # the run's duration: the report's figure (stats.per_second)
     return [
         entry.method or "", name if name is not None else entry.name, str(entry.num_requests),
         str(entry.num_failures), f"{entry.fail_ratio * 100:.1f}", f"{entry.avg_response_time:.1f}",

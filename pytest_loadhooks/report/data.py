@@ -46,9 +46,15 @@ def load_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
-def entry_data(entry: Any) -> dict[str, Any]:
-    """One StatsEntry (an endpoint, or the Aggregated total) as report data."""
+def entry_data(entry: Any, duration: float | None = None) -> dict[str, Any]:
+    """One StatsEntry (an endpoint, or the Aggregated total) as report data.
+
+    Its rates are spread over ``duration``, the run's (``stats.per_second``: the figure the
+    terminal table and the ``rps`` threshold read too); without one, over the stats' own span.
+    """
     summary = entry.summary(())
+    if duration is None:
+        duration = entry.duration
     return {
         "name": _text(entry.name),
         "method": _text(entry.method),
@@ -62,8 +68,8 @@ def entry_data(entry: Any) -> dict[str, Any]:
         "percentiles": {percentile_label(q): entry.get_response_time_percentile(q) for q in REPORT_PERCENTILES},
         "avg_content_length": summary["avg_content_length"],
         "total_content_length": entry.total_content_length,
-        "total_rps": summary["total_rps"],
-        "total_fail_per_sec": summary["total_fail_per_sec"],
+        "total_rps": entry.rps_over(duration),
+        "total_fail_per_sec": entry.fail_per_sec_over(duration),
         "start_time": entry.start_time,
         "last_request_timestamp": entry.last_request_timestamp,
         "response_times": [[float(ms), int(count)] for ms, count in sorted(entry.response_times.items())],
@@ -74,10 +80,13 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _listener_error(record: Any) -> dict[str, str]:
+def _listener_error(record: Any) -> dict[str, Any]:
+    """One group of listener failures: what raised, its first traceback, and how often (1 when not said)."""
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
         record = dataclasses.asdict(record)
-    return {key: str(record.get(key, "") or "") for key in ("event", "listener", "error", "traceback")}
+    data: dict[str, Any] = {key: str(record.get(key, "") or "") for key in ("event", "listener", "error", "traceback")}
+    data["count"] = int(record.get("count") or 1)
+    return data
 
 
 def _custom_argument(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -217,8 +226,8 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
         "custom_arguments": [_custom_argument(a) for a in info.get("custom_arguments") or ()],
         "listener_errors": [_listener_error(e) for e in listener_errors],
         "percentiles": list(REPORT_PERCENTILES),
-        "stats": [entry_data(e) for e in entries],
-        "total": entry_data(stats.total),
+        "stats": [entry_data(e, float(duration)) for e in entries],
+        "total": entry_data(stats.total, float(duration)),
         "failures": failures,
         "exceptions": exceptions,
         "history": [_history_row(row) for row in stats.history],

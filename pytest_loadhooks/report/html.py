@@ -263,7 +263,7 @@ def status_reasons(data: Mapping[str, Any]) -> list[str]:
     if failed:
         reasons.append(f"{failed} of {len(data['thresholds'])} threshold{'s' if len(data['thresholds']) > 1 else ''} "
                        "missed")
-    errors = len(data["listener_errors"])
+    errors = sum(int(e.get("count") or 1) for e in data["listener_errors"])
     if errors:
         reasons.append(f"{errors} listener error{'s' if errors > 1 else ''}")
     return reasons
