@@ -237,3 +237,36 @@ def test_the_live_line_shows_the_windows_percentiles_and_rate_mid_run(target):
         assert figures["rps"] > 0, line  # the run's first, partial second is spread over its share
     finally:
         runner.quit()
+
+
+# -- credentials in the host URL ------------------------------------------------------------------------------
+
+QUOTING_MODULE = '''
+from pytest_loadhooks import HttpUser, task, constant
+
+class Quoting(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def page(self):
+        self.client.get("/page")
+
+    @task
+    def quotes_the_host(self):
+        # A request named by its full URL, and an error that quotes the host: both reach the summary.
+        self.client.get(self.host + "/status/500", name=self.host + "/status/500")
+        raise ValueError(f"cannot use {self.host}")
+'''
+
+
+def test_credentials_in_the_host_url_appear_nowhere_in_the_terminal(pytester, target):
+    pytester.makepyfile(test_quoting=QUOTING_MODULE)
+    host = target.replace("http://", "http://user:SECRET@")
+    result = pytester.runpytest_subprocess(*load_args(host, "--load-live-interval=0.3", run_time="1s"))
+
+    output = result.stdout.str() + result.stderr.str()
+    assert "SECRET" not in output
+    # What was masked is still there to read: the table row, the failure and the user error.
+    assert re.search(r"GET\s+http://user:\*\*\*@127\.0\.0\.1:\d+/status/500\s", output), output
+    assert "cannot use http://user:***@127.0.0.1" in output
+    assert re.search(r"load 00:0\d / 00:01", output)  # the live lines were printed (and checked above)

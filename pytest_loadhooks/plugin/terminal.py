@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..report.redact import mask_url_credentials
+
 if TYPE_CHECKING:
     from .run import LoadResult, LoadRun
 
@@ -24,6 +26,11 @@ def format_seconds(seconds: float) -> str:
 
 
 def status_line(run: LoadRun, elapsed: float, with_bar: bool) -> str:
+    """The live view's line: what the run is doing now, URL credentials masked."""
+    return mask_url_credentials(_status_figures(run, elapsed, with_bar))
+
+
+def _status_figures(run: LoadRun, elapsed: float, with_bar: bool) -> str:
     environment = run.environment
     runner = environment.runner
     stats = environment.stats
@@ -133,7 +140,15 @@ def results_table(result: LoadResult, max_rows: int = 50) -> list[str]:
 
 
 def summary_lines(result: LoadResult, verbosity: int) -> list[str]:
-    """What the terminal summary shows for one run; ``-q`` keeps it to a line per run."""
+    """What the terminal summary shows for one run; ``-q`` keeps it to a line per run.
+
+    Request names, failures, user and listener errors can quote a host URL: the password of
+    any URL in them is masked, as the reports mask it (``report.redact``).
+    """
+    return [mask_url_credentials(line) for line in _summary_lines(result, verbosity)]
+
+
+def _summary_lines(result: LoadResult, verbosity: int) -> list[str]:
     head = (f"{result.run_id}: {result.status.upper()} - {result.num_requests} requests, "
             f"{result.num_failures} failures ({result.fail_ratio * 100:.2f}%), {result.rps:.1f} rps, "
             f"p95 {result.total.get_response_time_percentile(0.95):.1f} ms over {result.duration:.1f}s")
