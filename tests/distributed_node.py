@@ -10,18 +10,18 @@ in production.
 
 from gevent import monkey
 
-monkey.patch_all()
+monkey.patch_all()  # first, as in every gevent program: the imports below get the patched modules
 
-import json  # noqa: E402  (after patching, as every gevent program)
-import logging  # noqa: E402
-import socket  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from argparse import Namespace  # noqa: E402
+import json
+import logging
+import os
+import socket
+import sys
+from argparse import Namespace
 
-import gevent  # noqa: E402
+import gevent
 
-from pytest_loadhooks import Environment, Events, HttpUser, constant, task  # noqa: E402
+from pytest_loadhooks import Environment, Events, HttpUser, constant, task
 
 
 class Browse(HttpUser):
@@ -55,8 +55,6 @@ USER_CLASSES = [Browse, Buy, Admin]
 
 
 def write(path, data):
-    import os
-
     with open(path + ".tmp", "w") as file:
         json.dump(data, file)
     # Renamed into place: a reader (or a SIGKILL) never sees half a file.
@@ -169,8 +167,6 @@ def run_intruder(config):
 
     from pytest_loadhooks.rpc import CurveKeys
     from pytest_loadhooks.rpc.security import make_curve_client
-
-    import os
 
     while not os.path.exists(config["wait_for"]):  # the run is on: the master must shrug all this off
         gevent.sleep(0.05)
