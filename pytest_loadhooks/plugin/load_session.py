@@ -142,12 +142,14 @@ class LoadSession:
         with its own thresholds; they are parsed here so that a bad one costs no run. A
         thresholds marker on a test that reads no run would judge nothing: a usage error.
         """
+        if not self.active:
+            return  # load items are skipped: nothing will be judged
         for item in items:
             if item.nodeid in self.test_runs:
                 continue  # its own run took the thresholds of the test, its class and module
             if "load_result" in getattr(item, "fixturenames", ()):
                 self.item_thresholds[item.nodeid] = self._thresholds_of(item, own_only=False, skip_modules=True)
-            elif own_marker(item, "thresholds") is not None and self.active:
+            elif own_marker(item, "thresholds") is not None:
                 raise pytest.UsageError(
                     f"pytest-loadhooks: {item.nodeid}: @pytest.mark.thresholds on a test that reads no load run "
                     "judges nothing: request the load_result fixture, or put the marker on the module")
