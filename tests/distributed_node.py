@@ -21,7 +21,7 @@ from argparse import Namespace
 
 import gevent
 
-from pytest_loadhooks import Environment, Events, HttpUser, constant, task
+from pytest_loadhooks import Environment, Events, HttpUser, LoadTestShape, constant, task
 
 
 class Browse(HttpUser):
@@ -54,6 +54,18 @@ class Admin(HttpUser):
 USER_CLASSES = [Browse, Buy, Admin]
 
 
+class TwoSteps(LoadTestShape):
+    """2 users, then 4 (all Browse), then the end of the run: driven from the master."""
+
+    def tick(self):
+        run_time = self.get_run_time()
+        if run_time < 1.5:
+            return 2, 100, [Browse]
+        if run_time < 3.0:
+            return 4, 100, [Browse]
+        return None
+
+
 def write(path, data):
     with open(path + ".tmp", "w") as file:
         json.dump(data, file)
@@ -68,6 +80,7 @@ def timing(config):
 def run_master(config):
     events = Events()
     env = Environment(user_classes=USER_CLASSES, events=events, host=config["target"],
+                      shape_class=TwoSteps() if config.get("shape") else None,
                       parsed_options=Namespace(**config.get("options", {})))
     seen = {"connected": [], "reports": {}, "custom_in_report": [], "spawning_complete": [], "pongs": [],
             "test_start": 0, "test_stop": 0, "heartbeats_sent": 0}
@@ -101,7 +114,10 @@ def run_master(config):
         {"from": msg.node_id, "data": msg.data}))
     if not master.wait_for_workers(config["workers"], timeout=30):
         raise SystemExit(f"only {master.worker_count} workers came")
-    master.start(config["users"], config["spawn_rate"])
+    if env.shape_class is not None:
+        master.start_shape()
+    else:
+        master.start(config["users"], config["spawn_rate"])
     while not master.spawning_completed:
         gevent.sleep(0.02)
     if "started_file" in config:
@@ -110,7 +126,11 @@ def run_master(config):
         master.send_message("ping", {"hello": "everyone"})
         first = master.clients.active[0].id
         master.send_message("ping", {"hello": "just you"}, client_id=first)
-    gevent.sleep(config["run_time"])
+    if env.shape_class is not None:
+        if not master.wait(30):
+            raise SystemExit("the shape did not end the run")
+    else:
+        gevent.sleep(config["run_time"])
     master.stop()
     result = {
         "seen": seen,

@@ -209,6 +209,28 @@ def test_intruders_are_refused_and_the_run_is_unaffected(secure_run):
     assert "Traceback" not in log
 
 
+def test_a_shape_drives_the_workers_from_the_master_and_a_joining_worker_gets_users(target, cluster):
+    port = free_port()
+    started = cluster.directory / "started.json"
+    cluster.start("master", "master", target=target, port=port, workers=1, shape=True, started_file=str(started))
+    cluster.start("first", "worker", port=port)
+    cluster.wait_for_file(started)
+    cluster.start("late", "worker", port=port)  # joins mid-run: the users are re-split
+    codes = {name: cluster.wait(name) for name in ("master", "first", "late")}
+    assert codes == {"master": 0, "first": 0, "late": 0}, cluster.log("master")
+    master, first, late = (cluster.result(name) for name in ("master", "first", "late"))
+
+    spawned = master["seen"]["spawning_complete"]
+    assert spawned[0] == {"user_count": 2, "by_worker": {first["client_id"]: {"Browse": 2, "Buy": 0, "Admin": 0}}}
+    assert spawned[-1]["user_count"] == 4
+    assert spawned[-1]["by_worker"] == {worker["client_id"]: {"Browse": 2, "Buy": 0, "Admin": 0}
+                                        for worker in (first, late)}
+    assert master["seen"]["test_start"] == master["seen"]["test_stop"] == 1
+    assert set(master["entries"]) == {"GET /page"}
+    assert master["total"] == first["requests"] + late["requests"]
+    assert late["requests"] > 0
+
+
 # -- losing a node ------------------------------------------------------------------------------------------
 
 def test_a_killed_worker_is_missing_its_users_move_and_nothing_it_sent_is_lost(target, cluster):
