@@ -37,6 +37,9 @@ HISTORY_INTERVAL = 1.0
 USAGE_MONITOR_INTERVAL = 2.0
 SHAPE_TICK_INTERVAL = 1.0
 KILL_TIMEOUT = 5.0
+"""Deprecated: the wait for killed users is :func:`kill_timeout` of the run's stop timeout now."""
+KILL_TIMEOUT_FLOOR = 1.0
+"""The least time a killed user gets to run its ``on_stop`` (the stop timeout, when longer)."""
 
 EXIT_OK = 0
 EXIT_ERRORED = 2
@@ -83,6 +86,8 @@ class Runner:
         self.current_memory_usage = 0
         self.cpu_warning_emitted = False
         self.runner_errors: list[str] = []
+        # Why the run was ended early from outside ("SIGINT", "SIGTERM"): set by interrupt().
+        self.interrupted: str | None = None
         self.start_time: float | None = None
         self.stop_time: float | None = None
         self.history_listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -176,6 +181,10 @@ class Runner:
         error = greenlet.exception
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         logger.error("runner greenlet %s crashed:\n%s", getattr(greenlet, "name", greenlet), text)
+        if not isinstance(error, Exception):
+            # SystemExit, a signal handler's exception (a timeout): the run was meant to end.
+            self.abort(f"runner greenlet {getattr(greenlet, 'name', greenlet)} raised {describe(error)}")
+            return
         self.runner_errors.append(f"{type(error).__name__}: {error}")
         if greenlet is getattr(self, "shape_greenlet", None) or greenlet is getattr(self, "spawning_greenlet", None):
             # The run can no longer follow its plan (a shape's tick or a user's __init__
@@ -230,6 +239,41 @@ class Runner:
             self._logged_user_tracebacks.add(formatted)
             logger.error("Unhandled exception in %r (later repeats are counted, not logged):\n%s",
                          user_instance, formatted)
+        if not isinstance(exception, (Exception, gevent.Timeout)):  # a Timeout fails its task only
+            # SystemExit, KeyboardInterrupt or another BaseException ended this user (see
+            # User.run): the run no longer has the users it was asked for, so it ends, errored.
+            self.abort(f"user {type(user_instance).__name__} raised {describe(exception)}")
+
+    # -- ending a run early --
+    def abort(self, reason: str) -> None:
+        """End the run early and mark it errored, saying why (kept in ``runner_errors``).
+
+        Users stop as at any stop (within the stop timeout) and the stop events fire. Safe to
+        call from a signal handler and from a user's own greenlet: the stop runs in a greenlet
+        of its own, started from the hub.
+        """
+        message = f"run aborted: {reason}"
+        if message not in self.runner_errors:
+            self.runner_errors.append(message)
+        self._quit_from_hub()
+
+    def interrupt(self, reason: str) -> None:
+        """End the run early because it was asked to from outside (``reason``: "SIGINT", "SIGTERM").
+
+        Not an error of the run: it is marked interrupted (``self.interrupted``). Users stop within
+        the stop timeout and the stop events fire. Safe to call from a signal handler.
+        """
+        if self.interrupted is None:
+            self.interrupted = reason
+        self._quit_from_hub()
+
+    def _quit_from_hub(self) -> None:
+        # A signal handler may run in any greenlet, the hub's included, between any two bytecodes:
+        # the thread-safe callback is the one gevent call safe there.
+        gevent.get_hub().loop.run_callback_threadsafe(self._spawn_quit)
+
+    def _spawn_quit(self) -> None:
+        gevent.spawn(self.quit).name = "quit"  # a stop already under way is waited for, not repeated
 
     def _begin_run(self) -> None:
         """Start-of-run bookkeeping: fresh stats, background loops, ``test_start``."""
@@ -299,6 +343,17 @@ class Runner:
                 user_count, spawn_rate, *rest = tick
                 self.start(int(user_count), float(spawn_rate), user_classes=rest[0] if rest else None)
             gevent.sleep(self.shape_tick_interval)
+
+
+def describe(error: BaseException) -> str:
+    """``SystemExit: 3``: an exception's type and, when it has one, its message."""
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def kill_timeout(stop_timeout: float) -> float:
+    """How long killed users get to finish (their ``on_stop``): the stop timeout, at least a second."""
+    return max(float(stop_timeout or 0.0), KILL_TIMEOUT_FLOOR)
 
 
 def kill_others(group: Group) -> None:

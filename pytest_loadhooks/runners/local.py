@@ -13,7 +13,6 @@ import gevent
 
 from .. import dispatch
 from .base import (
-    KILL_TIMEOUT,
     STATE_CLEANUP,
     STATE_INIT,
     STATE_RUNNING,
@@ -23,6 +22,7 @@ from .base import (
     Message,
     Runner,
     kill_others,
+    kill_timeout,
     validate_counts,
 )
 
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from ..user.users import User
 
 logger = logging.getLogger(__name__)
+
+KILL_STRAGGLERS_WAIT = 1.0
+"""How long users killed a second time (in their ``on_stop``) get to end."""
 
 
 class LocalRunner(Runner):
@@ -154,7 +157,7 @@ class LocalRunner(Runner):
                     waiter.join()
                 return
         if block:
-            gevent.joinall([u.greenlet for u in users if u.greenlet is not None], timeout=KILL_TIMEOUT)
+            gevent.joinall([u.greenlet for u in users if u.greenlet is not None], timeout=kill_timeout(stop_timeout))
 
     @staticmethod
     def _kill_after(users: list[User], stop_timeout: float) -> None:
@@ -165,7 +168,16 @@ class LocalRunner(Runner):
             logger.info("stop timeout (%.1fs) reached: killing %d users mid-task", stop_timeout, len(late))
             for user in users:
                 user.stop(force=True)
-            gevent.joinall(late, timeout=KILL_TIMEOUT)
+            gevent.joinall(late, timeout=kill_timeout(stop_timeout))
+
+    def _kill_stragglers(self) -> None:
+        """Users still alive after the kill wait (an ``on_stop`` that went on) are killed again,
+        in their ``on_stop`` this time: no user of an ended run may go on sending requests."""
+        late = [greenlet for greenlet in self.user_greenlets if not greenlet.dead]
+        if late:
+            logger.warning("%d users were still in on_stop %.1fs after being killed: killing them there",
+                           len(late), kill_timeout(self.environment.stop_timeout))
+            self.user_greenlets.kill(block=True, timeout=KILL_STRAGGLERS_WAIT)
 
     def stop(self) -> None:
         if self.state in (STATE_INIT, STATE_STOPPED):
@@ -198,7 +210,8 @@ class LocalRunner(Runner):
             self.spawning_greenlet.kill(block=True)
         everyone = [user for users in self.users.values() for user in users]
         self._stop_users(everyone, self.environment.stop_timeout)
-        self.user_greenlets.kill(block=True, timeout=KILL_TIMEOUT)
+        self.user_greenlets.kill(block=True, timeout=kill_timeout(self.environment.stop_timeout))
+        self._kill_stragglers()
         self.users.clear()
         self.update_state(STATE_CLEANUP)
         self.stop_time = time.time()

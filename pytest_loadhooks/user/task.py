@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from gevent import GreenletExit
+from gevent import GreenletExit, Timeout
 
 from ..exception import (
     InterruptTaskSet,
@@ -204,7 +204,9 @@ class TaskSet(metaclass=TaskSetMeta):
             pass
         except (InterruptTaskSet, StopUser, GreenletExit):
             raise
-        except Exception as error:  # noqa: BLE001 - a failing task never kills its user
+        except (Exception, Timeout) as error:  # noqa: BLE001 - a failing task never kills its user
+            # gevent's Timeout is a BaseException only so that bare excepts let it through; one
+            # that escapes a task is that task's failure, like any exception.
             self.user._report_user_error(error, self._error_owner())
         self.wait()
 

@@ -74,11 +74,20 @@ class User(metaclass=UserMeta):
         except Exception as error:  # noqa: BLE001 - on_start raising still must not crash the runner
             self._report_user_error(error)
             self._call_on_stop()
+        except BaseException as error:  # noqa: BLE001 - reported: the runner ends the run, errored
+            # SystemExit, KeyboardInterrupt or a custom BaseException from user code, or a signal
+            # handler's exception (a timeout) that landed in this user's task: the user cannot
+            # go on. Reported like any user error, never left to end the greenlet silently; the
+            # runner then ends the run, errored, saying why.
+            self._report_user_error(error)
+            self._call_on_stop()
 
     def _call_on_stop(self) -> None:
         try:
             self.on_stop()
-        except Exception as error:  # noqa: BLE001
+        except GreenletExit:
+            raise  # killed again while in on_stop: the runner wants this user gone now
+        except BaseException as error:  # noqa: BLE001 - reported, and the runner decides (see run)
             self._report_user_error(error)
 
     def _pick_task(self) -> TaskSpec:
