@@ -45,7 +45,10 @@ def request_name(url: str) -> str:
 
 
 def _request_name(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a URL too broken to split (an unclosed [IPv6 literal): named as given
+        return url
     path = parts.path or "/"
     return f"{path}?{parts.query}" if parts.query else path
 
@@ -122,7 +125,7 @@ class FailedResponse(requests.Response):
         self.status_code = 0
         self.url = url
         self._content = b""
-        self.request = requests.Request(method, url).prepare()
+        self.request = _prepared_anyway(method, url)
 
     def raise_for_status(self) -> None:
         raise self.error
@@ -132,6 +135,19 @@ class FailedResponse(requests.Response):
         # requests' ok only catches HTTPError: it would raise the ConnectionError (and so
         # would ``if response:``) in the middle of a task.
         return False
+
+
+def _prepared_anyway(method: str, url: str) -> requests.PreparedRequest:
+    """The request as prepared, or, for a URL requests refuses to prepare (a port out of range,
+    an invalid host: the very error being recorded), one that carries the method and URL as given."""
+    try:
+        return requests.Request(method, url).prepare()
+    except (RequestException, ValueError):
+        prepared = requests.PreparedRequest()
+        prepared.method = method.upper()
+        prepared.url = url
+        prepared.headers = requests.structures.CaseInsensitiveDict()
+        return prepared
 
 
 def _original_poll() -> Any:
