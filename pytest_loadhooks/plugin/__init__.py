@@ -36,6 +36,8 @@ from .run import MARKER_KEYS, LoadRun
 from .thresholds import parse_all
 
 REGISTRY_KEY = pytest.StashKey[ArgumentRegistry]()
+SESSION_NOTES_KEY = pytest.StashKey[list]()
+"""Lines the load summary adds about the session's exit status (a deselected verdict, process_exit_code)."""
 LOAD_FIXTURES = ("load_result", "load_env", "load_events")
 
 
@@ -140,6 +142,10 @@ def pytest_configure(config: pytest.Config) -> None:
     registry = config.stash.setdefault(REGISTRY_KEY, ArgumentRegistry())
     session = LoadSession(config, registry)
     config.stash[SESSION_KEY] = session
+    if session.active:
+        # Registered now, it runs after the cleanups of plugins configured later (pytest's own
+        # gc collections at exit among them), which keep the benefit of the freeze below.
+        config.add_cleanup(_unfreeze_gc)
     if session.active and (os.environ.get("PYTEST_XDIST_WORKER") or hasattr(config, "workerinput")):
         raise pytest.UsageError("pytest-loadhooks: load sessions cannot run under pytest-xdist; use -p no:xdist or -n0")
     if session.active and _timeout_method(config) == "thread":
@@ -199,12 +205,22 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     return item
 
 
+_GC_FROZEN_KEY = pytest.StashKey[bool]()
+
+
+def _unfreeze_gc() -> None:
+    # Whatever this session froze goes back under the collector: a process that runs pytest
+    # more than once (pytest.main in a loop, in-process pytester) must not keep it for ever.
+    gc.unfreeze()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     if _session(session.config).active:
         # Everything imported and collected so far lives as long as the session: out of the
         # cyclic collector's sight it is not traversed again by the collections during the
         # run nor by the five pytest makes at exit (a few tenths of a second per session).
         gc.freeze()
+        session.config.stash[_GC_FROZEN_KEY] = True
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -217,7 +233,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         marker = item.get_closest_marker("load")
         module = item.getparent(pytest.Module)
         if marker is not None and (module is None or own_marker(module, "load") is not marker):
-            load.create_test_run(item, marker)
+            run = load.create_test_run(item, marker)
+            run.verdict_reported = True  # the marked test itself passes or fails with its run
             if "load_result" not in item.fixturenames:
                 item.fixturenames.append("load_result")
         elif module is not None and "load_result" in item.fixturenames:
@@ -423,6 +440,16 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator:
 
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+    report = yield
+    if isinstance(item, LoadRunItem) and call.when == "call" and item.run.result is not None:
+        # When a test that reads the result started the run, the run's time went to that test;
+        # the run's own item still shows how long the run took (junit time, --durations).
+        report.duration = max(report.duration, item.run.result.duration)
+    return report
+
+
 # --------------------------------------------------------------------------- end of session
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     load = session.config.stash.get(SESSION_KEY, None)
@@ -433,12 +460,52 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     from ..event import events
 
+    notes = session.config.stash.setdefault(SESSION_NOTES_KEY, [])
+    _fail_for_unreported_verdicts(session, load, notes)
     errors_before = len(events.listener_errors)
     events.quitting.fire(environment=environments[-1])
-    events.quit.fire(exit_code=int(exitstatus))
+    _honour_process_exit_code(session, environments, notes)
+    events.quit.fire(exit_code=int(session.exitstatus))
     load.quit_errors = events.listener_errors[errors_before:]
     if load.quit_errors and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a listener error never vanishes silently
+
+
+def _passing(status: int) -> bool:
+    return status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
+
+
+def _fail_for_unreported_verdicts(session: pytest.Session, load: LoadSession, notes: list[str]) -> None:
+    """A run that did not pass fails the session, even when no item of its own said so.
+
+    A test reading ``load_result`` starts the run; with the run's item deselected (``-k``), its
+    verdict would otherwise be printed in the summary while the session exits 0.
+    """
+    for run in load.all_runs():
+        if run.result is None or run.verdict_reported or run.result.passed:
+            continue
+        notes.append(f"{run.run_id} {run.result.status.upper()}, and its item did not run (deselected?): "
+                     "the session fails")
+        if _passing(session.exitstatus):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _honour_process_exit_code(session: pytest.Session, environments: list[Any], notes: list[str]) -> None:
+    """Locust's idiom: a ``quitting`` listener sets ``environment.process_exit_code`` to fail the process.
+
+    A non-zero code becomes the session's exit status unless the session already failed on its
+    own (pytest's code says more then); 0 never hides a failure.
+    """
+    codes = [env.process_exit_code for env in environments if getattr(env, "process_exit_code", None)]
+    if not codes:
+        return
+    code = int(codes[0])
+    if _passing(session.exitstatus):
+        session.exitstatus = code
+        notes.append(f"environment.process_exit_code = {code} (set by a listener): the session exits {code}")
+    else:
+        notes.append(f"environment.process_exit_code = {code} (set by a listener); "
+                     f"the session exits {int(session.exitstatus)} as its tests say")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -448,13 +515,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     from .terminal import summary_lines
 
     finished = [run for run in load.all_runs() if run.result is not None]
-    if not finished and not load.quit_errors:
+    notes = config.stash.get(SESSION_NOTES_KEY, [])
+    if not finished and not load.quit_errors and not notes:
         return
     verbosity = config.get_verbosity()
     terminalreporter.section("load test results", sep="=")
     for error in load.quit_errors:
         terminalreporter.write_line(f"ERROR listener {error.listener} of event '{error.event}' raised {error.error}",
                                     red=True)
+    for note in notes:
+        terminalreporter.write_line(f"pytest-loadhooks: {note}", red=True)
     if verbosity < -1:
         return
     for run in finished:

@@ -28,6 +28,7 @@ class LoadRunItem(pytest.Item):
     def runtest(self) -> None:
         from ..exception import ConfigurationError
 
+        self.run.verdict_reported = True
         try:
             result = self.run.execute()
         except ConfigurationError as error:

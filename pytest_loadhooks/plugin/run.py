@@ -98,7 +98,7 @@ class LoadResult:
     """What a finished run measured; what ``load_result`` returns and thresholds are judged on."""
 
     def __init__(self, run: LoadRun, environment: Environment, started_at: float, ended_at: float,
-                 exit_code: int) -> None:
+                 exit_code: int, interrupted: str | None = None) -> None:
         self.run_id = run.run_id
         self.environment = environment
         self.stats: RequestStats = environment.stats
@@ -108,6 +108,9 @@ class LoadResult:
         self.thresholds: list[Verdict] = []
         self.listener_errors = list(environment.listener_errors)
         self.runner_errors = list(environment.runner.runner_errors) if environment.runner else []
+        self.interrupted = interrupted
+        """What ended the run before its end ("SIGINT", "SIGTERM"), or None when nothing did."""
+        self.planned_run_time = run.settings.effective_run_time
 
     @property
     def duration(self) -> float:
@@ -195,10 +198,12 @@ class LoadResult:
 
     @property
     def status(self) -> str:
-        """``passed``, ``failed`` or ``errored``: decided by :func:`~pytest_loadhooks.report.data.run_status`."""
+        """``passed``, ``failed``, ``interrupted`` or ``errored``: decided by
+        :func:`~pytest_loadhooks.report.data.run_status`."""
         from ..report.data import run_status
 
-        return run_status(self.exit_code, thresholds_met=all(v.passed for v in self.thresholds))
+        return run_status(self.exit_code, thresholds_met=all(v.passed for v in self.thresholds),
+                          interrupted=self.interrupted is not None)
 
     @property
     def errored(self) -> bool:
@@ -212,7 +217,11 @@ class LoadResult:
         lines = [v.message for v in self.thresholds if not v.passed]
         lines += [f"listener {listener} of event '{event}' raised {error}" + (f" ({count} times)" if count > 1 else "")
                   for (event, listener, error), count in self.grouped_listener_errors().items()]
-        lines += [f"runner error: {e}" for e in self.runner_errors]
+        lines += [e if e.startswith("run aborted") else f"runner error: {e}" for e in self.runner_errors]
+        if self.interrupted:
+            planned = f" of {self.planned_run_time:g}s" if self.planned_run_time else ""
+            lines.append(f"run interrupted by {self.interrupted} after {self.duration:.1f}s{planned}: "
+                         "its results are partial")
         return lines
 
     def __repr__(self) -> str:
@@ -263,6 +272,8 @@ class LoadRun:
     error: BaseException | None = None
     explicit_user_classes: bool = False
     written_outputs: list[Path] = field(default_factory=list)
+    verdict_reported: bool = False
+    """Whether an item reported the verdict (the run's own item, or the test a marked run belongs to)."""
     notices: list[str] = field(default_factory=list)  # said once after collection, before any traffic
 
     def create_environment(self) -> Environment:
@@ -291,19 +302,26 @@ class LoadRun:
         return self.environment
 
     def execute(self) -> LoadResult:
-        """Run the load once; later calls return the same result (or re-raise the same error)."""
+        """Run the load once; later calls return the same result (or re-raise the same error).
+
+        A run ended early (Ctrl-C, SIGTERM, a timeout) keeps its partial result, and the exception
+        that ended it is raised to the first caller only: a later one (the run's own item) gets
+        the result, which says why it did not pass.
+        """
         if self.result is not None:
             return self.result
         if self.error is not None:
             raise self.error
         try:
-            self.result = self._execute()
+            return self._execute()
         except BaseException as error:
-            self.error = error
+            if self.result is None:
+                self.error = error
             raise
-        return self.result
 
     def _execute(self) -> LoadResult:
+        from .interrupts import RunSignals
+
         environment = self.create_environment()
         environment.validate_user_classes()
         runner = environment.runner
@@ -314,22 +332,67 @@ class LoadRun:
             writer = ReportWriter(html=self.outputs.html, csv_prefix=self.outputs.csv, json_path=self.outputs.json)
             writer.attach(runner)
         live = self.live_view_factory(self) if self.live_view_factory else None
+        signals = RunSignals(runner, self.settings.stop_timeout)
         started_at = time.time()
         if live is not None:
             live.start()
         try:
-            exit_code = runner.run(self.settings.users, self.settings.effective_spawn_rate,
-                                   self.settings.effective_run_time)
+            with signals:
+                exit_code, escaped = self._run_to_its_end(runner, signals)
         finally:
             if live is not None:
                 live.stop()
             ended_at = time.time()
             environment.close()
-        result = LoadResult(self, environment, started_at, ended_at, exit_code)
+        result = LoadResult(self, environment, started_at, ended_at, exit_code,
+                            interrupted=runner.interrupted or signals.interrupted_by)
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
-        if writer is not None:
+        self.result = result
+        if writer is not None and not signals.forced:  # a second Ctrl-C asked not to wait for them
             self.written_outputs = list(writer.finish(environment, self.run_info(result)) or [])
+        elif writer is not None:
+            writer.detach()
+        # What ended the run early is passed on, now that its results are kept: pytest-timeout's
+        # failure to the test that started it, Ctrl-C and SIGTERM to pytest (an interrupted session).
+        if escaped is not None:
+            raise escaped
+        if signals.abort_error is not None:
+            raise signals.abort_error
+        if result.interrupted:
+            raise KeyboardInterrupt(f"load run {self.run_id} interrupted by {result.interrupted}")
         return result
+
+    def _run_to_its_end(self, runner: Any, signals: Any) -> tuple[int, BaseException | None]:
+        """Run the load; returns its exit code and the exception that ended it early, if one did.
+
+        Whatever happens, no user of this run is left running when this returns.
+        """
+        from ..runners.base import describe
+        from .interrupts import stop_at_once
+
+        try:
+            return runner.run(self.settings.users, self.settings.effective_spawn_rate,
+                              self.settings.effective_run_time), None
+        except Exception:
+            runner.quit()  # the run could not go on (e.g. a setting refused at start): stop what started
+            raise
+        except BaseException as error:  # noqa: BLE001 - passed on below, once the users are stopped
+            if signals.forced:
+                stop_at_once(runner)
+                return runner.exit_code, error
+            # Thrown in from elsewhere (gevent passes a greenlet's KeyboardInterrupt or SystemExit
+            # to this one): end the run properly, then pass it on.
+            if isinstance(error, KeyboardInterrupt):
+                runner.interrupted = runner.interrupted or "KeyboardInterrupt"
+            else:
+                runner.runner_errors.append(f"run aborted: {describe(error)}")
+            try:
+                runner.quit()
+            except BaseException as again:  # noqa: BLE001 - a second Ctrl-C while the users stop
+                stop_at_once(runner)
+                signals.forced = True
+                return runner.exit_code, again
+            return runner.exit_code, error
 
     def run_info(self, result: LoadResult) -> dict[str, Any]:
         """What reports say about the run beyond its stats."""

@@ -37,7 +37,7 @@ HISTORY_BASE_KEYS = (
 )
 HISTORY_PERCENTILE_PREFIX = "response_time_percentile_"
 
-STATUSES = ("passed", "failed", "errored")
+STATUSES = ("passed", "failed", "errored", "interrupted")
 
 
 def load_schema() -> dict[str, Any]:
@@ -130,16 +130,19 @@ def _host(environment: Any) -> str | None:
     return ", ".join(hosts) or None
 
 
-def run_status(exit_code: int, thresholds_met: bool) -> str:
+def run_status(exit_code: int, thresholds_met: bool, interrupted: bool = False) -> str:
     """A run's status, one of ``STATUSES``: the one place that decides it.
 
     The runner's exit code says whether the run errored (2: a listener, a shape or the
-    runner itself raised); Locust's exit code 1 (failed requests) and unmet thresholds make
-    it failed. Precedence is errored > failed > passed; a status for interrupted runs would
-    slot in after errored.
+    runner itself raised, or the run was aborted); a run ended early from outside (Ctrl-C,
+    SIGTERM) is interrupted: its numbers are partial, whatever they say; Locust's exit code 1
+    (failed requests) and unmet thresholds make it failed. Precedence is
+    errored > interrupted > failed > passed.
     """
     if exit_code not in (0, 1):
         return "errored"
+    if interrupted:
+        return "interrupted"
     if exit_code == 1 or not thresholds_met:
         return "failed"
     return "passed"
