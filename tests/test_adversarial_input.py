@@ -193,6 +193,23 @@ def test_usual_boolean_spellings_are_understood(pytester, target, monkeypatch, s
         result.assert_outcomes(passed=2)
 
 
+def test_native_toml_values_are_read_and_checked(pytester, target):
+    """pytest 9's [tool.pytest] keeps TOML types: a number is a fine duration, a fractional user count is not."""
+    pytester.makepyprojecttoml(f'[tool.pytest]\nload_users = 2.5\nload_host = "{target}"\n')
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    line = refused(pytester)
+    assert line == "ERROR: pytest-loadhooks: ini load_users: invalid user count '2.5': must be a whole number >= 0"
+
+
+def test_native_toml_numbers_booleans_and_lists_are_accepted(pytester, target):
+    pytester.makepyprojecttoml(f'[tool.pytest]\nload_users = 1\nload_run_time = 1\nload_only = true\n'
+                               f'load_host = "{target}"\nload_thresholds = ["requests > 0"]\n')
+    pytester.makepyfile(test_shop=SHOP_MODULE + "\ndef test_functional():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*threshold 'requests > 0' passed*"])
+
+
 # --------------------------------------------------------------------------- 4. User classes
 @pytest.mark.parametrize(
     ("attributes", "says"),

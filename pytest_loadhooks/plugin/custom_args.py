@@ -89,8 +89,8 @@ class ArgumentRegistry:
             return argument.convert(os.environ[argument.env_var], argument.env_var)
         ini = ini_values(config)
         if argument.dest in ini:
-            raw = config.getini(argument.dest) if argument.registered_as_option else ini[argument.dest]
-            return argument.convert(raw, f"ini {argument.dest}")
+            # Raw, as options.raw_sources reads it: getini would refuse a native TOML value of another type.
+            return argument.convert(ini[argument.dest], f"ini {argument.dest}")
         return argument.default
 
     def described(self, config: Any) -> list[dict[str, Any]]:

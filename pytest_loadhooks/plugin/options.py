@@ -274,8 +274,9 @@ def raw_sources(config: Any, option: LoadOption) -> list[tuple[str, Any]]:
         found.append((option.env_var, os.environ[option.env_var]))
     ini = ini_values(config)
     if option.ini in ini:
-        # A flag's ini value is read raw: pytest's own bool conversion would fail without naming the key.
-        found.append((f"ini {option.ini}", ini[option.ini] if option.flag else config.getini(option.ini)))
+        # Read raw and parsed here: pytest's getini raises on a native TOML value of another type
+        # ([tool.pytest] load_users = 5) or a bad boolean, without naming the key.
+        found.append((f"ini {option.ini}", ini[option.ini]))
     return found
 
 
@@ -298,8 +299,10 @@ def resolve(config: Any, option: LoadOption) -> Any:
                 values.extend(line for line in str(raw).split(";") if line.strip())
             elif isinstance(raw, str):
                 values.extend(line for line in raw.splitlines() if line.strip())
+            elif isinstance(raw, (list, tuple)):
+                values.extend(str(line) for line in raw)
             else:
-                values.extend(raw)
+                raise ValueError(f"{source}: expected threshold expressions (a string or a list of them), got {raw!r}")
         return [v.strip() for v in values if v.strip()]
     if not sources:
         return option.default
