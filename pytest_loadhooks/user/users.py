@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STATE_RUNNING, STATE_WAITING, STATE_STOPPING = "running", "waiting", "stopping"
+
+
+def _ctrl_c_raises_keyboard_interrupt() -> bool:
+    """Whether SIGINT has Python's default handler, so that a KeyboardInterrupt may be Ctrl-C.
+
+    Where something handles Ctrl-C itself (the pytest plugin, during a run), a KeyboardInterrupt
+    raised in a task can only come from the task's own code.
+    """
+    return signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 class UserMeta(TaskSetMeta):
@@ -74,7 +84,9 @@ class User(metaclass=UserMeta):
         except Exception as error:  # noqa: BLE001 - on_start raising still must not crash the runner
             self._report_user_error(error)
             self._call_on_stop()
-        except BaseException as error:  # noqa: BLE001 - reported: the runner ends the run, errored
+        except BaseException as error:  # reported below: the runner ends the run, errored
+            if isinstance(error, KeyboardInterrupt) and _ctrl_c_raises_keyboard_interrupt():
+                raise  # most likely Ctrl-C itself: gevent hands it on to the main greenlet, as Python would
             # SystemExit, KeyboardInterrupt or a custom BaseException from user code, or a signal
             # handler's exception (a timeout) that landed in this user's task: the user cannot
             # go on. Reported like any user error, never left to end the greenlet silently; the
