@@ -94,6 +94,7 @@ class Runner:
         self._finished = gevent.event.Event()
         self._stopped = gevent.event.Event()  # set when a stop() has fully completed
         self._stopping_in: Any = None  # the greenlet running stop(), while it runs
+        self._quitting: gevent.Greenlet | None = None  # the quit that abort()/interrupt() started
         self._logged_user_tracebacks: set[str] = set()
         self._process = None
         environment.events.user_error.add_listener(self._on_user_error)
@@ -273,7 +274,10 @@ class Runner:
         gevent.get_hub().loop.run_callback_threadsafe(self._spawn_quit)
 
     def _spawn_quit(self) -> None:
-        gevent.spawn(self.quit).name = "quit"  # a stop already under way is waited for, not repeated
+        # Many users may abort at once: one quit at a time (a stop already under way is waited for).
+        if self._quitting is None or self._quitting.dead:
+            self._quitting = gevent.spawn(self.quit)
+            self._quitting.name = "quit"
 
     def _begin_run(self) -> None:
         """Start-of-run bookkeeping: fresh stats, background loops, ``test_start``."""
