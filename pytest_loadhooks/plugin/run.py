@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     # The plugin builds settings in every session; the engine is imported only when a run starts.
     from ..env import Environment
     from ..stats import RequestStats, StatsEntry, StatsError
+    from .interrupts import RunSignals
 
 MARKER_KEYS: tuple[str, ...] = (*(option.key for option in RUN_SETTINGS), "user_classes", "shape")
 """The ``load`` marker's keyword arguments: every run setting, plus what only a marker can choose."""
@@ -362,7 +363,7 @@ class LoadRun:
             raise KeyboardInterrupt(f"load run {self.run_id} interrupted by {result.interrupted}")
         return result
 
-    def _run_to_its_end(self, runner: Any, signals: Any) -> tuple[int, BaseException | None]:
+    def _run_to_its_end(self, runner: Any, signals: RunSignals) -> tuple[int, BaseException | None]:
         """Run the load; returns its exit code and the exception that ended it early, if one did.
 
         Whatever happens, no user of this run is left running when this returns.
