@@ -55,13 +55,17 @@ USER_CLASSES = [Browse, Buy, Admin]
 
 
 class TwoSteps(LoadTestShape):
-    """2 users, then 4 (all Browse), then the end of the run: driven from the master."""
+    """2 users (all Browse) until a second worker joins, then 4 for a second and a half, then
+    the end of the run: a shape driven from the master, reading the master's runner."""
+
+    second_step_at = None
 
     def tick(self):
-        run_time = self.get_run_time()
-        if run_time < 1.5:
+        if self.runner.worker_count < 2 and self.get_run_time() < 30:
             return 2, 100, [Browse]
-        if run_time < 3.0:
+        if self.second_step_at is None:
+            self.second_step_at = self.get_run_time()
+        if self.get_run_time() - self.second_step_at < 1.5:
             return 4, 100, [Browse]
         return None
 
@@ -129,8 +133,15 @@ def run_master(config):
     if env.shape_class is not None:
         if not master.wait(30):
             raise SystemExit("the shape did not end the run")
+    elif config.get("until_missing"):
+        # Until a worker (killed by the test) is marked missing and its users have moved, then a little more.
+        while not (master.clients.missing and master.spawning_completed):
+            gevent.sleep(0.05)
+        gevent.sleep(0.5)
     else:
         gevent.sleep(config["run_time"])
+    while "hold_until" in config and not os.path.exists(config["hold_until"]):  # e.g. the intruder is done
+        gevent.sleep(0.05)
     master.stop()
     result = {
         "seen": seen,
@@ -176,6 +187,7 @@ def run_worker(config):
     write(config["out"], {"client_id": worker.client_id})
     code = worker.run()
     write(config["out"], {"client_id": worker.client_id, **tally, "exit_code": code,
+                          "reported_total": worker.reported_stats.total.num_requests,
                           "master_lost": worker.master_lost, "worker_index": worker.worker_index})
     sys.exit(code)
 

@@ -102,7 +102,8 @@ def secure_run(target, tmp_path_factory):
     try:
         nodes.start("master", "master", target=target, port=port, secret=SECRET, workers=2, users=9,
                     spawn_rate=100, run_time=2.0, custom_message=True, options={"custom_opt": "from master"},
-                    max_message_size=MAX_MESSAGE_SIZE, started_file=str(started))
+                    max_message_size=MAX_MESSAGE_SIZE, started_file=str(started),
+                    hold_until=str(nodes.directory / "intruder.json"))
         for name in ("worker1", "worker2"):
             nodes.start(name, "worker", port=port, secret=SECRET)
         nodes.start("intruder", "intruder", port=port, secret=SECRET, max_message_size=MAX_MESSAGE_SIZE,
@@ -140,6 +141,8 @@ def test_merged_total_is_exactly_what_the_workers_counted(secure_run):
     master = secure_run.master
     counted = {client_id: worker["requests"] for client_id, worker in secure_run.workers.items()}
     assert all(n > 0 for n in counted.values())
+    # What each worker's own session can summarise: everything it handed over.
+    assert all(worker["reported_total"] == worker["requests"] for worker in secure_run.workers.values())
     assert master["total"] == sum(counted.values())
     assert master["failures"] == 0
     assert sum(master["entries"].values()) == master["total"]
@@ -236,9 +239,9 @@ def test_a_shape_drives_the_workers_from_the_master_and_a_joining_worker_gets_us
 def test_a_killed_worker_is_missing_its_users_move_and_nothing_it_sent_is_lost(target, cluster):
     port = free_port()
     started = cluster.directory / "started.json"
-    timing = {"heartbeat_interval": 0.2, "heartbeat_timeout": 1.0}
+    timing = {"heartbeat_interval": 0.2, "heartbeat_timeout": 2.0}
     cluster.start("master", "master", target=target, port=port, workers=2, users=4, spawn_rate=100,
-                  run_time=3.5, started_file=str(started), **timing)
+                  until_missing=True, started_file=str(started), **timing)
     victim_file = cluster.start("victim", "worker", port=port, **timing)
     cluster.start("survivor", "worker", port=port, **timing)
     cluster.wait_for_file(started)

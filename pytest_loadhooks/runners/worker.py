@@ -23,6 +23,7 @@ from gevent.pool import Group
 from .. import __version__, dispatch
 from ..exception import ConfigurationError
 from ..rpc import DEFAULT_MAX_MESSAGE_SIZE, MalformedMessage, Message, RPCError
+from ..stats import RequestStats
 from .base import (
     STATE_CLEANUP,
     STATE_INIT,
@@ -81,6 +82,9 @@ class WorkerRunner(LocalRunner):
         self.last_master_contact = time.monotonic()
         self._created = time.monotonic()
         self._last_spawn_sequence = -1
+        # Everything this worker counted and handed over (environment.stats only holds what
+        # is not reported yet): what the worker's own session can summarise.
+        self.reported_stats = RequestStats(self.stats.rps_window)
         self._quit = gevent.event.Event()
         self._closing = False
         # The connection's greenlets live apart from the run's: ending a run (LocalRunner
@@ -130,6 +134,8 @@ class WorkerRunner(LocalRunner):
             # Not sent (over the size limit, say): keep the counts for the next report.
             self.stats.merge(counted)
             self.runner_errors.append("a stats report could not be sent to the master")
+            return
+        self.reported_stats.merge(counted)
 
     def _on_user_error(self, user_instance: Any, exception: BaseException, tb: Any, **kwargs: Any) -> None:
         super()._on_user_error(user_instance, exception, tb, **kwargs)
