@@ -223,7 +223,10 @@ class LoadResult:
             planned = f" of {self.planned_run_time:g}s" if self.planned_run_time else ""
             lines.append(f"run interrupted by {self.interrupted} after {self.duration:.1f}s{planned}: "
                          "its results are partial")
-        return lines
+        # A message may quote a host, and a host may carry a password (http://user:secret@...).
+        from ..report.redact import mask_url_credentials
+
+        return [mask_url_credentials(line) for line in lines]
 
     def __repr__(self) -> str:
         return (f"<LoadResult {self.run_id}: {self.num_requests} requests, {self.num_failures} failures, "

@@ -147,15 +147,16 @@ class Runner:
         """Send a custom message to the other side of the run (each runner says where)."""
         raise NotImplementedError
 
-    def _deliver_message(self, message: Message) -> None:
-        """Hand an arrived message to the listener registered for its type."""
+    def _deliver_message(self, message: Message, inline: bool = False) -> None:
+        """Hand an arrived message to the listener registered for its type (``inline``: in this greenlet,
+        even when it was registered ``concurrent``)."""
         registered = self.custom_messages.get(message.type)
         if registered is None:
             logger.warning("message of unknown type %r received (no register_message listener): ignored",
                            message.type)
             return
         listener, concurrent = registered
-        if concurrent:
+        if concurrent and not inline:
             deliver = functools.partial(listener, environment=self.environment, msg=message)
             self.spawn_background(deliver).name = f"message-{message.type}"
         else:

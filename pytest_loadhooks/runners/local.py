@@ -65,9 +65,13 @@ class LocalRunner(Runner):
 
     def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
         """Locally there is no other node: the message goes straight to this runner's own
-        listener (as in Locust), with ``msg.node_id == "local"``; ``client_id`` is ignored."""
+        listener, with ``msg.node_id == "local"``; ``client_id`` is ignored.
+
+        The listener runs before this returns, ``concurrent`` or not, as in Locust's local runner:
+        a locustfile that sends from ``test_start`` can rely on it having run before users spawn.
+        """
         logger.debug("local run: message %r delivered to this runner", msg_type)
-        self._deliver_message(Message(msg_type, data, "local"))
+        self._deliver_message(Message(msg_type, data, "local"), inline=True)
 
     def _current_counts(self) -> dict[type, int]:
         return {cls: len(users) for cls, users in self.users.items()}
