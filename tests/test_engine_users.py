@@ -637,9 +637,12 @@ def test_no_user_classes_is_rejected():
     assert_rejected_before_traffic(make_env(), lambda r: r.start(1, 1), "no User classes")
 
 
-@pytest.mark.parametrize("host", ["not a url", "127.0.0.1:8080", "localhost", "ftp://127.0.0.1/", "http://"])
-def test_an_environment_host_that_is_not_a_url_is_rejected(host):
-    with pytest.raises(ConfigurationError, match="is not a URL") as info:
+@pytest.mark.parametrize(("host", "why"), [
+    ("not a url", "is not a URL"), ("127.0.0.1:8080", "is not a URL"), ("localhost", "is not a URL"),
+    ("ftp://127.0.0.1/", "the scheme 'ftp' is not http or https"), ("http://", "is not a URL"),
+])
+def test_an_environment_host_that_is_not_a_url_is_rejected(host, why):
+    with pytest.raises(ConfigurationError, match=why) as info:
         make_env(Requesting, host=host)
     assert "\n" not in str(info.value)
 

@@ -33,7 +33,6 @@ from .items import LoadRunItem
 from .load_session import RUN_ITEM_NAME, SESSION_KEY, LoadSession, own_marker
 from .load_session import get_session as _session
 from .run import MARKER_KEYS, LoadRun
-from .thresholds import parse_all
 
 REGISTRY_KEY = pytest.StashKey[ArgumentRegistry]()
 SESSION_NOTES_KEY = pytest.StashKey[list]()
@@ -259,7 +258,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     except ValueError as error:
         raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
     custom_described = load.registry.described(config)
-    _check_runs(load)
+    if load.all_runs() or not session.testsfailed:  # a module that failed to import is its own error
+        _check_runs(load)
+    load.validate_before_traffic(items)
     for run in load.all_runs():
         for key, value in vars(custom_values).items():
             setattr(run.parsed_options, key, value)
@@ -432,8 +433,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator:
     if run is None and own_thresholds and "load_result" in item.fixturenames:
         shared = load.run_for_item(item)
         if shared is not None and shared.result is not None:
-            expressions = [a for m in own_thresholds for a in m.args]
-            failures = [v.message for v in (t.check(shared.result) for t in parse_all(expressions)) if not v.passed]
+            failures = [v.message for v in (t.check(shared.result) for t in load.own_thresholds(item)) if not v.passed]
             if failures:
                 pytest.fail("\n".join(failures), pytrace=False)
     return result
