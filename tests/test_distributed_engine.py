@@ -397,3 +397,58 @@ def test_a_worker_reaches_its_share_exactly():
     assert sorted(to_add, key=lambda c: c.__name__) == [B, B, Fixed]
     assert to_remove == [A, A, A]
     assert interleave({A: 2, B: 2}) in ([A, B, A, B], [B, A, B, A])
+
+
+def wait_until(condition, timeout: float = 20.0) -> None:
+    import gevent
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not reached within {timeout} s"
+        gevent.sleep(0.02)
+
+
+def test_a_worker_back_after_a_network_loss_is_taken_back_and_loses_nothing(target):
+    """Master and worker in this process: the worker's outgoing messages are held for a while,
+    as zmq queues them while the network is down, then delivered in order. The master marks
+    it missing meanwhile (its timeout is shorter than the worker's), then takes it back."""
+    browse = type("Browse", (HttpUser,), {"wait_time": constant(0.05),
+                                          "tasks": [lambda user: user.client.get("/page")]})
+    master_env = Environment(user_classes=[browse], events=Events(), host=target)
+    master = master_env.create_master_runner(master_bind_port=0, heartbeat_interval=0.1, heartbeat_timeout=0.6)
+    worker_env = Environment(user_classes=[browse], events=Events())
+    counted = []
+    worker_env.events.request.add_listener(lambda **_: counted.append(1))
+    worker = worker_env.create_worker_runner("127.0.0.1", master.master_bind_port, stats_report_interval=0.2,
+                                             heartbeat_interval=0.1, heartbeat_timeout=10)
+    held: list[tuple] = []
+    network = {"down": False}
+    send = worker._send
+
+    def through_the_network(*message):
+        if network["down"]:
+            held.append(message)
+            return True
+        return send(*message)
+
+    worker._send = through_the_network
+    try:
+        assert master.wait_for_workers(1, timeout=10)
+        master.start(2, 100)
+        wait_until(lambda: master.spawning_completed)
+        wait_until(lambda: master.stats.total.num_requests > 0)
+        network["down"] = True
+        wait_until(lambda: master.clients[worker.client_id].state == "missing")
+        assert master.worker_count == 0
+        assert master.state == "running"  # waiting for a worker to come back
+        network["down"] = False
+        for message in held:
+            send(*message)
+        wait_until(lambda: master.worker_count == 1 and master.spawning_completed and master.user_count == 2)
+        master.stop()
+        assert master.stats.total.num_requests == len(counted)
+        assert master.exit_code == 0
+        assert worker.user_count == 0
+    finally:
+        master.quit()
+        worker.wait(5)

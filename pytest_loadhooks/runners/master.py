@@ -164,6 +164,7 @@ class MasterRunner(Runner):
         self.shape_greenlet: gevent.Greenlet | None = None
         self._run_classes: list[type] = []
         self._spawn_sequence = 0
+        self._no_workers_since: float | None = None
         self._closed = False
         # The connection's greenlets live apart from the run's (ending a run kills those).
         self._links = Group()
@@ -346,14 +347,28 @@ class MasterRunner(Runner):
                 node.awaiting_stop = False
             if lost:
                 self._after_worker_loss()
+            self._check_workers_left()
 
     def _after_worker_loss(self) -> None:
         if self.state in (STATE_SPAWNING, STATE_RUNNING) and not self.clients.active:
-            logger.error("no worker left: stopping the run")
-            self.runner_errors.append("every worker was lost during the run")
-            gevent.spawn(self.stop)
+            logger.warning("no worker left: the run waits %.0f s for one to come back or join",
+                           self.heartbeat_timeout)
+            self._no_workers_since = time.monotonic()
             return
         self._rebalance()
+
+    def _check_workers_left(self) -> None:
+        """End the run, errored, when it has had no worker for a heartbeat timeout."""
+        if self.clients.active or self.state not in (STATE_SPAWNING, STATE_RUNNING):
+            self._no_workers_since = None
+            return
+        if self._no_workers_since is None:
+            self._no_workers_since = time.monotonic()
+        elif time.monotonic() - self._no_workers_since > self.heartbeat_timeout:
+            logger.error("no worker came back within %.0f s: stopping the run", self.heartbeat_timeout)
+            self.runner_errors.append("every worker was lost during the run")
+            self._no_workers_since = None
+            gevent.spawn(self.stop)
 
     # -- the run --
     def start(self, user_count: int, spawn_rate: float, wait: bool = False,

@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL = 1.0
-HEARTBEAT_TIMEOUT = 10.0
+# Longer than the master's (10 s): a worker cut off for a while is marked missing by the
+# master first, and can still come back (and be given users again) when the network does.
+HEARTBEAT_TIMEOUT = 20.0
 STATS_REPORT_INTERVAL = 3.0
 CONNECT_TIMEOUT = 60.0
 
@@ -102,6 +104,8 @@ class WorkerRunner(LocalRunner):
 
     # -- what the worker tells its master --
     def _send(self, message_type: str, data: Any = None) -> bool:
+        if self._closing:
+            return False
         try:
             self.client.send(Message(message_type, data, self.client_id))
         except RPCError as error:
@@ -324,7 +328,7 @@ class WorkerRunner(LocalRunner):
         if master_alive:
             self._send_stats()  # anything counted after the last report (nothing, after a stop)
         self._closing = True
-        gevent.killall([g for g in self._links if g is not gevent.getcurrent()], block=False)
+        gevent.killall([g for g in self._links if g is not gevent.getcurrent()], block=True, timeout=1.0)
         self.client.close(linger=None if master_alive else 0)
         self._quit.set()
         self._finished.set()
