@@ -266,8 +266,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             setattr(run.parsed_options, key, value)
         run.custom_arguments = custom_described
     _order_items(items, load)
-    if load.load_only:
+    if load.load_only or load.is_worker:  # a worker serves runs; the other tests are the master's
         _deselect_non_load(items, load, config)
+    if load.node is not None:
+        from .distributed import planned_run_ids
+
+        load.node.planned = planned_run_ids(items, load)
 
 
 def pytest_report_collectionfinish(config: pytest.Config, start_path: Any, items: list[pytest.Item]) -> list[str]:
@@ -455,6 +459,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     load = session.config.stash.get(SESSION_KEY, None)
     if load is None or not load.active:
         return
+    _stop_local_workers(session, load)
     environments = [run.environment for run in load.all_runs() if run.environment is not None]
     if not environments:
         return
@@ -469,6 +474,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     load.quit_errors = events.listener_errors[errors_before:]
     if load.quit_errors and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a listener error never vanishes silently
+
+
+def _stop_local_workers(session: pytest.Session, load: LoadSession) -> None:
+    """``--load-processes``: the local workers end (terminated, then killed, if they do not); one that
+    failed fails the session and shows its output."""
+    from .distributed import MasterNode
+
+    if not isinstance(load.node, MasterNode):
+        return
+    lines = load.node.finish()
+    if lines:
+        session.config.stash.setdefault(SESSION_NOTES_KEY, []).extend(lines)
+        if _passing(session.exitstatus):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _passing(status: int) -> bool:

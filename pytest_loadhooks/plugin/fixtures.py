@@ -54,7 +54,15 @@ def load_events(load_env: Any) -> Iterator[Any]:
 def load_result(request: pytest.FixtureRequest) -> LoadResult:
     """Runs this test's load run (once; later users share it) and returns its results."""
     run = _run_for_request(request)
-    return _execute(run)
+    result = _execute(run)
+    if get_session(request.config).is_worker:
+        # This session served its part of the run; the merged numbers are on the master.
+        if not result.passed:
+            pytest.fail("\n".join(result.failure_lines()), pytrace=False)
+        from .distributed import WORKER_SKIP_REASON
+
+        pytest.skip(WORKER_SKIP_REASON)
+    return result
 
 
 class ScopedHook:

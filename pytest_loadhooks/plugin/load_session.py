@@ -39,6 +39,9 @@ class LoadSession:
             if values["fail_ratio"] is not None:
                 expressions.insert(0, f"fail_ratio <= {values['fail_ratio']:g}")
             self.thresholds = parse_all(expressions)
+            from .distributed import resolve_node
+
+            self.node_settings = resolve_node(values, config)
         except ValueError as error:
             raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
         given = {o.key: label for o in opts.RUN_SETTINGS if (label := opts.given_as(config, o)) is not None}
@@ -55,8 +58,24 @@ class LoadSession:
         self.abstract_user_classes: list[str] = []
         self.problems: list[str] = []
         self.quit_errors: list = []
+        self.node = self._make_node(config) if self.active else None
+        """The session's distributed node (MasterNode, WorkerNode), None for a local session."""
         self.item_thresholds: dict[str, list[Threshold]] = {}
         """Thresholds that a test (or its class) sets on the shared run it reads, parsed at collection."""
+
+    def _make_node(self, config: pytest.Config) -> Any:
+        from .distributed import MasterNode, WorkerNode
+
+        role = self.node_settings.role
+        if role == "master":
+            return MasterNode(self.node_settings, config)
+        if role == "worker":
+            return WorkerNode(self.node_settings)
+        return None
+
+    @property
+    def is_worker(self) -> bool:
+        return self.node is not None and self.node_settings.role == "worker"
 
     # -- runs --
     def all_runs(self) -> list[LoadRun]:
@@ -70,8 +89,10 @@ class LoadSession:
         outputs = self.outputs.for_run(run_id if isolated else None)
         if isolated:
             _check_outputs(outputs, run_id)
+        if self.is_worker:  # the master judges and reports; a worker only serves
+            return LoadRun(run_id=run_id, settings=settings, node=self.node)
         return LoadRun(run_id=run_id, settings=settings, thresholds=list(self.thresholds), outputs=outputs,
-                       live_view_factory=self.live_view)
+                       live_view_factory=self.live_view, node=self.node)
 
     def run_for_module(self, module: pytest.Module) -> LoadRun:
         marker = own_marker(module, "load")

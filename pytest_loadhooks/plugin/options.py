@@ -158,6 +158,71 @@ def check_directory_creatable(directory: str, path: str) -> None:
         raise ValueError(f"cannot write '{path}': the directory {current} is not writable")
 
 
+def parse_process_count(text: Any) -> int:
+    """Local worker processes: a whole number from 1, or -1 for one per CPU core."""
+    raw = str(text).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"invalid process count '{text}': a whole number >= 1, or -1 for one per core") from None
+    if value == -1:
+        return os.cpu_count() or 1
+    if value < 1 or value > 1024:
+        raise ValueError(f"invalid process count '{text}': a whole number from 1 to 1024, or -1 for one per core")
+    return value
+
+
+def parse_worker_count(text: Any) -> int:
+    """How many workers a master waits for: a whole number from 1."""
+    raw = str(text).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"invalid worker count '{text}': must be a whole number >= 1") from None
+    if value < 1 or value > 100_000:
+        raise ValueError(f"invalid worker count '{text}': must be a whole number from 1 to 100000")
+    return value
+
+
+def parse_port(text: Any) -> int:
+    """A TCP port, 1-65535 (0 is refused: workers must know where to connect)."""
+    raw = str(text).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"invalid port '{text}': must be a whole number from 1 to 65535") from None
+    if not 1 <= value <= 65535:
+        raise ValueError(f"invalid port '{text}': must be a whole number from 1 to 65535")
+    return value
+
+
+def parse_network_host(text: Any) -> str:
+    """A host name or IP address to bind or connect to (no scheme, no port)."""
+    host = str(text).strip()
+    if not host or any(c.isspace() for c in host) or "/" in host or (":" in host and not _is_ipv6(host)):
+        raise ValueError(f"invalid host '{text}': give a host name or an IP address, e.g. 127.0.0.1 or 0.0.0.0 "
+                         "(no scheme, no port)")
+    return host.strip("[]")
+
+
+def _is_ipv6(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.IPv6Address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def parse_secret(text: Any) -> str:
+    """The shared secret of a distributed run; never echoed, not even in an error."""
+    secret = str(text)
+    if not secret.strip():
+        raise ValueError("the secret is empty: give every node the same non-empty secret")
+    return secret
+
+
 def parse_list(text: Any) -> list[str]:
     if isinstance(text, (list, tuple)):
         items = [str(t) for t in text]
@@ -180,6 +245,7 @@ class LoadOption:
     run_setting: bool = False  # one of a run's settings: also a ``load`` marker argument
     ini_name: str | None = None  # when the ini key is not the mechanical one
     positive: bool = False  # 0 is out of range too (an interval that paces something)
+    secret: bool = False  # never echoed: not in messages, not in parsed_options
 
     @property
     def key(self) -> str:
@@ -229,6 +295,25 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("only", "run only load-run items and the tests that use their results", parse_bool, False, flag=True),
     LoadOption("live-interval", "seconds between live status lines when not on a terminal (default 5)",
                parse_duration, 5.0, metavar="SECONDS", positive=True),
+    LoadOption("processes", "run the users in N local worker processes, this pytest process their master "
+               "(-1: one per CPU core)", parse_process_count, None, metavar="N"),
+    LoadOption("master", "be the master of a distributed run: wait for --load-expect-workers workers, "
+               "then drive them", parse_bool, False, flag=True),
+    LoadOption("expect-workers", "how many workers the master waits for before a run starts (default 1)",
+               parse_worker_count, 1, metavar="N"),
+    LoadOption("expect-workers-timeout", "how long the master waits for them; then the run is errored "
+               "(default 60s)", parse_duration, 60.0, metavar="DURATION", positive=True),
+    LoadOption("master-bind-host", "the address the master listens on (default 127.0.0.1: this machine only)",
+               parse_network_host, "127.0.0.1", metavar="HOST"),
+    LoadOption("master-bind-port", "the port the master listens on (default 5557)", parse_port, 5557,
+               metavar="PORT"),
+    LoadOption("worker", "be a worker: run the users a master assigns, for each of the session's runs",
+               parse_bool, False, flag=True),
+    LoadOption("master-host", "the master a worker connects to (default 127.0.0.1)", parse_network_host,
+               "127.0.0.1", metavar="HOST"),
+    LoadOption("master-port", "the master's port (default 5557)", parse_port, 5557, metavar="PORT"),
+    LoadOption("secret", "a secret shared by the master and its workers: only workers that hold it join, and "
+               "the traffic is encrypted (never shown)", parse_secret, None, metavar="SECRET", secret=True),
 )
 """Every option, once: ``pytest --help``, the ini keys, the variables, the ``load`` marker and
 docs/options.md are all built from this tuple."""
@@ -286,6 +371,8 @@ def given_as(config: Any, option: LoadOption) -> str | None:
     if not sources:
         return None
     source, raw = sources[0]
+    if option.secret:
+        raw = "****"
     return f"{source} = {raw}" if source.startswith("ini ") else f"{source}={raw}"
 
 

@@ -112,6 +112,11 @@ class LoadResult:
         self.interrupted = interrupted
         """What ended the run before its end ("SIGINT", "SIGTERM"), or None when nothing did."""
         self.planned_run_time = run.settings.effective_run_time
+        from .distributed import worker_table
+
+        self.workers: list[dict[str, Any]] | None = worker_table(environment.runner)
+        """The master's workers (id, index, state, users assigned); None when the run was not distributed."""
+        self.worker_index: int | None = None  # on a worker: its index at the master
 
     @property
     def duration(self) -> float:
@@ -279,6 +284,13 @@ class LoadRun:
     verdict_reported: bool = False
     """Whether an item reported the verdict (the run's own item, or the test a marked run belongs to)."""
     notices: list[str] = field(default_factory=list)  # said once after collection, before any traffic
+    node: Any = None
+    """The session's distributed node (plugin.distributed.MasterNode or WorkerNode); None: a local run."""
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    def run_cleanups(self) -> None:
+        while self.cleanups:
+            self.cleanups.pop()()
 
     def create_environment(self) -> Environment:
         """The run's Environment with its runner, ``init`` fired (once)."""
@@ -295,12 +307,18 @@ class LoadRun:
                                ("tags", self.settings.tags), ("exclude_tags", self.settings.exclude_tags),
                                ("stop_timeout", self.settings.stop_timeout)):
                 setattr(options, key, value)
+            if self.node is not None:
+                for key, value in self.node.settings.parsed_options.items():
+                    setattr(options, key, value)
             environment = Environment(
                 user_classes=self.user_classes, shape_class=shape, host=self.settings.host,
                 tags=self.settings.tags, exclude_tags=self.settings.exclude_tags,
                 stop_timeout=self.settings.stop_timeout, parsed_options=options,
             )
-            environment.create_local_runner()
+            if self.node is None:
+                environment.create_local_runner()
+            else:
+                self.node.create_runner(environment, self)
             self.environment = environment
             environment.fire_init()
         return self.environment
@@ -324,8 +342,11 @@ class LoadRun:
             raise
 
     def _execute(self) -> LoadResult:
+        from .distributed import WorkerNode
         from .interrupts import RunSignals
 
+        if isinstance(self.node, WorkerNode):
+            return self.node.serve(self)  # the master runs it: this session serves it
         environment = self.create_environment()
         environment.validate_user_classes()
         runner = environment.runner
@@ -337,16 +358,25 @@ class LoadRun:
             writer.attach(runner)
         live = self.live_view_factory(self) if self.live_view_factory else None
         signals = RunSignals(runner, self.settings.stop_timeout)
-        started_at = time.time()
+        not_started = self._gather_workers(runner, environment)
+        started_at = time.time()  # after the workers came: the run's duration is its traffic's
         if live is not None:
             live.start()
         try:
             with signals:
-                exit_code, escaped = self._run_to_its_end(runner, signals)
+                if not_started is None:
+                    exit_code, escaped = self._run_to_its_end(runner, signals)
+                else:  # not enough workers: errored, and no traffic sent
+                    runner.runner_errors.append(not_started)
+                    exit_code, escaped = runner.exit_code, None
         finally:
             if live is not None:
                 live.stop()
             ended_at = time.time()
+            if self.node is not None:  # the master: its workers told the run is over, its port closed
+                self.node.after_run(runner, self, ended_early=bool(runner.interrupted or signals.interrupted_by
+                                                                    or signals.forced))
+            self.run_cleanups()
             environment.close()
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
@@ -365,6 +395,18 @@ class LoadRun:
         if result.interrupted:
             raise KeyboardInterrupt(f"load run {self.run_id} interrupted by {result.interrupted}")
         return result
+
+    def _gather_workers(self, runner: Any, environment: Environment) -> str | None:
+        """A master waits for its workers: why the run cannot start, or None (also for a local run)."""
+        if self.node is None:
+            return None
+        try:
+            return self.node.gather_workers(runner)
+        except BaseException:  # Ctrl-C while waiting: the workers told, the port closed
+            self.node.after_run(runner, self, ended_early=True)
+            self.run_cleanups()
+            environment.close()
+            raise
 
     def _run_to_its_end(self, runner: Any, signals: RunSignals) -> tuple[int, BaseException | None]:
         """Run the load; returns its exit code and the exception that ended it early, if one did.
@@ -416,4 +458,5 @@ class LoadRun:
                 {"name": a["name"], "value": a["value"], "is_secret": a["is_secret"]} for a in self.custom_arguments
             ],
             "listener_errors": [vars(e) for e in result.listener_errors],
+            "workers": result.workers,
         }

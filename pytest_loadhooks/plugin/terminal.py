@@ -48,7 +48,26 @@ def _status_figures(run: LoadRun, elapsed: float, with_bar: bool) -> str:
             clock = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {clock}"
     else:
         clock = format_seconds(elapsed)
-    return f"load {clock}  {figures}"
+    return f"load {clock}  {figures}{_workers_figure(runner)}"
+
+
+def _workers_figure(runner: Any) -> str:
+    """A master's workers on the live line: how many run users, and how many went missing."""
+    clients = getattr(runner, "clients", None)
+    if clients is None or not hasattr(clients, "missing"):
+        return ""
+    missing = len(clients.missing)
+    return f"  workers {runner.worker_count}" + (f" ({missing} missing)" if missing else "")
+
+
+def workers_line(workers: list[dict[str, Any]]) -> str:
+    """The summary's line about a master's workers, naming any that went missing."""
+    missing = [w for w in workers if w["state"] == "missing"]
+    line = f"  workers: {len(workers) - len(missing)} connected"
+    if missing:
+        names = ", ".join(f"{w['index']} ({w['id']})" for w in missing)
+        line += f", {len(missing)} missing: {names}"
+    return line
 
 
 class LiveView:
@@ -152,11 +171,17 @@ def _summary_lines(result: LoadResult, verbosity: int) -> list[str]:
     head = (f"{result.run_id}: {result.status.upper()} - {result.num_requests} requests, "
             f"{result.num_failures} failures ({result.fail_ratio * 100:.2f}%), {result.rps:.1f} rps, "
             f"p95 {result.total.get_response_time_percentile(0.95):.1f} ms over {result.duration:.1f}s")
+    node_lines = []
+    if result.workers is not None:
+        node_lines.append(workers_line(result.workers))
+    if result.worker_index is not None:
+        node_lines.append(f"  served by this worker (worker {result.worker_index} of the master): "
+                          "results and thresholds live on the master")
     if verbosity < 0:
-        lines = [head]
+        lines = [head] + node_lines
         lines += [f"  FAILED {v.message}" for v in result.thresholds if not v.passed]
         return lines
-    lines = [head, ""] + results_table(result)
+    lines = [head] + node_lines + [""] + results_table(result)
     if result.thresholds:
         lines.append("")
         lines += [f"  {'PASS' if v.passed else 'FAIL'} {v.message}" for v in result.thresholds]

@@ -235,7 +235,26 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
         "exceptions": exceptions,
         "history": [_history_row(row) for row in stats.history],
     }
+    workers = info.get("workers")
+    if workers is None:
+        workers = _workers_of(runner)
+    if workers is not None:
+        document["workers"] = [_worker(w) for w in workers]
     return _clean(document)
+
+
+def _workers_of(runner: Any) -> list[dict[str, Any]] | None:
+    """A master runner's worker table (``runner.clients``); None for a runner without workers."""
+    clients = getattr(runner, "clients", None)
+    if clients is None or not hasattr(clients, "missing"):
+        return None
+    return [{"id": n.id, "index": n.index, "state": n.state, "users": sum(n.assigned.values())}
+            for n in sorted(clients.values(), key=lambda n: n.index)]
+
+
+def _worker(worker: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": _text(worker["id"]), "index": int(worker["index"]), "state": _text(worker["state"]),
+            "users": int(worker["users"])}
 
 
 def exit_code_of(status: str, runner_exit_code: int) -> int:
