@@ -270,10 +270,10 @@ def test_the_configmap_test_file_runs_against_a_real_target(pytester, target):
 # -- the image --
 def test_the_image_installs_the_version_the_manifests_run():
     dockerfile = (EXAMPLE / "Dockerfile").read_text()
-    project_version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
-    assert re.search(rf"^ARG LOADHOOKS_VERSION={re.escape(project_version)}$", dockerfile, re.M)
+    project_version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE).group(1)
+    assert re.search(rf"^ARG LOADHOOKS_VERSION={re.escape(project_version)}$", dockerfile, re.MULTILINE)
     assert re.search(r'pip install "pytest-loadhooks==\$\{LOADHOOKS_VERSION\}"', dockerfile)
-    user = int(re.search(r"^USER (\d+)$", dockerfile, re.M).group(1))
+    user = int(re.search(r"^USER (\d+)$", dockerfile, re.MULTILINE).group(1))
     for path in [*applied_files(), *sorted((EXAMPLE / "tools").glob("*.yaml"))]:
         for doc in documents(path):
             pod = doc.get("spec", {}).get("template", {}).get("spec", doc.get("spec", {}))
