@@ -338,7 +338,10 @@ def _check_runs(load: LoadSession) -> None:
             raise pytest.UsageError(f"pytest-loadhooks: {run.run_id}: no User classes to run")
         try:
             # A throw-away probe with events of its own: the run's events must not see it.
-            probe = Environment(user_classes=run.user_classes, host=run.settings.host, tags=run.settings.tags,
+            # A worker's host comes from its master when the run starts (`pytest --load-worker`
+            # names none): a placeholder stands in for it here, so everything else is still checked.
+            host = run.settings.host or ("http://host-from-the-master.invalid" if load.is_worker else None)
+            probe = Environment(user_classes=run.user_classes, host=host, tags=run.settings.tags,
                                 exclude_tags=run.settings.exclude_tags, events=Events())
             probe.validate_user_classes()
         except ConfigurationError as error:
