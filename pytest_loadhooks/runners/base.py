@@ -18,6 +18,7 @@ import gevent.event
 from gevent.pool import Group
 
 from ..exception import ConfigurationError
+from ..rpc.protocol import Message  # one Message for custom messages, local or over the wire
 
 if TYPE_CHECKING:
     from ..env import Environment
@@ -43,21 +44,6 @@ KILL_TIMEOUT_FLOOR = 1.0
 
 EXIT_OK = 0
 EXIT_ERRORED = 2
-
-
-class Message:
-    """A custom message between runners (Locust's ``Message``): its ``type``, its ``data``
-    and the ``node_id`` of the runner that sent it ("local" for a LocalRunner)."""
-
-    __slots__ = ("data", "node_id", "type")
-
-    def __init__(self, message_type: str, data: Any, node_id: str) -> None:
-        self.type = message_type
-        self.data = data
-        self.node_id = node_id
-
-    def __repr__(self) -> str:
-        return f"<Message {self.type}:{self.node_id}>"
 
 
 MessageListener = Callable[..., Any]
