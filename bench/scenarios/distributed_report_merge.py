@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import resource
 import sys
@@ -93,8 +94,6 @@ def run_master(impl: str, expect_reports: int, timeout: float) -> int:
     }
     print("BENCH-RESULT " + json.dumps(result), flush=True)
     sys.stdout.flush()
-    import os
-
     os._exit(0)  # no quit(): the simulated workers ignore it, and zmq's linger would only add waiting
 
 
@@ -199,7 +198,7 @@ def build_reports(protocol: Protocol, workers: int, rounds: int, variants: int, 
     frame gets its own seconds (a later round covers later seconds, as a real worker's would).
     """
     base = int(time.time())
-    seconds = max(int(round(report_interval)), 1)
+    seconds = max(round(report_interval), 1)
     reports = [protocol.report_data(filled_stats(protocol, 1000 + v, endpoints, requests)) for v in range(variants)]
     frames: list[list[bytes]] = []
     sizes = 0
