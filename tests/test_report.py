@@ -474,9 +474,10 @@ def test_text_from_target_or_user_is_escaped_in_the_browser(target, tmp_path):
                 raise RuntimeError(PAYLOADS[5])
         environment.events.request.add_listener(on_request)
 
-    environment = load_run([hostile_user()], target, users=2, run_time=1.0, setup=hostile_listener)
+    # 2 s: history rows a second apart, so every chart has a line to draw even on a busy machine.
+    environment = load_run([hostile_user()], target, users=2, run_time=2.0, setup=hostile_listener)
     info = run_info(
-        environment, name=PAYLOADS[0], users=2, spawn_rate=20, run_time=1.0,
+        environment, name=PAYLOADS[0], users=2, spawn_rate=20, run_time=2.0,
         thresholds=[{"expression": PAYLOADS[1], "passed": False, "measured": 1.0, "limit": 0.5, "message": PAYLOADS[2]}],
         custom_arguments=[{"name": PAYLOADS[3], "value": PAYLOADS[4], "is_secret": False}],
     )
