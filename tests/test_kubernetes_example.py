@@ -158,6 +158,12 @@ def test_the_master_waits_for_exactly_the_workers_the_deployment_runs():
     assert int(load_args(master())["--load-expect-workers"]) == worker()["spec"]["replicas"]
 
 
+def test_workers_wait_for_the_master_at_least_as_long_as_it_waits_for_them():
+    master_wait = parse_duration(load_args(master())["--load-expect-workers-timeout"])
+    worker_wait = parse_duration(load_args(worker()).get("--load-expect-workers-timeout", LOAD_OPTIONS["--load-expect-workers-timeout"].default))
+    assert worker_wait >= master_wait
+
+
 def test_the_job_deadline_leaves_room_for_waiting_and_the_run():
     args = load_args(master())
     needed = parse_duration(args["--load-expect-workers-timeout"]) + parse_duration(args["--load-run-time"])
