@@ -160,7 +160,8 @@ def test_the_master_waits_for_exactly_the_workers_the_deployment_runs():
 
 def test_workers_wait_for_the_master_at_least_as_long_as_it_waits_for_them():
     master_wait = parse_duration(load_args(master())["--load-expect-workers-timeout"])
-    worker_wait = parse_duration(load_args(worker()).get("--load-expect-workers-timeout", LOAD_OPTIONS["--load-expect-workers-timeout"].default))
+    default = LOAD_OPTIONS["--load-expect-workers-timeout"].default
+    worker_wait = parse_duration(load_args(worker()).get("--load-expect-workers-timeout") or default)
     assert worker_wait >= master_wait
 
 
