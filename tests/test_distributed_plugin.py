@@ -1,0 +1,268 @@
+"""The distributed mode driven by pytest: real pytest processes, real ports on 127.0.0.1.
+
+``--load-processes=N`` (one command: a master and N local workers), and a master and its
+workers started as separate ``pytest`` commands, as on many machines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+# Each process (master or worker) counts the requests it saw through a `request` listener and
+# writes its tally when the session quits; a worker also says what it ran and what it was told.
+COUNTING_CONFTEST = '''
+import json, os
+from pytest_loadhooks import events
+from pytest_loadhooks.runners import MasterRunner, WorkerRunner
+
+SEEN = {"requests": 0, "flavour_at_start": None, "spawned": []}
+
+@events.init_command_line_parser.add_listener
+def _options(parser, **kw):
+    parser.add_argument("--shop-flavour", default="plain", help="which flavour the shop serves")
+
+@events.request.add_listener
+def _count(**kw):
+    SEEN["requests"] += 1
+
+@events.test_start.add_listener
+def _start(environment, **kw):
+    if isinstance(environment.runner, WorkerRunner):
+        SEEN["flavour_at_start"] = environment.parsed_options.shop_flavour
+
+@events.spawning_complete.add_listener
+def _spawned(user_count, **kw):
+    runner = RUNNERS[-1] if RUNNERS else None
+    if isinstance(runner, MasterRunner):
+        SEEN["spawned"].append({node.id: dict(node.user_classes_count) for node in runner.clients.active})
+
+RUNNERS = []
+
+@events.init.add_listener
+def _init(environment, runner, **kw):
+    RUNNERS.append(runner)
+
+@events.quitting.add_listener
+def _write(environment, **kw):
+    role = "worker" if isinstance(environment.runner, WorkerRunner) else "master"
+    with open(f"seen-{role}-{os.getpid()}.json", "w") as handle:
+        json.dump({**SEEN, "role": role}, handle)
+'''
+
+SHOP = '''
+from pytest_loadhooks import HttpUser, task, constant
+
+class Browse(HttpUser):
+    weight = 3
+    wait_time = constant(0.05)
+
+    @task
+    def page(self):
+        self.client.get("/page")
+
+class Buy(HttpUser):
+    weight = 1
+    wait_time = constant(0.05)
+
+    @task
+    def cart(self):
+        self.client.get("/cart")
+
+class Admin(HttpUser):
+    fixed_count = 1
+    wait_time = constant(0.05)
+
+    @task
+    def data(self):
+        self.client.get("/api/data")
+
+def test_reads_the_run(load_result):
+    assert load_result.num_requests > 0
+'''
+
+# A second, isolated run in the same session: workers follow the master from one run to the next.
+SECOND_RUN = '''
+import pytest
+from pytest_loadhooks import HttpUser, task, constant
+
+pytestmark = pytest.mark.load(users=2, run_time="1s")
+
+class Checkout(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def cart(self):
+        self.client.get("/cart")
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seen_files(directory: Path, role: str) -> list[dict]:
+    return [json.loads(path.read_text()) for path in sorted(directory.glob(f"seen-{role}-*.json"))]
+
+
+def pytest_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+
+
+def start(directory: Path, *args: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOADHOOKS_")}
+    return subprocess.Popen(pytest_command(*args), cwd=directory, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process: subprocess.Popen, timeout: float = 120) -> str:
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        raise AssertionError(f"process did not end:\n{output}") from None
+    return output
+
+
+@pytest.fixture
+def shop(pytester: pytest.Pytester) -> Path:
+    pytester.makeconftest(COUNTING_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP)
+    return pytester.path
+
+
+def test_load_processes_merged_total_is_the_sum_of_what_each_worker_counted(shop, pytester, target):
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-v", "--load-processes=2", "--load-users=4", "--load-run-time=1s",
+        f"--load-host={target}", "--load-json=result.json", "--shop-flavour=mint")
+    output = result.stdout.str()
+    assert result.ret == 0, output
+    document = json.loads((shop / "result.json").read_text())
+    workers = seen_files(shop, "worker")
+    assert len(workers) == 2, output
+    merged = document["total"]["num_requests"]
+    assert merged > 0
+    assert merged == sum(worker["requests"] for worker in workers)
+    assert all(worker["requests"] > 0 for worker in workers)  # both took part
+    # The master ran no users of its own; its total is only what the workers reported.
+    assert seen_files(shop, "master")[0]["requests"] == 0
+    assert sorted(w["users"] for w in document["workers"]) == [2, 2]
+    assert {w["state"] for w in document["workers"]} != {"missing"}
+    assert "workers: 2 connected" in output
+    # Custom arguments reach the workers with the run (forwarded parsed_options).
+    assert [worker["flavour_at_start"] for worker in workers] == ["mint", "mint"]
+    # The local workers are gone: no pytest process of this directory is left behind.
+    leftover = subprocess.run(["pgrep", "-f", f"--load-worker.*--load-master-port"], capture_output=True, text=True)
+    for pid in leftover.stdout.split():
+        cwd = os.readlink(f"/proc/{pid}/cwd") if os.path.exists(f"/proc/{pid}/cwd") else ""
+        assert cwd != str(shop), f"local worker {pid} left behind"
+
+
+def test_master_and_two_workers_as_separate_commands(shop, pytester, target):
+    pytester.makepyfile(test_second=SECOND_RUN)
+    port = str(free_port())
+    master = start(shop, "-v", "test_shop.py", "test_second.py", "--load-master", "--load-expect-workers=2",
+                   f"--load-master-bind-port={port}", "--load-users=6", "--load-run-time=1.5s",
+                   f"--load-host={target}", "--load-threshold", "rps > 1000000", "--load-json=result.json",
+                   "--shop-flavour=salty")
+    workers = [start(shop, "-v", "-rs", "test_shop.py", "test_second.py", "--load-worker",
+                     f"--load-master-port={port}")
+               for _ in range(2)]
+    worker_outputs = [finish(worker) for worker in workers]
+    master_output = finish(master)
+    # The master judges the merged numbers: its threshold fails, and so does its session ...
+    assert master.returncode == 1, master_output
+    assert "threshold 'rps > 1000000' failed" in master_output
+    # ... while each worker did its part and passes: its results and thresholds are the master's.
+    for worker, output in zip(workers, worker_outputs):
+        assert worker.returncode == 0, output
+        assert "test_shop.py::load_run PASSED" in output
+        assert "test_second.py::load_run PASSED" in output
+        assert "test_shop.py::test_reads_the_run SKIPPED" in output
+        assert ": results and thresholds live on the master" in output
+    # Weights and fixed_count across both workers: 1 Admin; Browse:Buy 3:1 of the other 5, rounded.
+    spawned = seen_files(shop, "master")[0]["spawned"]
+    first_run = spawned[0]
+    assert len(first_run) == 2
+    totals: dict[str, int] = {}
+    for counts in first_run.values():
+        assert sum(counts.values()) == 3  # evenly split
+        for name, n in counts.items():
+            totals[name] = totals.get(name, 0) + n
+    assert totals == {"Browse": 4, "Buy": 1, "Admin": 1}
+    # Both runs were served by both workers, and everything they counted reached the master.
+    tallies = seen_files(shop, "worker")
+    assert len(tallies) == 2
+    document = json.loads((shop / "result.json").read_text())
+    second = json.loads((shop / "result-test_second.py_load_run.json").read_text())
+    assert document["total"]["num_requests"] + second["total"]["num_requests"] == sum(
+        tally["requests"] for tally in tallies)
+    assert [tally["flavour_at_start"] for tally in tallies] == ["salty", "salty"]
+    assert len(document["workers"]) == 2
+
+
+def test_a_run_whose_workers_do_not_come_is_errored_without_traffic(shop, pytester, target):
+    port = str(free_port())
+    master = start(shop, "-v", "--load-master", "--load-expect-workers=2", "--load-expect-workers-timeout=2s",
+                   f"--load-master-bind-port={port}", "--load-users=2", "--load-run-time=1s",
+                   f"--load-host={target}", "--load-json=result.json")
+    worker = start(shop, "--load-worker", f"--load-master-port={port}")
+    master_output = finish(master)
+    worker_output = finish(worker)
+    assert master.returncode == 1, master_output
+    assert "1 of 2 workers connected within 2s: the run did not start" in master_output
+    assert "test_shop.py::load_run: ERRORED - 0 requests" in master_output
+    document = json.loads((shop / "result.json").read_text())
+    assert document["run"]["status"] == "errored"
+    assert document["total"]["num_requests"] == 0
+    # The one worker that came was told the run is over, and did nothing wrong.
+    assert worker.returncode == 0, worker_output
+    assert seen_files(shop, "worker")[0]["requests"] == 0
+
+
+def test_a_worker_without_a_master_fails_by_itself(shop, pytester):
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-worker",
+                                           f"--load-master-port={free_port()}", "--load-expect-workers-timeout=1s")
+    output = result.stdout.str()
+    assert result.ret == 1, output
+    assert "could not reach the master at 127.0.0.1" in output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--load-worker", "--load-master"], "--load-worker cannot be combined with --load-master"),
+    (["--load-worker", "--load-processes=2"], "--load-worker cannot be combined with --load-processes"),
+    (["--load-processes=0"], "invalid process count '0'"),
+    (["--load-master", "--load-expect-workers=0"], "invalid worker count '0'"),
+    (["--load-worker", "--load-master-port=70000"], "invalid port '70000'"),
+    (["--load-master", "--load-master-bind-host=http://x"], "invalid host 'http://x'"),
+    (["--load-master", "--load-expect-workers-timeout=soon"], "invalid duration 'soon'"),
+])
+def test_contradictory_or_bad_distributed_options_are_one_line_usage_errors(shop, pytester, args, message):
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and message in errors[0], result.stderr.str()
+
+
+def test_the_secret_is_never_shown(shop, pytester, target):
+    secret = "s3cr3t-never-shown-4711"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-v", "--load-processes=1", f"--load-secret={secret}", "--load-users=1",
+        "--load-run-time=1s", f"--load-host={target}", "--load-json=result.json")
+    assert result.ret == 0, result.stdout.str()
+    for text in (result.stdout.str(), result.stderr.str(), (shop / "result.json").read_text()):
+        assert secret not in text
+    bad = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-master", "--load-secret= ")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    assert "the secret is empty" in bad.stderr.str()
