@@ -174,6 +174,21 @@ def rps_ours(kind: str, processes: int, url: str, args: argparse.Namespace) -> d
     return {"rps": rate, "requests": requests, "failures": failures, "wall_s": wall}
 
 
+def json_documents(text: str) -> list[list]:
+    """Every JSON list of objects printed in ``text``, in order."""
+    decoder, documents, index = json.JSONDecoder(), [], 0
+    while (index := text.find("[", index)) >= 0:
+        try:
+            document, end = decoder.raw_decode(text, index)
+        except json.JSONDecodeError:
+            index += 1
+            continue
+        if isinstance(document, list) and all(isinstance(entry, dict) for entry in document):
+            documents.append(document)
+        index = end
+    return documents
+
+
 def rps_locust(python: str, kind: str, processes: int, url: str, args: argparse.Namespace) -> dict:
     locust = str(Path(python).parent / "locust")
     with tempfile.TemporaryDirectory(prefix="bench-dist-locust-") as tmp:
@@ -189,13 +204,11 @@ def rps_locust(python: str, kind: str, processes: int, url: str, args: argparse.
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {args.run_time + 90:.0f}s"}
         wall = time.perf_counter() - started
-    # --json prints the endpoints' serialized stats (a JSON list) when the run ends; exit 1 only
-    # means some requests failed, which the failures count says.
-    start = done.stdout.find("[")
-    try:
-        entries = json.loads(done.stdout[start:]) if start >= 0 else None
-    except json.JSONDecodeError:
-        entries = None
+    # --json prints the endpoints' serialized stats (a JSON list) when the run ends, in every
+    # process: the workers' lists are empty (all reported), the master's holds the merged counts.
+    # Exit 1 only means some requests failed, which the failures count says.
+    entries = max(json_documents(done.stdout), key=lambda doc: sum(e.get("num_requests", 0) for e in doc),
+                  default=None)
     if not entries:
         tail = (done.stdout + done.stderr).strip().splitlines()[-6:]
         return {"error": f"exit {done.returncode}, no --json output: " + " | ".join(tail)}
