@@ -301,8 +301,8 @@ OPTIONS: tuple[LoadOption, ...] = (
                "then drive them", parse_bool, False, flag=True),
     LoadOption("expect-workers", "how many workers the master waits for before a run starts (default 1)",
                parse_worker_count, 1, metavar="N"),
-    LoadOption("expect-workers-timeout", "how long the master waits for them; then the run is errored "
-               "(default 60s)", parse_duration, 60.0, metavar="DURATION", positive=True),
+    LoadOption("expect-workers-timeout", "how long a master waits for its workers (then the run is errored), "
+               "and a worker for the master of each run (default 60s)", parse_duration, 60.0, metavar="DURATION", positive=True),
     LoadOption("master-bind-host", "the address the master listens on (default 127.0.0.1: this machine only)",
                parse_network_host, "127.0.0.1", metavar="HOST"),
     LoadOption("master-bind-port", "the port the master listens on (default 5557)", parse_port, 5557,
