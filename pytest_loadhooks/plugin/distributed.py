@@ -254,7 +254,10 @@ class LocalWorkers:
             with open(log, "wb") as output:
                 self.processes.append(subprocess.Popen(
                     command, cwd=str(self.config.invocation_params.dir), env=env, stdout=output,
-                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    # A group of their own: Ctrl-C reaches the master only, which ends the run on
+                    # every worker in order (their last counts reach it) and then stops them.
+                    start_new_session=True))
         import atexit
 
         atexit.register(self._kill_all)  # even if pytest itself dies before the session's end
