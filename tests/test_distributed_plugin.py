@@ -266,3 +266,32 @@ def test_the_secret_is_never_shown(shop, pytester, target):
     bad = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-master", "--load-secret= ")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     assert "the secret is empty" in bad.stderr.str()
+
+
+def test_a_master_listening_beyond_this_machine_without_a_secret_warns_before_traffic(shop, pytester, target):
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--load-master", "--load-master-bind-host=0.0.0.0",
+        f"--load-master-bind-port={free_port()}", "--load-expect-workers-timeout=0.5s", f"--load-host={target}")
+    output = result.stdout.str()
+    assert "WARNING the master listens on 0.0.0.0" in output and "without a secret" in output
+    assert "0 of 1 workers connected within 0.5s" in output
+
+
+def test_a_local_worker_that_failed_fails_the_session_and_shows_its_output(pytester, target):
+    pytester.makeconftest('''
+from pytest_loadhooks import events
+from pytest_loadhooks.runners import WorkerRunner
+
+@events.test_start.add_listener
+def _refuse(environment, **kw):
+    if isinstance(environment.runner, WorkerRunner):
+        raise RuntimeError("this worker's listener broke")
+''')
+    pytester.makepyfile(test_shop=SHOP)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-processes=1", "--load-users=2",
+                                           "--load-run-time=1s", f"--load-host={target}")
+    output = result.stdout.str()
+    assert result.ret == 1, output
+    assert "test_shop.py::load_run: PASSED" in output  # the master's run itself went well
+    assert "local worker 0 exited 1; its output" in output
+    assert "this worker's listener broke" in output

@@ -282,6 +282,8 @@ def pytest_report_collectionfinish(config: pytest.Config, start_path: Any, items
     runs = {id(run): run for item in items if _uses_load(item) or item.nodeid in load.test_runs
             if (run := load.run_for_item(item)) is not None}
     lines = [line for run in runs.values() if (line := _shape_override_line(run))]
+    if runs and hasattr(load.node, "notices"):
+        lines += load.node.notices()
     return lines + [notice for run in runs.values() for notice in run.notices]
 
 

@@ -165,6 +165,16 @@ class MasterNode:
         self.local_workers: LocalWorkers | None = None
         self.session_over = False
 
+    def notices(self) -> list[str]:
+        """Said once before any traffic: a master reachable from elsewhere without a secret."""
+        from ..runners.master import is_loopback
+
+        if self.settings.secret or is_loopback(self.bind_host):
+            return []
+        return [(f"pytest-loadhooks: WARNING the master listens on {self.bind_host}:{self.port} without a secret: "
+                "anyone who reaches that port can join the run and feed it numbers, and the traffic is not "
+                "encrypted; give every node the same --load-secret (or LOADHOOKS_SECRET)")]
+
     def create_runner(self, environment: Any, run: LoadRun) -> Any:
         runner = environment.create_master_runner(self.bind_host, self.port, self.settings.secret)
         self.port = runner.master_bind_port
