@@ -25,6 +25,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .history import History
+
 AGGREGATED_NAME = "Aggregated"
 DEFAULT_RPS_WINDOW = 10  # seconds over which "current" RPS and percentiles are taken
 HISTORY_PERCENTILES = (0.5, 0.95)
@@ -95,6 +97,16 @@ def _histogram_difference(newer: dict[float, int], older: dict[float, int]) -> d
     return {k: v - older.get(k, 0) for k, v in newer.items() if v - older.get(k, 0) > 0}
 
 
+def forget_seconds_before(per_second: dict[int, int], oldest: int) -> None:
+    """Drop the per-second counts of seconds before ``oldest``.
+
+    Per-second counts exist for the live rates over the RPS window only (the run's long view is
+    its history), so each entry keeps the window's seconds and a little slack, never the run's.
+    """
+    for second in [s for s in per_second if s < oldest]:
+        del per_second[second]
+
+
 def record_request(entry: StatsEntry, response_time: float | None, content_length: int | None,
                    now: float) -> None:
     """Count one request into one endpoint entry: the only definition of what a request adds.
@@ -114,6 +126,8 @@ def record_request(entry: StatsEntry, response_time: float | None, content_lengt
         per_second[second] += 1
     except KeyError:  # the first request of this second (try costs nothing when it does not raise)
         per_second[second] = 1
+        if len(per_second) > entry.rps_window + 2:  # once a second at most: old seconds go here
+            forget_seconds_before(per_second, second - entry.rps_window - 2)
     entry.last_request_timestamp = now
     if content_length:
         entry.total_content_length += content_length
@@ -198,7 +212,13 @@ class StatsEntry:
         """Count one failure into this entry alone (the error itself is kept by RequestStats.errors)."""
         second = int(_now() if now is None else now)
         self.num_failures += 1
-        self.num_fail_per_sec[second] = self.num_fail_per_sec.get(second, 0) + 1
+        per_second = self.num_fail_per_sec
+        if second in per_second:
+            per_second[second] += 1
+        else:
+            per_second[second] = 1
+            if len(per_second) > self.rps_window + 2:
+                forget_seconds_before(per_second, second - self.rps_window - 2)
 
     # -- derived figures --
     @property
@@ -287,12 +307,15 @@ class StatsEntry:
         return self.fail_per_sec_over(self.duration)
 
     def prune_per_second(self, now: float) -> None:
-        """Drop per-second counters older than the window (keeps memory flat on long runs)."""
+        """Drop per-second counters older than the window (keeps memory flat on long runs).
+
+        Recording prunes as each new second starts; this catches entries that stopped receiving
+        traffic, whose last seconds would otherwise stay (the history sampling calls it).
+        """
         oldest = int(now) - self.rps_window - 2
         for per_second in (self.num_reqs_per_sec, self.num_fail_per_sec):
-            if len(per_second) > self.rps_window + 2:
-                for second in [s for s in per_second if s < oldest]:
-                    del per_second[second]
+            if per_second and min(per_second) < oldest:
+                forget_seconds_before(per_second, oldest)
 
     # -- what a locustfile reads, and the wire --
     def to_dict(self, escape_string_values: bool = False) -> dict[str, Any]:
@@ -378,6 +401,11 @@ class StatsEntry:
         ):
             for key, count in source.items():
                 target[key] = target.get(key, 0) + count
+        # Merged seconds (a worker's report, a run merged from elsewhere) are kept to the window too:
+        # a master merges reports for hours and samples no history between some of them.
+        for per_second in (self.num_reqs_per_sec, self.num_fail_per_sec):
+            if len(per_second) > self.rps_window + 2:
+                forget_seconds_before(per_second, max(per_second) - self.rps_window - 2)
 
     def summary(self, percentiles: Iterable[float] = (0.5, 0.9, 0.95, 0.99)) -> dict[str, Any]:
         """Figures a person reads: what reports and the terminal show."""
@@ -643,7 +671,8 @@ class RequestStats:
         self.total: StatsEntry = AggregatedEntry(self, rps_window)
         self.errors: dict[str, StatsError] = {}
         self.exceptions: dict[str, dict[str, Any]] = {}
-        self.history: list[dict[str, Any]] = []
+        # One row a second, bounded for any run length (older rows summarised: see history.History).
+        self.history: History = History()
         self._window_snapshots: deque[tuple[int, dict[float, int], int]] = deque()
 
     # -- recording --

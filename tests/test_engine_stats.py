@@ -109,23 +109,37 @@ def test_percentile_labels():
 
 # -- RPS window -------------------------------------------------------------------------------------------
 
-def test_current_rps_counts_completed_seconds_of_the_window():
+def _ramping_entry(until: int) -> StatsEntry:
+    """An entry with 5 requests in second 1000, 6 in 1001, ... up to second ``until`` (excluded)."""
     entry = StatsEntry("/", "GET", rps_window=10)
     entry.start_time = 1000.0
-    for second in range(1000, 1020):
-        for i in range(second - 995):  # 5 requests in second 1000, 6 in 1001, ... 24 in 1019
+    for second in range(1000, until):
+        for i in range(second - 995):
             entry.log(10.0, 1, now=second + i / 100)
+    return entry
+
+
+def test_current_rps_counts_completed_seconds_of_the_window():
+    entry = _ramping_entry(1020)
     # Window at 1020.5: seconds 1010..1019 hold 15..24 requests.
     assert entry.current_rps_at(1020.5) == pytest.approx(sum(range(15, 25)) / 10)
-    # The second in progress does not count: at 1015.99 the window is 1005..1014.
-    assert entry.current_rps_at(1015.99) == pytest.approx(sum(range(10, 20)) / 10)
-    # Early in a run the window is only as long as the run: 1000..1002.
-    assert entry.current_rps_at(1003.2) == pytest.approx((5 + 6 + 7) / 3)
-    # In the first second nothing is complete yet.
-    assert entry.current_rps_at(1000.7) == 0.0
     # Long after the last request the rate falls to zero.
     assert entry.current_rps_at(1100.0) == 0.0
     assert entry.num_requests == sum(range(5, 25))
+    # The second in progress does not count: at 1015.99 the window is 1005..1014 (1015 is under way).
+    assert _ramping_entry(1016).current_rps_at(1015.99) == pytest.approx(sum(range(10, 20)) / 10)
+    # Early in a run the window is only as long as the run: 1000..1002.
+    assert _ramping_entry(1004).current_rps_at(1003.2) == pytest.approx((5 + 6 + 7) / 3)
+    # In the first second nothing is complete yet.
+    assert _ramping_entry(1001).current_rps_at(1000.7) == 0.0
+
+
+def test_per_second_counts_are_kept_for_the_window_only():
+    # The live rates need the window's seconds; the run's long view is its history. Kept for a
+    # whole run they grew by a counter a second per endpoint (hours-long soaks: gigabytes).
+    entry = _ramping_entry(1020)
+    assert min(entry.num_reqs_per_sec) >= 1020 - 1 - entry.rps_window - 2
+    assert len(entry.num_reqs_per_sec) <= entry.rps_window + 3
 
 
 def test_current_fail_per_sec_uses_the_same_window():

@@ -106,6 +106,9 @@ def write_exceptions_csv(data: Mapping[str, Any], path: Path) -> Path:
 
 
 def write_history_csv(data: Mapping[str, Any], path: Path, default_percentiles: Sequence[float]) -> Path:
+    """The history CSV from a document, after the run: one line per document row, so a long run's
+    older rows come as the summaries the document holds (their averages). A run's own CSV is
+    streamed instead (:class:`HistoryCsvWriter`), every sampled row at full resolution."""
     percentiles = history_percentiles_of(data["history"], default_percentiles)
     return _write(path, history_columns(percentiles), (history_csv_row(r, percentiles) for r in data["history"]))
 

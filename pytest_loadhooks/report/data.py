@@ -117,9 +117,21 @@ def _number_or_none(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _history_row(row: Mapping[str, Any]) -> dict[str, Any]:
+def _history_figures(row: Mapping[str, Any]) -> dict[str, Any]:
     out = {key: row.get(key, 0) for key in HISTORY_BASE_KEYS}
+    out["user_count"] = round(out["user_count"])  # a summary's average users, to the nearest user
     out.update({key: value for key, value in row.items() if key.startswith(HISTORY_PERCENTILE_PREFIX)})
+    return out
+
+
+def _history_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A history row; a summary of older rows (a long run's, see ``pytest_loadhooks.history``) keeps
+    how many samples it stands for and their ``min`` / ``max``, so spikes survive into the report."""
+    out = _history_figures(row)
+    if "samples" in row:
+        out["samples"] = int(row["samples"])
+        out["min"] = _history_figures(row.get("min") or row)
+        out["max"] = _history_figures(row.get("max") or row)
     return out
 
 

@@ -198,17 +198,28 @@ def _row(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _samples(row: Mapping[str, Any]) -> int:
+    """How many sampled rows a history row stands for (a summary of a long run's older rows: several)."""
+    return int(row.get("samples", 1))
+
+
+def _peak_of(row: Mapping[str, Any], key: str) -> float:
+    """A row's highest value of ``key``: a summary row's ``max``, a sampled row's own value."""
+    return (row.get("max") or row).get(key, row.get(key, 0.0))
+
+
 def _timeline(history: Sequence[Mapping[str, Any]], max_points: int = TIMELINE_MAX_POINTS) -> dict[str, list]:
     """Chart series from the history rows; a long run's rows are merged into at most ``max_points``
-    (rates averaged, users and percentiles taking the bucket's maximum, so spikes stay visible)."""
+    (rates averaged over the samples the rows stand for, users and percentiles taking the bucket's
+    maximum, a summary row's ``max`` included, so spikes stay visible)."""
     size = max(1, math.ceil(len(history) / max_points))
     buckets = [history[i:i + size] for i in range(0, len(history), size)]
 
     def mean(rows: Sequence[Mapping[str, Any]], key: str) -> float:
-        return round(sum(r[key] for r in rows) / len(rows), 3)
+        return round(sum(r[key] * _samples(r) for r in rows) / sum(_samples(r) for r in rows), 3)
 
     def peak(rows: Sequence[Mapping[str, Any]], key: str) -> float:
-        return max(r.get(key, 0.0) for r in rows)
+        return max(_peak_of(r, key) for r in rows)
 
     return {
         "time_zone": CHART_TIME_ZONE,
@@ -274,7 +285,7 @@ def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
     total = data["total"]
     entries = data["stats"]
     history = data["history"]
-    peak_users = max([run["users"], *(r["user_count"] for r in history)])
+    peak_users = max([run["users"], *(_peak_of(r, "user_count") for r in history)])
     busiest = sorted(entries, key=lambda e: (-e["num_requests"], e["name"], e["method"]))[:DISTRIBUTION_TOP_N]
     distributions = []
     if total["num_requests"]:
