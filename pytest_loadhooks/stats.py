@@ -857,26 +857,52 @@ class RequestStats:
     def merge(self, data: dict[str, Any]) -> None:
         """Add serialized stats from elsewhere (a worker) into these, exactly."""
         for entry_data in data.get("entries", []):
-            incoming = StatsEntry.unserialize(entry_data, self)
-            self.get(incoming.name, incoming.method).extend(incoming)
+            self._add_entry(StatsEntry.unserialize(entry_data, self))
         if "total" in data:
             self.total.extend(StatsEntry.unserialize(data["total"], self))
         errors = data.get("errors", {})
         for record_data in errors.values() if isinstance(errors, dict) else errors:
-            incoming_error = StatsError.unserialize(record_data)
-            key = StatsError.create_key(incoming_error.method, incoming_error.name, incoming_error.error)
-            existing = self.errors.get(key)
-            if existing is None:
-                self.errors[key] = incoming_error
-            else:
-                existing.extend(incoming_error)
+            self._add_error(StatsError.unserialize(record_data))
         for record in data.get("exceptions", []):
-            existing_exception = self.exceptions.get(record["traceback"])
-            if existing_exception is None:
-                self.exceptions[record["traceback"]] = {**record, "nodes": list(record["nodes"])}
-            else:
-                existing_exception["count"] += record["count"]
-                existing_exception["nodes"] += [n for n in record["nodes"] if n not in existing_exception["nodes"]]
+            self._add_exception(record)
+
+    def extend(self, other: RequestStats) -> None:
+        """Add another RequestStats' counts into these, exactly: :meth:`merge` for data already
+        rebuilt (a master checks a worker's report by rebuilding it, then adds it without
+        serializing it again)."""
+        for entry in other.entries.values():
+            self.get(entry.name, entry.method).extend(entry)
+        self.total.extend(other.total)
+        for error in other.errors.values():
+            self._add_error(error)
+        for record in other.exceptions.values():
+            self._add_exception(record)
+
+    def _add_entry(self, incoming: StatsEntry) -> None:
+        """An entry rebuilt for these stats: adopted when its endpoint is new (no copy), else added."""
+        key = (incoming.name, incoming.method)
+        existing = self.entries.get(key)
+        if existing is None:
+            incoming.start_time = min(incoming.start_time, self.total.start_time)  # as get() does
+            self.entries[key] = incoming
+        else:
+            existing.extend(incoming)
+
+    def _add_error(self, incoming: StatsError) -> None:
+        key = StatsError.create_key(incoming.method, incoming.name, incoming.error)
+        existing = self.errors.get(key)
+        if existing is None:
+            self.errors[key] = incoming
+        else:
+            existing.extend(incoming)
+
+    def _add_exception(self, record: dict[str, Any]) -> None:
+        existing = self.exceptions.get(record["traceback"])
+        if existing is None:
+            self.exceptions[record["traceback"]] = {**record, "nodes": list(record["nodes"])}
+        else:
+            existing["count"] += record["count"]
+            existing["nodes"] += [n for n in record["nodes"] if n not in existing["nodes"]]
 
     @classmethod
     def from_serialized(cls, data: dict[str, Any], rps_window: int = DEFAULT_RPS_WINDOW) -> RequestStats:

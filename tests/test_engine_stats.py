@@ -309,6 +309,15 @@ def test_split_serialize_merge_equals_one_stats_fed_everything(seed, transport):
     merged = RequestStats()
     merged.merge(carry(part_a.serialize()))
     merged.merge(carry(part_b.serialize()))
+    # A master's way: each report rebuilt (checked) first, then added as it is.
+    extended = RequestStats()
+    extended.extend(RequestStats.from_serialized(carry(part_a.serialize())))
+    extended.extend(RequestStats.from_serialized(carry(part_b.serialize())))
+    for key, entry in merged.entries.items():
+        assert entry_figures(extended.entries[key]) == entry_figures(entry), key
+    assert entry_figures(extended.total) == entry_figures(merged.total)
+    assert extended.errors.keys() == merged.errors.keys()
+    assert [e.occurrences for e in extended.errors.values()] == [e.occurrences for e in merged.errors.values()]
 
     assert set(merged.entries) == set(whole.entries)
     for key, entry in whole.entries.items():
