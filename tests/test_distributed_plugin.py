@@ -145,10 +145,13 @@ def shop(pytester: pytest.Pytester) -> Path:
 def test_load_processes_merged_total_is_the_sum_of_what_each_worker_counted(shop, pytester, target):
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-v", "--load-processes=2", "--load-users=4", "--load-run-time=1s",
-        f"--load-host={target}", "--load-json=result.json", "--shop-flavour=mint")
+        f"--load-host={target}", "--load-json=result.json", "--load-html=report.html", "--shop-flavour=mint")
     output = result.stdout.str()
     assert result.ret == 0, output
     document = json.loads((shop / "result.json").read_text())
+    page = (shop / "report.html").read_text()
+    workers_table = page.split('id="workers-table"', 1)[1].split("</table>", 1)[0]
+    assert workers_table.count("<tr>") == 1 + 2  # header and one row per worker
     workers = seen_files(shop, "worker")
     assert len(workers) == 2, output
     merged = document["total"]["num_requests"]

@@ -328,6 +328,7 @@ def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
         "exceptions": [{**e, "count_text": fmt_int(e["count"])} for e in data["exceptions"]],
         "custom_arguments": data["custom_arguments"],
         "listener_errors": data["listener_errors"],
+        "workers": data.get("workers"),  # distributed runs only
         "charts": {
             "timeline": _timeline(history),
             "distributions": [d["chart"] for d in distributions],
