@@ -289,6 +289,29 @@ class Runner:
         raise NotImplementedError
 
     def stop(self) -> None:
+        """Stop the run once, however many greenlets ask; each runner says how in :meth:`_stop_run`."""
+        if self.state in (STATE_INIT, STATE_STOPPED):
+            return
+        current = gevent.getcurrent()
+        if self.state in (STATE_STOPPING, STATE_CLEANUP):
+            # Another greenlet is stopping the run: wait until it is done, unless waiting
+            # would deadlock (a test_stopping/test_stop listener, or a user being stopped).
+            if current is not self._stopping_in and current not in self.user_greenlets:
+                self._stopped.wait()
+            return
+        if current in self.user_greenlets:
+            # A task called stop()/quit(). Stopping waits for and kills every user, this
+            # one included, so it must run in a greenlet of its own.
+            gevent.spawn(self.stop)
+            return
+        self._stopping_in = current
+        try:
+            self._stop_run()
+        finally:
+            self._stopping_in = None
+            self._stopped.set()
+
+    def _stop_run(self) -> None:
         raise NotImplementedError
 
     def quit(self) -> None:

@@ -183,28 +183,6 @@ class LocalRunner(Runner):
                            len(late), kill_timeout(self.environment.stop_timeout))
             self.user_greenlets.kill(block=True, timeout=KILL_STRAGGLERS_WAIT)
 
-    def stop(self) -> None:
-        if self.state in (STATE_INIT, STATE_STOPPED):
-            return
-        current = gevent.getcurrent()
-        if self.state in (STATE_STOPPING, STATE_CLEANUP):
-            # Another greenlet is stopping the run: wait until it is done, unless waiting
-            # would deadlock (a test_stopping/test_stop listener, or a user being stopped).
-            if current is not self._stopping_in and current not in self.user_greenlets:
-                self._stopped.wait()
-            return
-        if current in self.user_greenlets:
-            # A task called stop()/quit(). Stopping waits for and kills every user, this
-            # one included, so it must run in a greenlet of its own.
-            gevent.spawn(self.stop)
-            return
-        self._stopping_in = current
-        try:
-            self._stop_run()
-        finally:
-            self._stopping_in = None
-            self._stopped.set()
-
     def _stop_run(self) -> None:
         self.update_state(STATE_STOPPING)
         self.environment.events.test_stopping.fire(environment=self.environment)

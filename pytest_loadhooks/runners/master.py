@@ -440,23 +440,8 @@ class MasterRunner(Runner):
         for node in self.clients.active:
             self._send(node.id, "spawning_complete", {"user_count": total})
 
-    def stop(self) -> None:
-        """Stop the workers' users and wait for their last counts (or ``stop_timeout`` + ``stopped_timeout``)."""
-        if self.state in (STATE_INIT, STATE_STOPPED):
-            return
-        current = gevent.getcurrent()
-        if self.state in (STATE_STOPPING, STATE_CLEANUP):
-            if current is not self._stopping_in:
-                self._stopped.wait()
-            return
-        self._stopping_in = current
-        try:
-            self._stop_run()
-        finally:
-            self._stopping_in = None
-            self._stopped.set()
-
     def _stop_run(self) -> None:
+        """Stop the workers' users and wait for their last counts (or ``stop_timeout`` + ``stopped_timeout``)."""
         self.update_state(STATE_STOPPING)
         self.environment.events.test_stopping.fire(environment=self.environment)
         for greenlet in (self.shape_greenlet, self.spawning_greenlet):
