@@ -168,7 +168,7 @@ def options_table() -> str:
         cli = f"`{option.cli}`" if option.flag else f"`{option.cli}={option.metavar}`"
         if option.repeatable:
             cli += " (repeatable)"
-        ini = "load_thresholds" if option.repeatable else option.ini  # one key holds every threshold, a line each
+        ini = option.ini  # a repeatable option: one key holds every expression, a line each
         if option.flag:
             default = "off"
         elif option.default is None:

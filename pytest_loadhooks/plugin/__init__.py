@@ -145,11 +145,24 @@ def pytest_configure(config: pytest.Config) -> None:
         # Registered now, it runs after the cleanups of plugins configured later (pytest's own
         # gc collections at exit among them), which keep the benefit of the freeze below.
         config.add_cleanup(_unfreeze_gc)
+    if session.active and not session.is_worker:  # the master compares and saves; a worker only serves
+        from .baselines import BASELINES_KEY, from_config
+
+        try:
+            config.stash[BASELINES_KEY] = from_config(config)
+        except ValueError as error:
+            raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
     if session.active and (os.environ.get("PYTEST_XDIST_WORKER") or hasattr(config, "workerinput")):
         raise pytest.UsageError("pytest-loadhooks: load sessions cannot run under pytest-xdist; use -p no:xdist or -n0")
     if session.active and _timeout_method(config) == "thread":
         warnings.warn(pytest.PytestConfigWarning(
             "pytest-loadhooks: timeout_method=thread does not work once gevent is patched; use signal"))
+
+
+def _baselines_key() -> pytest.StashKey:
+    from .baselines import BASELINES_KEY
+
+    return BASELINES_KEY
 
 
 def _timeout_method(config: pytest.Config) -> str:
@@ -265,6 +278,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         for key, value in vars(custom_values).items():
             setattr(run.parsed_options, key, value)
         run.custom_arguments = custom_described
+        run.baselines = config.stash.get(_baselines_key(), None)
     _order_items(items, load)
     if load.load_only or load.is_worker:  # a worker serves runs; the other tests are the master's
         _deselect_non_load(items, load, config)
@@ -536,7 +550,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     load = config.stash.get(SESSION_KEY, None)
     if load is None or not load.active:
         return
-    from .terminal import summary_lines
+    from .terminal import comparison_summary_lines, summary_lines
 
     finished = [run for run in load.all_runs() if run.result is not None]
     notes = config.stash.get(SESSION_NOTES_KEY, [])
@@ -553,6 +567,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     for run in finished:
         for line in summary_lines(run.result, verbosity):
+            terminalreporter.write_line(line)
+        for line in comparison_summary_lines(run.result, verbosity, colour=terminalreporter.hasmarkup):
             terminalreporter.write_line(line)
         for path in run.written_outputs:
             terminalreporter.write_line(f"  wrote {path}")

@@ -223,6 +223,34 @@ def parse_secret(text: Any) -> str:
     return secret
 
 
+def parse_save_name(text: Any) -> str:
+    """A baseline's name, part of its file name: letters, digits, ``.``, ``_`` and ``-``; ``""`` (given alone): the
+    git commit's."""
+    if text is True:
+        return ""
+    name = str(text).strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+        raise ValueError(f"invalid baseline name '{text}': use letters, digits, '.', '_' and '-' (at most 64), "
+                         "starting with a letter or digit")
+    return name
+
+
+def parse_storage(text: Any) -> str:
+    """The baselines' directory: created when the first one is saved, so it must be creatable."""
+    path = str(text).strip()
+    if not path or os.path.isfile(path):
+        raise ValueError(f"invalid storage '{text}': name a directory")
+    check_directory_creatable(path, path)
+    return path
+
+
+def parse_compare_selector(text: Any) -> str:
+    selector = str(text).strip()
+    if not selector:
+        raise ValueError("--load-compare: name a baseline: its number, its name, a path, or latest")
+    return selector
+
+
 def parse_list(text: Any) -> list[str]:
     if isinstance(text, (list, tuple)):
         items = [str(t) for t in text]
@@ -246,6 +274,7 @@ class LoadOption:
     ini_name: str | None = None  # when the ini key is not the mechanical one
     positive: bool = False  # 0 is out of range too (an interval that paces something)
     secret: bool = False  # never echoed: not in messages, not in parsed_options
+    const: Any = None  # the value of the option given alone (``--load-compare``): its value is optional
 
     @property
     def key(self) -> str:
@@ -292,6 +321,18 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("csv", "write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, "
                "PREFIX_exceptions.csv", parse_output_prefix, None, metavar="PREFIX"),
     LoadOption("json", "write the whole result as JSON to this path", parse_output_file, None, metavar="PATH"),
+    LoadOption("save", "after the run, store its result as a baseline under the storage directory, named NAME "
+               "(given alone: after the git commit)", parse_save_name, None, metavar="NAME", const=True),
+    LoadOption("autosave", "store every run's result as a baseline, named after the git commit", parse_bool, False,
+               flag=True),
+    LoadOption("storage", "where baselines are stored, one directory per machine (default .loadhooks in the "
+               "rootdir)", parse_storage, None, metavar="PATH"),
+    LoadOption("compare", "compare the run with a stored baseline: its number (NNNN), its NAME, a PATH to a saved "
+               "JSON file, or latest (the default when given alone)", parse_compare_selector, None,
+               metavar="BASELINE", const="latest"),
+    LoadOption("compare-fail", "fail the run when it is worse than its baseline beyond this, e.g. 'p95:+10%', "
+               "'GET /cart: p99:+20%', 'fail_ratio:+0.5pp' or 'rps:-15%' (repeatable; in the ini file one per "
+               "line; in the environment ';'-separated)", None, None, repeatable=True, metavar="EXPR"),
     LoadOption("only", "run only load-run items and the tests that use their results", parse_bool, False, flag=True),
     LoadOption("live-interval", "seconds between live status lines when not on a terminal (default 5)",
                parse_duration, 5.0, metavar="SECONDS", positive=True),
@@ -329,6 +370,9 @@ def add_options(parser: Any) -> None:
         help_text = f"{option.help} [ini: {option.ini}, env: {option.env_var}]".replace("%", "%%")
         if option.flag:
             group.addoption(option.cli, action="store_true", default=None, dest=option.dest, help=help_text)
+        elif option.const is not None:
+            group.addoption(option.cli, action="store", nargs="?", const=option.const, default=None,
+                            dest=option.dest, metavar=option.metavar, help=help_text)
         elif option.repeatable:
             group.addoption(option.cli, action="append", default=None, dest=option.dest, metavar=option.metavar,
                             help=help_text)
@@ -389,7 +433,7 @@ def resolve(config: Any, option: LoadOption) -> Any:
             elif isinstance(raw, (list, tuple)):
                 values.extend(str(line) for line in raw)
             else:
-                raise ValueError(f"{source}: expected threshold expressions (a string or a list of them), got {raw!r}")
+                raise ValueError(f"{source}: expected expressions (a string or a list of them), got {raw!r}")
         return [v.strip() for v in values if v.strip()]
     if not sources:
         return option.default

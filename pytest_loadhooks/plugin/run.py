@@ -117,6 +117,9 @@ class LoadResult:
         self.workers: list[dict[str, Any]] | None = worker_table(environment.runner)
         """The master's workers (id, index, state, users assigned); None when the run was not distributed."""
         self.worker_index: int | None = None  # on a worker: its index at the master
+        self.comparison: dict[str, Any] | None = None
+        """The comparison with the run's baseline (``--load-compare``), as the report document holds it."""
+        self.saved_baselines: list[Path] = []  # where --load-save stored the result
 
     @property
     def duration(self) -> float:
@@ -287,6 +290,8 @@ class LoadRun:
     node: Any = None
     """The session's distributed node (plugin.distributed.MasterNode or WorkerNode); None: a local run."""
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    baselines: Any = None
+    """The session's baselines (plugin.baselines.Baselines) when it compares or saves; None otherwise."""
 
     def run_cleanups(self) -> None:
         while self.cleanups:
@@ -381,6 +386,8 @@ class LoadRun:
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
+        if self.baselines is not None:
+            self._compare_and_save(result, environment, forced=signals.forced)
         self.result = result
         if writer is not None and not signals.forced:  # a second Ctrl-C asked not to wait for them
             self.written_outputs = list(writer.finish(environment, self.run_info(result)) or [])
@@ -440,6 +447,18 @@ class LoadRun:
                 return runner.exit_code, again
             return runner.exit_code, error
 
+    def _compare_and_save(self, result: LoadResult, environment: Environment, forced: bool) -> None:
+        """``--load-compare``: the comparison and its rules' verdicts join the result before the reports are
+        written; ``--load-save``: the result is stored (not a partial one: an interrupted run is no baseline)."""
+        from ..report import build_report_data
+
+        document = build_report_data(environment, self.run_info(result))
+        if self.baselines.settings.compare is not None:
+            self.baselines.compare(self, result, document)
+            document = build_report_data(environment, self.run_info(result))
+        if self.baselines.settings.save and not forced and result.interrupted is None:
+            result.saved_baselines.append(self.baselines.save(self, document))
+
     def run_info(self, result: LoadResult) -> dict[str, Any]:
         """What reports say about the run beyond its stats."""
         return {
@@ -459,4 +478,5 @@ class LoadRun:
             ],
             "listener_errors": [vars(e) for e in result.listener_errors],
             "workers": result.workers,
+            "comparison": result.comparison,
         }

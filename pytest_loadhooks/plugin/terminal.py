@@ -200,3 +200,16 @@ def _summary_lines(result: LoadResult, verbosity: int) -> list[str]:
         for record in result.exceptions[:3]:
             lines.append(f"    {record['count']:>6}x {record['msg']}")
     return lines
+
+
+def comparison_summary_lines(result: LoadResult, verbosity: int, colour: bool = False) -> list[str]:
+    """The run's comparison with its baseline (``--load-compare``), and where ``--load-save`` stored it."""
+    lines = [f"  saved as baseline {path}" for path in getattr(result, "saved_baselines", ())]
+    comparison = getattr(result, "comparison", None)
+    if comparison is None:
+        return lines
+    if verbosity < 0:
+        return [f"  compared with baseline {comparison['baseline']['label']}"] + lines
+    from ..compare import comparison_lines
+
+    return [""] + [mask_url_credentials(line) for line in comparison_lines(comparison, colour=colour)] + lines

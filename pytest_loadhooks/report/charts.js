@@ -6,6 +6,7 @@
  *   LoadhooksCharts.throughput(element, timeline)      requests/s and failures/s over time
  *   LoadhooksCharts.responseTimes(element, timeline)   median and 95th percentile over time
  *   LoadhooksCharts.distribution(element, bins)        a response-time histogram
+ *   LoadhooksCharts.overlay(element, chart)            series overlaid on one x axis (a run and its baseline)
  *   LoadhooksCharts.byKind[kind](element, data)        the same, by the element's data-chart name
  *
  * Each returns {plot, drawn}: the uPlot instance (a live page calls LoadhooksCharts.update(chart, timeline)
@@ -20,7 +21,7 @@
 
   var COLORS = {
     users: "#7c3aed", rps: "#2563eb", fails: "#dc2626", p50: "#0d9488", p95: "#ea580c",
-    total: "#4f46e5", bars: "#6366f1"
+    total: "#4f46e5", bars: "#6366f1", baseline: "#a21caf"
   };
   var INK = "#64748b";
   var GRID = "#eef2f7";
@@ -172,6 +173,24 @@
     }, [bins.counts.map(function (_, i) { return i; }), bins.counts]);
   }
 
+  // Several series over one numeric x axis, e.g. a run and its baseline (seconds from their start, or
+  // percentiles): chart = {x: [], x_label, unit, series: [{label, color (a COLORS name), values: [], dashed}]}.
+  function overlay(element, chart) {
+    var unit = chart.unit ? " " + chart.unit : "";
+    var format = function (v) { return number(v, v >= 100 ? 0 : 1) + unit; };
+    return draw(element, {
+      height: HEIGHT,
+      legend: { live: true },
+      cursor: { points: { size: 7 } },
+      scales: { x: { time: false }, y: { range: fromZero } },
+      axes: [axis({ label: chart.x_label, labelSize: 18, size: 30 }), axis({ label: chart.unit })],
+      series: [{ label: chart.x_label, value: valueOrDash(function (v) { return number(v, 1); }) }].concat(
+        chart.series.map(function (s) {
+          return line(s.label, COLORS[s.color] || COLORS.total, format, s.dashed ? { dash: [6, 4] } : {});
+        }))
+    }, [chart.x].concat(chart.series.map(function (s) { return s.values; })));
+  }
+
   // New samples for a chart over time (the web UI's live view); distributions are redrawn whole.
   function update(chart, timeline) {
     var plot = chart.plot;
@@ -187,7 +206,8 @@
     throughput: throughput,
     responseTimes: responseTimes,
     distribution: distribution,
+    overlay: overlay,
     update: update,
-    byKind: { "users": users, "rps": throughput, "response-times": responseTimes, "distribution": distribution }
+    byKind: { "users": users, "rps": throughput, "response-times": responseTimes, "distribution": distribution, "overlay": overlay }
   };
 }(window));

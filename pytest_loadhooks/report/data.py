@@ -252,6 +252,8 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
         workers = _workers_of(runner)
     if workers is not None:
         document["workers"] = [_worker(w) for w in workers]
+    if info.get("comparison") is not None:  # --load-compare: made by pytest_loadhooks.compare
+        document["comparison"] = info["comparison"]
     return _clean(document)
 
 

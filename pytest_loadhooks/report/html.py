@@ -21,6 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .comparison_view import comparison_section, overlay_charts
+
 DISTRIBUTION_TOP_N = 12
 """Response-time distribution charts are drawn for the busiest endpoints only (the table lists all)."""
 DISTRIBUTION_MAX_BINS = 20
@@ -332,7 +334,9 @@ def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
         "charts": {
             "timeline": _timeline(history),
             "distributions": [d["chart"] for d in distributions],
+            "overlays": overlay_charts(data),  # --load-compare: this run over its baseline
         },
+        "comparison_section": comparison_section(data),
     }
 
 

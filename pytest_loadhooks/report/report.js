@@ -14,8 +14,9 @@
       element.textContent = "Charts need JavaScript and the inlined chart library.";
       return;
     }
-    var input = kind === "distribution"
-      ? data.distributions.filter(function (d) { return d.id === element.id; })[0] : data.timeline;
+    var byId = function (d) { return d.id === element.id; };
+    var input = kind === "distribution" ? data.distributions.filter(byId)[0]
+      : kind === "overlay" ? (data.overlays || []).filter(byId)[0] : data.timeline;
     if (!input) { return; }
     try {
       pending.push(charts.byKind[kind](element, input).drawn);

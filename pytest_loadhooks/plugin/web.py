@@ -1,0 +1,194 @@
+"""The web UI in a pytest session (``--load-web``): one UI per load run, on the same address.
+
+The session's :class:`WebSession` is handed to every run (``LoadRun.web``). When a run creates
+its Environment, :meth:`WebSession.attach` builds the run's :class:`~pytest_loadhooks.web.WebUI`
+and binds its port *before* ``init`` fires (listeners add routes and set up the login), and
+:meth:`WebSession.serve` starts answering right after. The run is then driven through the UI's
+:class:`~pytest_loadhooks.web.RunControl`: started at once and followed, or, with
+``--load-web-wait``, started from the form. A run's UI stays up after its run (its final
+numbers and downloads) until the next run takes the port or the session ends.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import options as opts
+
+if TYPE_CHECKING:
+    from ..env import Environment
+    from ..web import WebUI
+    from .custom_args import ArgumentRegistry
+    from .run import LoadRun
+
+WEB_KEY = pytest.StashKey["WebSession"]()
+_BY_NAME = {option.key: option for option in opts.OPTIONS}
+
+
+@dataclass
+class WebSettings:
+    host: str
+    port: int
+    wait_for_start: bool
+    login: bool
+    tls_cert: str | None
+    tls_key: str | None
+
+
+def settings_from_config(config: pytest.Config) -> WebSettings | None:
+    """The session's web UI settings, or None when it has no web UI. Raises ValueError on bad values."""
+    values = {key: opts.resolve(config, _BY_NAME[key])
+              for key in ("web", "web_host", "web_port", "web_wait", "web_login", "tls_cert", "tls_key")}
+    if not (values["web"] or values["web_wait"] or values["web_login"]):
+        return None
+    cert = values["tls_cert"] or _file_from_env("SSL_CERT")
+    key = values["tls_key"] or _file_from_env("SSL_KEY")
+    if bool(cert) != bool(key):
+        raise ValueError("the web UI's HTTPS needs both a certificate and its key: give --load-tls-cert and "
+                         "--load-tls-key (or SSL_CERT and SSL_KEY)")
+    return WebSettings(values["web_host"], values["web_port"], bool(values["web_wait"]), bool(values["web_login"]),
+                       cert, key)
+
+
+def _file_from_env(name: str) -> str | None:
+    """The seeds' SSL_CERT / SSL_KEY variables, checked as the options are."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return opts.parse_readable_file(value)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+
+
+def configure(config: pytest.Config, registry: ArgumentRegistry) -> None:
+    """In a load session (not a worker's): the session's WebSession, when it has a web UI."""
+    try:
+        settings = settings_from_config(config)
+    except ValueError as error:
+        raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
+    if settings is not None:
+        session = WebSession(config, settings, registry)
+        config.stash[WEB_KEY] = session
+        config.add_cleanup(session.close)
+
+
+def for_run(config: pytest.Config) -> WebSession | None:
+    return config.stash.get(WEB_KEY, None)
+
+
+class WebSession:
+    """The session's web UI: the current run's UI, and how runs are driven through it."""
+
+    def __init__(self, config: pytest.Config, settings: WebSettings, registry: ArgumentRegistry) -> None:
+        self.config = config
+        self.settings = settings
+        self.registry = registry
+        self.ui: WebUI | None = None
+        self._run: LoadRun | None = None
+
+    # -- the hooks of LoadRun --
+    def attach(self, environment: Environment, run: LoadRun) -> None:
+        """Before ``init``: the run's UI built, its port bound, ``environment.web_ui`` set."""
+        from ..web import RunControl, StartSettings, WebUI
+
+        self.close()  # the previous run's UI gives its port to this one
+        run_settings = run.settings
+        control = RunControl(environment, StartSettings(
+            run_settings.users, run_settings.effective_spawn_rate, run_settings.effective_run_time,
+            shape_decides=run_settings.shape_decides), wait_for_start=self.settings.wait_for_start)
+        ui = WebUI(environment, self.settings.host, self.settings.port, control=control,
+                   web_login=self.settings.login, tls_cert=self.settings.tls_cert, tls_key=self.settings.tls_key,
+                   arguments=self._form_arguments(run), thresholds=lambda: self._thresholds_now(run),
+                   run_info=lambda: self._run_info(run), run_name=run.run_id)
+        options = environment.parsed_options
+        options.web_base_path = ""  # Locust's examples build their routes' URLs on it
+        options.web_host, options.web_port, options.web_login = self.settings.host, ui.port, self.settings.login
+        try:
+            ui.bind()
+        except OSError as error:
+            raise pytest.UsageError(f"pytest-loadhooks: the web UI cannot listen on {self.settings.host}:"
+                                    f"{self.settings.port}: {error.strerror or error}") from None
+        options.web_port = ui.port
+        environment.web_ui = ui
+        self.ui, self._run = ui, run
+        waiting = " - waiting for a start from its form" if self.settings.wait_for_start else ""
+        self._say(f"pytest-loadhooks: web UI of {run.run_id} at {ui.url}{waiting}")
+
+    def serve(self) -> None:
+        """After ``init``: the UI answers requests."""
+        if self.ui is not None:
+            self.ui.start()
+
+    def drive(self) -> int:
+        """Run the load through the UI's controls; returns the runner's exit code."""
+        return self.ui.control.drive()
+
+    def started_at(self, default: float) -> float:
+        """When the judged run began: the latest start (after a wait for the form, or a restart)."""
+        control = self.ui.control if self.ui is not None else None
+        return control.started_at if control is not None and control.started_at else default
+
+    def close(self) -> None:
+        if self.ui is not None:
+            self.ui.stop()
+            self.ui = None
+
+    # -- what the UI shows --
+    def _form_arguments(self, run: LoadRun) -> list[Any]:
+        from ..web import FormArgument
+
+        arguments = []
+        for described in run.custom_arguments:
+            if not described.get("include_in_web_ui", True):
+                continue
+            argument = self.registry.arguments.get(described["name"])
+            arguments.append(FormArgument(
+                name=described["name"], value=described["value"], is_secret=bool(described["is_secret"]),
+                choices=described.get("choices"), help=described.get("help", ""),
+                is_flag=argument is not None and argument.action in ("store_true", "store_false"),
+                convert=(lambda raw, source, a=argument: a.convert(raw, f"form field {source}")) if argument else None,
+            ))
+        return arguments
+
+    def _thresholds_now(self, run: LoadRun) -> list[dict[str, Any]]:
+        """The run's thresholds judged on its numbers so far (the verdict that counts comes at its end)."""
+        if run.result is not None:
+            return [verdict.to_dict() for verdict in run.result.thresholds]
+        environment = run.environment
+        if environment is None or not run.thresholds:
+            return []
+        from .run import LoadResult
+
+        now = time.time()
+        provisional = LoadResult(run, environment, self.started_at(now), now, environment.runner.exit_code)
+        return [threshold.check(provisional).to_dict() for threshold in run.thresholds]
+
+    def _run_info(self, run: LoadRun) -> dict[str, Any]:
+        if run.result is not None:
+            return run.run_info(run.result)
+        options = run.environment.parsed_options if run.environment is not None else None
+        return {
+            "name": run.run_id,  # no status: a download during the run is judged on its numbers so far
+            "thresholds": self._thresholds_now(run),
+            "custom_arguments": [{"name": a["name"], "is_secret": a["is_secret"],
+                                  "value": str(getattr(options, a["name"], a["value"]))}
+                                 for a in run.custom_arguments],
+        }
+
+    def _say(self, line: str) -> None:
+        """A line on the terminal now, even while the test that started the run has its output captured."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None:
+            return
+        if capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write(f"\n{line}\n", flush=True)
+        else:
+            reporter.write(f"\n{line}\n", flush=True)
