@@ -127,3 +127,102 @@ def test_seed_added_page_answers_while_the_run_goes(pytester, target, sessions):
     # The UI is gone with the session.
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/stats/requests", timeout=2)
+
+
+# --------------------------------------------------------------------------- step 2: controls, safety
+ARGUMENTS_CONFTEST = '''
+import json, os
+from pytest_loadhooks import events
+
+@events.init_command_line_parser.add_listener
+def _(parser):
+    parser.add_argument("--my-argument", type=str, env_var="LOCUST_MY_ARGUMENT", default="", help="It's working")
+    parser.add_argument("--env", choices=["dev", "staging", "prod"], default="dev", help="Environment")
+    parser.add_argument("--my-ui-invisible-argument", include_in_web_ui=False, default="I am invisible")
+    parser.add_argument("--my-ui-password-argument", is_secret=True, default="I am a secret")
+
+@events.test_start.add_listener
+def _started(environment, **kw):
+    options = environment.parsed_options
+    with open(os.path.join(os.path.dirname(__file__), "started.json"), "w") as handle:
+        json.dump({"my_argument": options.my_argument, "env": options.env,
+                   "secret_kept": options.my_ui_password_argument == "I am a secret"}, handle)
+'''
+
+
+def test_waiting_run_started_from_the_form_safely(pytester, target, sessions):
+    pytester.makeconftest(URL_CONFTEST + ARGUMENTS_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, ["--load-web-wait", "--load-web-port=0", f"--load-host={target}",
+                                       "--load-users=1"])
+    url = session.url()
+    stats = requests.get(f"{url}/stats/requests", timeout=5).json()
+    assert stats["state"] == "ready" and stats["stats"][-1]["num_requests"] == 0
+
+    page = requests.get(url, timeout=5).text
+    assert 'name="my_argument"' in page and 'type="password" name="my_ui_password_argument"' in page
+    assert '<option value="staging"' in page and "my_ui_invisible_argument" not in page
+    status = requests.get(f"{url}/loadhooks/status", timeout=5).text
+    assert "I am a secret" not in page and "I am a secret" not in status
+
+    # A page of another origin cannot start a run through the browser; bad numbers start nothing.
+    form = {"user_count": "2", "spawn_rate": "10", "run_time": "2s", "my_argument": "from the form", "env": "staging"}
+    foreign = requests.post(f"{url}/swarm", data=form, headers={"Origin": "http://evil.example"}, timeout=5)
+    assert foreign.status_code == 403 and foreign.json()["success"] is False
+    cross_site = requests.post(f"{url}/swarm", data=form, headers={"Sec-Fetch-Site": "cross-site"}, timeout=5)
+    assert cross_site.status_code == 403
+    for users, says in (("-1", "negative"), ("abc", "not a whole number")):
+        bad = requests.post(f"{url}/swarm", data={**form, "user_count": users}, timeout=5)
+        assert bad.status_code == 400 and says in bad.json()["message"]
+    bad_choice = requests.post(f"{url}/swarm", data={**form, "env": "moon"}, timeout=5)
+    assert bad_choice.status_code == 400 and "invalid choice" in bad_choice.json()["message"]
+    time.sleep(0.5)
+    assert requests.get(f"{url}/stats/requests", timeout=5).json()["state"] == "ready"
+    assert not (pytester.path / "started.json").exists()
+
+    started = requests.post(f"{url}/swarm", data=form, headers={"Origin": url}, timeout=5)
+    assert started.status_code == 200 and started.json()["success"] is True, started.text
+    running = poll(lambda: requests.get(f"{url}/stats/requests", timeout=5).json(),
+                   lambda data: data["state"] == "running" and data["stats"][-1]["num_requests"] > 0)
+    assert running["user_count"] == 2
+    assert json.loads((pytester.path / "started.json").read_text()) == {
+        "my_argument": "from the form", "env": "staging", "secret_kept": True}
+    document = requests.get(f"{url}/stats/report/json", timeout=5)
+    assert document.status_code == 200 and "I am a secret" not in document.text
+    assert document.json()["total"]["num_requests"] > 0
+    csv_text = requests.get(f"{url}/stats/requests/csv", timeout=5).text
+    assert csv_text.startswith("Type,Name,Request Count") and "Aggregated" in csv_text
+    assert requests.get(f"{url}/stats/failures/csv", timeout=5).text.startswith("Method,Name,Error,Occurrences")
+    assert "exceptions" in requests.get(f"{url}/exceptions", timeout=5).json()
+
+    out = session.finish()  # the form's run time (2s) ends the run and the session judges it
+    assert session.process.returncode == 0, out
+    assert "waiting for a start from its form" in out and "1 passed" in out
+    assert "I am a secret" not in out
+
+
+def test_stop_reset_and_finish_from_the_ui(pytester, target, sessions):
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, ["--load-web-wait", "--load-web-port=0", f"--load-host={target}",
+                                       "--load-users=2", "--load-spawn-rate=20"])
+    url = session.url()
+    assert requests.post(f"{url}/swarm", data={}, timeout=5).json()["success"] is True
+    poll(lambda: requests.get(f"{url}/stats/requests", timeout=5).json(),
+         lambda data: data["stats"][-1]["num_requests"] > 0)
+    assert requests.get(f"{url}/stop", timeout=5).json()["success"] is True
+    stopped = poll(lambda: requests.get(f"{url}/stats/requests", timeout=5).json(),
+                   lambda data: data["state"] == "stopped")
+    assert stopped["user_count"] == 0 and stopped["stats"][-1]["num_requests"] > 0
+    assert requests.get(f"{url}/stats/reset", timeout=5).status_code == 200
+    assert requests.get(f"{url}/stats/requests", timeout=5).json()["stats"][-1]["num_requests"] == 0
+    # Started again with another load, then ended from the UI: the session judges that last run.
+    again = requests.post(f"{url}/swarm", data={"user_count": "1", "spawn_rate": "5"}, timeout=5)
+    assert again.json()["success"] is True
+    poll(lambda: requests.get(f"{url}/stats/requests", timeout=5).json(),
+         lambda data: data["user_count"] == 1 and data["stats"][-1]["num_requests"] > 0)
+    assert requests.post(f"{url}/finish", headers={"Origin": "http://evil.example"}, timeout=5).status_code == 403
+    assert requests.post(f"{url}/finish", timeout=5).json()["success"] is True
+    out = session.finish()
+    assert session.process.returncode == 0, out
+    assert "1 passed" in out

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gevent
+import gevent.event
 
 from ..exception import ConfigurationError
 from ..runners import STATE_INIT, STATE_STOPPED
@@ -52,6 +53,9 @@ class RunControl:
         self.deadline: float | None = None  # epoch seconds the run ends at, when it has a run time
         self._deadline_greenlet: gevent.Greenlet | None = None
         self.driving = False
+        self._paused = False  # stopped from the UI: waiting for another start
+        self._ended = gevent.event.Event()  # the run is over: ended from the UI or by its run time
+        self._wake = gevent.event.Event()
 
     @property
     def runner(self) -> Any:
@@ -59,7 +63,11 @@ class RunControl:
 
     # -- what the caller blocks in --
     def drive(self) -> int:
-        """Run to the end (see the module's docstring); returns the runner's exit code."""
+        """Run to the end (see the module's docstring); returns the runner's exit code.
+
+        A runner counts a stopped run as finished; here a stop from the UI only pauses: the run
+        waits for another start until it is ended (the form, its run time, Ctrl-C, an abort).
+        """
         self.driving = True
         runner = self.runner
         try:
@@ -67,12 +75,25 @@ class RunControl:
                 self._begin(self.settings.user_count, self.settings.spawn_rate, self.settings.run_time)
             else:
                 logger.info("web UI: waiting for a start from the form")
-            runner.wait()
+            while True:
+                runner.wait()
+                if not self._paused or self._over():
+                    break
+                while self._paused and not self._over():
+                    self._wake.wait(0.5)  # a bounded wait: Ctrl-C reaches the runner, not this event
+                    self._wake.clear()
+                if self._over():
+                    break
             runner.stop()
             return runner.exit_code
         finally:
             self.driving = False
             self._cancel_deadline()
+
+    def _over(self) -> bool:
+        runner = self.runner
+        return self._ended.is_set() or runner.interrupted is not None or any(
+            error.startswith("run aborted") for error in runner.runner_errors)
 
     # -- the buttons --
     def swarm(self, request: SwarmRequest) -> str:
@@ -80,7 +101,7 @@ class RunControl:
         when the run cannot take it (nothing started then)."""
         if not self.driving:
             raise ConfigurationError("the run is not under way: nothing can be started now")
-        if self._finished():
+        if self._over():
             raise ConfigurationError("the run has ended")
         options = self.environment.parsed_options
         for name, value in request.custom.items():
@@ -106,6 +127,7 @@ class RunControl:
         """Stop the users (the stats stay; a later start begins a fresh run)."""
         self._cancel_deadline()
         if self.runner.state not in (STATE_INIT, STATE_STOPPED):
+            self._paused = True
             self.runner.stop()
 
     def reset_stats(self) -> None:
@@ -114,7 +136,7 @@ class RunControl:
     def finish(self) -> None:
         """End the run: what the caller of :meth:`drive` waits for."""
         self._cancel_deadline()
-        self.runner.quit()
+        self._end()
 
     # -- helpers --
     def _begin(self, users: int, rate: float, run_time: float | None) -> None:
@@ -127,6 +149,8 @@ class RunControl:
             runner.start(users, rate)  # validates first: a ConfigurationError starts nothing
         if fresh:
             self.started_at = runner.start_time or time.time()
+        self._paused = False
+        self._wake.set()
         if run_time:
             self._set_deadline(run_time)
 
@@ -139,6 +163,11 @@ class RunControl:
     def _at_deadline(self) -> None:
         self._deadline_greenlet = None
         logger.info("run time reached: the run ends")
+        self._end()
+
+    def _end(self) -> None:
+        self._ended.set()
+        self._wake.set()
         self.runner.quit()
 
     def _cancel_deadline(self) -> None:
@@ -146,6 +175,3 @@ class RunControl:
         greenlet, self._deadline_greenlet = self._deadline_greenlet, None
         if greenlet is not None and greenlet is not gevent.getcurrent():
             greenlet.kill(block=False)
-
-    def _finished(self) -> bool:
-        return bool(self.runner.wait(0))
