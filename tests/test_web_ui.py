@@ -226,3 +226,26 @@ def test_stop_reset_and_finish_from_the_ui(pytester, target, sessions):
     out = session.finish()
     assert session.process.returncode == 0, out
     assert "1 passed" in out
+
+
+# --------------------------------------------------------------------------- step 3: the dashboard in a browser
+BROWSER_SCRIPT = Path(__file__).resolve().parent / "browser" / "inspect_dashboard.py"
+
+
+def test_dashboard_shows_the_numbers_moving_in_a_browser(pytester, target, sessions, tmp_path):
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, web_args(target, "--load-threshold", "p95 < 5000", users=3, run_time="12s"))
+    url = session.url()
+    shot = tmp_path / "dashboard.png"
+    seen = subprocess.run([sys.executable, str(BROWSER_SCRIPT), url, "--screenshot", str(shot), "--wait-requests", "5"],
+                          capture_output=True, text=True, timeout=90)
+    assert seen.returncode == 0, seen.stderr
+    found = json.loads(seen.stdout)
+    first, second = found["first"], found["second"]
+    assert first["state"] == "running" and first["charts_drawn"] == 3 and first["endpoint_rows"] == 3
+    count = lambda text: int(text.replace(",", ""))  # noqa: E731
+    assert count(second["requests"]) > count(first["requests"]) >= 5  # refreshed from the JSON endpoints
+    assert found["blocked_requests"] == []  # everything served by the UI itself: no CDN
+    assert shot.stat().st_size > 10_000
+    session.kill()
