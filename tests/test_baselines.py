@@ -128,6 +128,10 @@ def test_missing_baseline_is_one_usage_error_line(shop, target):
     assert no_file.ret == 4
     assert [line for line in error_lines(no_file) if "no such file" in line and "old.json" in line]
 
+    swallowed = run(shop, target, "--load-compare", ".")  # the option took the test path as its value
+    assert swallowed.ret == 4
+    assert "is a directory, not a saved result (write --load-compare=latest" in error_lines(swallowed)[0]
+
 
 def test_corrupt_baseline_is_one_usage_error_line(shop, target):
     assert run(shop, target, "--load-save").ret == 0

@@ -50,7 +50,7 @@ def comparison_lines(comparison: Mapping[str, Any], colour: bool = False, max_en
     baseline = comparison["baseline"]
     head = f"comparison with baseline {baseline['label']}"
     details = [part for part in (f"run {baseline['run']}" if baseline.get("run") else "",
-                                 f"commit {baseline['commit']}" if baseline.get("commit") else "") if part]
+                                 f"commit {baseline['commit'][:12]}" if baseline.get("commit") else "") if part]
     if details:
         head += f" ({', '.join(details)})"
     lines = [head]

@@ -168,8 +168,11 @@ class Baselines:
     def _select(self, selector: str) -> list[StoredResult | Path]:
         """The results ``--load-compare`` names, oldest first; BaselineError when there are none."""
         as_path = Path(selector)
-        if selector.endswith(".json") or os.sep in selector or "/" in selector:
+        if selector.endswith(".json") or os.sep in selector or "/" in selector or as_path.is_dir():
             path = as_path if as_path.is_absolute() else Path.cwd() / as_path
+            if path.is_dir():  # `--load-compare tests/load`: the option took the test path as its value
+                raise BaselineError(f"--load-compare={selector}: {path} is a directory, not a saved result "
+                                    "(write --load-compare=latest when test paths follow it)")
             if not path.is_file():
                 raise BaselineError(f"--load-compare={selector}: no such file {path}")
             return [path]
