@@ -130,7 +130,14 @@ class WebUI:
         """Take the port now (port 0: any free one, then in :attr:`port`); requests wait for :meth:`start`."""
         from gevent.pywsgi import WSGIServer
 
-        tls = {"certfile": self.tls_cert, "keyfile": self.tls_key} if self.tls_cert else {}
+        tls: dict[str, Any] = {}
+        if self.tls_cert:
+            import ssl
+
+            # A server context of today's defaults (gevent's certfile=/keyfile= path uses a deprecated protocol).
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.tls_cert, self.tls_key)
+            tls["ssl_context"] = context
         self.server = WSGIServer((self.host, self.port), self.app, log=None, error_log=logger, **tls)
         self.server.init_socket()
         self.port = self.server.server_port
