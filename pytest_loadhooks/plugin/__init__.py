@@ -152,6 +152,10 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[BASELINES_KEY] = from_config(config)
         except ValueError as error:
             raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
+    if session.active and not session.is_worker:  # the web UI is the master's (or the local run's)
+        from . import web
+
+        web.configure(config, registry)
     if session.active and (os.environ.get("PYTEST_XDIST_WORKER") or hasattr(config, "workerinput")):
         raise pytest.UsageError("pytest-loadhooks: load sessions cannot run under pytest-xdist; use -p no:xdist or -n0")
     if session.active and _timeout_method(config) == "thread":
@@ -163,6 +167,12 @@ def _baselines_key() -> pytest.StashKey:
     from .baselines import BASELINES_KEY
 
     return BASELINES_KEY
+
+
+def _web_key() -> pytest.StashKey:
+    from .web import WEB_KEY
+
+    return WEB_KEY
 
 
 def _timeout_method(config: pytest.Config) -> str:
@@ -278,6 +288,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         for key, value in vars(custom_values).items():
             setattr(run.parsed_options, key, value)
         run.custom_arguments = custom_described
+        run.web = config.stash.get(_web_key(), None)
         run.baselines = config.stash.get(_baselines_key(), None)
     _order_items(items, load)
     if load.load_only or load.is_worker:  # a worker serves runs; the other tests are the master's

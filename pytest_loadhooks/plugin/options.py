@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .web_options import parse_readable_file, parse_web_port
+
 ENV_PREFIX = "LOADHOOKS_"
 INI_PREFIX = "load_"
 GROUP = "load testing"
@@ -355,6 +357,20 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("master-port", "the master's port (default 5557)", parse_port, 5557, metavar="PORT"),
     LoadOption("secret", "a secret shared by the master and its workers: only workers that hold it join, and "
                "the traffic is encrypted (never shown)", parse_secret, None, metavar="SECRET", secret=True),
+    LoadOption("web", "serve the web UI (dashboard, start form, Locust's JSON endpoints) while the session runs",
+               parse_bool, False, flag=True),
+    LoadOption("web-host", "the address the web UI listens on (default 127.0.0.1: this machine only)",
+               parse_network_host, "127.0.0.1", metavar="HOST"),
+    LoadOption("web-port", "the web UI's port (default 8089; 0: any free port, printed)", parse_web_port, 8089,
+               metavar="PORT"),
+    LoadOption("web-wait", "serve the web UI and wait for a start from its form (stop, change and start again; "
+               "'End run' hands the last run to pytest)", parse_bool, False, flag=True),
+    LoadOption("web-login", "serve the web UI behind a login (init listeners set environment.web_ui.auth_args and "
+               "login_manager.user_loader)", parse_bool, False, flag=True),
+    LoadOption("tls-cert", "serve the web UI over HTTPS with this certificate (PEM; also SSL_CERT)",
+               parse_readable_file, None, metavar="PATH"),
+    LoadOption("tls-key", "the private key of --load-tls-cert (PEM; also SSL_KEY)", parse_readable_file, None,
+               metavar="PATH"),
 )
 """Every option, once: ``pytest --help``, the ini keys, the variables, the ``load`` marker and
 docs/options.md are all built from this tuple."""

@@ -290,6 +290,8 @@ class LoadRun:
     node: Any = None
     """The session's distributed node (plugin.distributed.MasterNode or WorkerNode); None: a local run."""
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    web: Any = None
+    """The session's web UI (plugin.web.WebSession) with ``--load-web``; None otherwise."""
     baselines: Any = None
     """The session's baselines (plugin.baselines.Baselines) when it compares or saves; None otherwise."""
 
@@ -325,7 +327,11 @@ class LoadRun:
             else:
                 self.node.create_runner(environment, self)
             self.environment = environment
+            if self.web is not None:  # environment.web_ui exists before init: its listeners add routes
+                self.web.attach(environment, self)
             environment.fire_init()
+            if self.web is not None:
+                self.web.serve()
         return self.environment
 
     def execute(self) -> LoadResult:
@@ -383,6 +389,8 @@ class LoadRun:
                                                                     or signals.forced))
             self.run_cleanups()
             environment.close()
+        if self.web is not None:  # judged from its latest start (after a wait for the form, or a restart)
+            started_at = self.web.started_at(started_at)
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
@@ -424,6 +432,8 @@ class LoadRun:
         from .interrupts import stop_at_once
 
         try:
+            if self.web is not None:  # the web UI's controls drive the run (--load-web-wait) or follow it
+                return self.web.drive(), None
             return runner.run(self.settings.users, self.settings.effective_spawn_rate,
                               self.settings.effective_run_time), None
         except Exception:
