@@ -214,6 +214,15 @@ def test_several_baselines_show_their_spread(shop, target):
     if total["noise"]:
         assert "within noise (3 baselines" in result.stdout.str()
 
+    # The same from the command line: the baseline first, older ones after it, the run to judge last.
+    newest, middle, oldest = reversed(stored(shop))
+    command = subprocess.run([sys.executable, "-m", "pytest_loadhooks.compare", str(newest), str(middle), str(oldest),
+                              str(shop.path / "now.json"), "--fail", "Aggregated: p95:+1000%"],
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert command.returncode == 0, command.stdout + command.stderr
+    assert "spread of 3 baselines" in command.stdout
+    assert "PASS comparison 'Aggregated: p95:+1000%' passed: p95 within +1000% of the baseline" in command.stdout
+
 
 def test_compare_command_on_two_saved_files(shop, target):
     assert run(shop, target, "--load-json=before.json").ret == 0
