@@ -107,12 +107,14 @@ def test_save_then_compare_passes(shop, target):
 def test_a_slowed_endpoint_fails_the_run_naming_endpoint_and_metric(shop, target):
     assert run(shop, target, "--load-autosave").ret == 0
     slowed = run(shop, target, "--load-compare=latest", "--load-compare-fail=p95:+80ms", "--junitxml=junit.xml",
-                 cart_ms=150)
+                 "--color=yes", cart_ms=150)
     assert slowed.ret == 1, slowed.stdout.str()
     output = slowed.stdout.str()
     assert "comparison 'p95:+80ms' failed: p95 of GET /cart = " in output
     assert "baseline" in output and "limit +80.0 ms (<= " in output
     assert "p95 of GET /page" not in output  # the endpoint left alone is not blamed
+    red = [line for line in slowed.outlines if line.startswith("\x1b[31m") and "/cart" in line and " p95 " in line]
+    assert red, "the slower endpoint's p95 is red on a terminal that takes colours"
     failure = ET.parse(shop.path / "junit.xml").getroot().find(".//testcase[@name='load_run']/failure")
     assert failure is not None and "p95 of GET /cart" in failure.get("message", "") + (failure.text or "")
 
