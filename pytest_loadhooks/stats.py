@@ -93,6 +93,17 @@ def per_second(count: float, seconds: float) -> float:
     return count / seconds if seconds > 0 else 0.0
 
 
+def _add_counts(target: dict, source: dict) -> None:
+    """Add ``source``'s counts into ``target`` key by key (the total's sums, once a second: a copy in C
+    when ``target`` is still empty, the first endpoint's, and a bound ``get`` for the rest)."""
+    if not target:
+        target.update(source)
+        return
+    get = target.get
+    for k, count in source.items():
+        target[k] = get(k, 0) + count
+
+
 def _histogram_difference(newer: dict[float, int], older: dict[float, int]) -> dict[float, int]:
     return {k: v - older.get(k, 0) for k, v in newer.items() if v - older.get(k, 0) > 0}
 
@@ -627,8 +638,7 @@ class AggregatedEntry(StatsEntry):
             for entry in self._stats.entries.values():
                 for target, source in ((histogram, entry.response_times), (requests, entry.num_reqs_per_sec),
                                        (failures, entry.num_fail_per_sec)):
-                    for k, count in source.items():
-                        target[k] = target.get(k, 0) + count
+                    _add_counts(target, source)
             self._distributions, self._distributions_for = (histogram, requests, failures), key
         return self._distributions
 
@@ -745,12 +755,18 @@ class RequestStats:
         run. (Starting it at the first snapshot instead left it empty just after each early one:
         the live line read p50 0.0 ms while requests flowed.)
         """
+        return self.windowed_percentiles((q,), now)[q]
+
+    def windowed_percentiles(self, qs: Iterable[float], now: float | None = None) -> dict[float, float]:
+        """Several percentiles of the last window at once: the window's histogram is taken once (a
+        difference over every bucket of the total, the costly part of a history sample)."""
         base = self._window_base(int(time.time() if now is None else now))
         if base is None:
-            return self.total.get_response_time_percentile(q)
+            return {q: self.total.get_response_time_percentile(q) for q in qs}
         older, older_count = base
         window = _histogram_difference(self.total.response_times, older)
-        return percentile_of(window, self.total.num_timed_requests - older_count, q)
+        count = self.total.num_timed_requests - older_count
+        return {q: percentile_of(window, count, q) for q in qs}
 
     def _window_base(self, second: int) -> tuple[dict[float, int], int] | None:
         """The snapshot the window starts from: the newest taken at or before its start; None when none was."""
@@ -779,8 +795,8 @@ class RequestStats:
             "num_failures": self.total.num_failures,
             "total_avg_response_time": self.total.avg_response_time,
         }
-        for q in HISTORY_PERCENTILES:
-            row[f"response_time_percentile_{q}"] = self.windowed_percentile(q, now)
+        for q, value in self.windowed_percentiles(HISTORY_PERCENTILES, now).items():
+            row[f"response_time_percentile_{q}"] = value
         self._window_snapshots.append((second, dict(self.total.response_times), self.total.num_timed_requests))
         self.history.append(row)
         for entry in self.entries.values():
