@@ -23,7 +23,7 @@ from typing import Any
 from ..stats import percentile_label
 from .redact import mask_url_credentials
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """Major changes when a field is removed or changes meaning; minor when fields are added."""
 
 REPORT_PERCENTILES = (0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0)
