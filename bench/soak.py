@@ -2,7 +2,7 @@
 
 Two modes:
 
-``python bench/soak.py`` (simulated; about ten minutes on two shared cores)
+``python bench/soak.py`` (simulated; both tools at once, 10-20 minutes on two shared cores)
     Drives each tool's own stats and history code through a simulated run (8 hours at
     10,000 requests/s over 200 request names by default) with time advanced synthetically,
     and reports resident memory at 1, 2, 4 and 8 simulated hours, ours beside Locust's (which
@@ -171,6 +171,8 @@ def simulate(args: argparse.Namespace) -> None:
                 "hour": (second + 1) / 3600, "rss_mib": round(rss_mib(), 1),
                 "requests": tool.stats.total.num_requests, "failures": tool.stats.total.num_failures,
                 "history_rows": len(tool.stats.history), "wall_s": round(time.perf_counter() - started, 1),
+                "buckets": sum(len(e.response_times) for e in tool.stats.entries.values()),
+                "per_second_keys": sum(len(e.num_reqs_per_sec) for e in tool.stats.entries.values()),
             }), flush=True)
     print(json.dumps({"done": True, "impl": tool.impl, "version": tool.version}), flush=True)
 
@@ -216,6 +218,7 @@ def real_run(args: argparse.Namespace) -> None:
             "requests": env.stats.total.num_requests, "failures": env.stats.total.num_failures,
             "history_rows": len(env.stats.history),
             "per_second_keys": sum(len(e.num_reqs_per_sec) for e in env.stats.entries.values()),
+            "buckets": sum(len(e.response_times) for e in env.stats.entries.values()),
         }), flush=True)
     written = writer.finish(env, {})
     csv_rows = len((out / "soak_stats_history.csv").read_text().splitlines()) - 1
@@ -226,17 +229,29 @@ def real_run(args: argparse.Namespace) -> None:
 
 # -- the parent: starts the measuring processes, prints the table -------------------------------------------
 
-def child(python: str, argv: list[str], timeout: float) -> list[dict]:
-    """Run this file in a process of its own; its JSON lines."""
+def start_child(python: str, argv: list[str]) -> subprocess.Popen:
+    """This file in a process of its own (its JSON lines on stdout)."""
     env = dict(os.environ, NO_PROXY="127.0.0.1,localhost")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    done = subprocess.run([python, str(Path(__file__).resolve()), *argv], check=False, capture_output=True, text=True,
-                          timeout=timeout, cwd=str(BENCH), env=env)
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines or not lines[-1].get("done"):
-        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-5:])
-        raise SystemExit(f"{argv[:2]} failed (exit {done.returncode}): {tail}")
+    return subprocess.Popen([python, str(Path(__file__).resolve()), *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=str(BENCH), env=env)
+
+
+def child_lines(process: subprocess.Popen, timeout: float) -> list[dict]:
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise SystemExit(f"{process.args[2:4]} timed out after {timeout:.0f} s") from None
+    lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    if process.returncode != 0 or not lines or not lines[-1].get("done"):
+        tail = " | ".join((stderr or stdout).strip().splitlines()[-5:])
+        raise SystemExit(f"{process.args[2:4]} failed (exit {process.returncode}): {tail}")
     return lines
+
+
+def child(python: str, argv: list[str], timeout: float) -> list[dict]:
+    return child_lines(start_child(python, argv), timeout)
 
 
 def simulated_table(results: dict[str, list[dict]], hours: float) -> str:
@@ -299,9 +314,11 @@ def main() -> int:
                                            "--every", str(args.every)], timeout=args.real + 120)
         finally:
             target.stop()
-        print("| elapsed (s) | RSS (MiB) | requests | history rows |\n| ---: | ---: | ---: | ---: |")
+        print("| elapsed (s) | RSS (MiB) | requests | history rows | histogram buckets |\n"
+              "| ---: | ---: | ---: | ---: | ---: |")
         for row in lines[:-1]:
-            print(f"| {row['elapsed_s']} | {row['rss_mib']:.1f} | {row['requests']:,} | {row.get('history_rows', 0)} |")
+            print(f"| {row['elapsed_s']} | {row['rss_mib']:.1f} | {row['requests']:,} | {row.get('history_rows', 0)} "
+                  f"| {row.get('buckets', 0):,} |")
         print(json.dumps(lines[-1]))
         results = {"mode": "real", "target": target.version, "seconds": args.real, "users": args.users,
                    "names": args.names, "samples": lines, "machine": bench.machine()}
@@ -310,13 +327,15 @@ def main() -> int:
         common = ["--hours", str(args.hours), "--rate", str(args.rate), "--names", str(args.names),
                   "--sampled", str(args.sampled), "--warm", str(args.warm)]
         impls = [args.only] if args.only else ["ours", "locust"]
-        results_by_impl: dict[str, list[dict]] = {}
+        # Both tools at once, each in its own process (memory is per process; only the wall time is shared).
+        processes = {}
         for impl in impls:
             python = sys.executable
             if impl == "locust":
                 python = bench.ensure_locust_venv(args.locust_version or bench.LOCUST_VERSION)
-            print(f"simulating {args.hours:g} h for {impl} ...", flush=True)
-            results_by_impl[impl] = child(python, ["--driver", impl, *common], timeout=3 * 3600)
+            processes[impl] = start_child(python, ["--driver", impl, *common])
+        print(f"simulating {args.hours:g} h for {' and '.join(impls)} ...", flush=True)
+        results_by_impl = {impl: child_lines(process, 3 * 3600) for impl, process in processes.items()}
         print(simulated_table(results_by_impl, args.hours))
         results = {"mode": "simulated", "hours": args.hours, "rate": args.rate, "names": args.names,
                    "sampled": args.sampled, "warm": args.warm, "results": results_by_impl,
