@@ -249,3 +249,44 @@ def test_dashboard_shows_the_numbers_moving_in_a_browser(pytester, target, sessi
     assert found["blocked_requests"] == []  # everything served by the UI itself: no CDN
     assert shot.stat().st_size > 10_000
     session.kill()
+
+
+# --------------------------------------------------------------------------- HTTPS
+@pytest.fixture
+def certificate(tmp_path) -> tuple[str, str]:
+    """(certificate, key) files for 127.0.0.1, self-signed by openssl (as tls_target's)."""
+    cert, key = tmp_path / "ui-cert.pem", tmp_path / "ui-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+@pytest.mark.parametrize("given_by", ["options", "environment"])
+def test_dashboard_over_https(pytester, target, sessions, certificate, given_by):
+    cert, key = certificate
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    if given_by == "options":
+        session = sessions(pytester.path, web_args(target, f"--load-tls-cert={cert}", f"--load-tls-key={key}",
+                                                   run_time="2s"))
+    else:  # the seeds' variables
+        session = sessions(pytester.path, web_args(target, run_time="2s"), env={"SSL_CERT": cert, "SSL_KEY": key})
+    url = session.url()
+    assert url.startswith("https://127.0.0.1:")
+
+    # Verified against the test's certificate: the UI really speaks TLS with it.
+    dashboard = requests.get(url, verify=cert, timeout=5)
+    assert dashboard.status_code == 200 and 'id="kpi-users"' in dashboard.text
+    stats = poll(lambda: requests.get(f"{url}/stats/requests", verify=cert, timeout=5).json(),
+                 lambda data: data["stats"][-1]["num_requests"] > 0)
+    assert stats["state"] in ("spawning", "running")
+    # Plain HTTP on the same port gets no page.
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url.replace("https://", "http://"), timeout=5)
+
+    out = session.finish()
+    assert session.process.returncode == 0, out
+    assert f"at {url}" in out
