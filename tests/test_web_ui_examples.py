@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from test_web_ui import URL_CONFTEST, poll, sessions, web_args
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "web_ui"
