@@ -20,7 +20,7 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inspect_dashboard import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from inspect_dashboard import CHROMIUM, CHROMIUM_ARGS
 
 READ = """() => {
   const total = document.querySelector('#endpoints tr.total td:nth-child(3)');
