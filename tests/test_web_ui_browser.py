@@ -134,7 +134,7 @@ def test_added_route_and_blueprint_page_render_in_the_browser(example, target, s
 
 
 # --------------------------------------------------------------------------- the seeds' added routes
-@pytest.mark.parametrize("seed", ["seed000_added_page", "seed003_added_page"])
+@pytest.mark.parametrize("seed", ["seed000_added_page", "seed001_added_page", "seed003_added_page"])
 def test_seed_added_page_answers_while_the_run_goes(seed, pytester, target, sessions):
     shutil.copy(SEEDS / f"{seed}.py", pytester.path / f"{seed}.py")
     pytester.makeconftest(URL_CONFTEST + f"\nimport {seed}  # noqa: F401\n")

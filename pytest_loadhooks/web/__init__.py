@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FormArgument", "RunControl", "StartSettings", "WebUI"]
+__all__ = ["FormArgument", "RunControl", "StartSettings", "WebUI", "app"]
 
-_EXPORTS = {"WebUI": "ui", "RunControl": "control", "StartSettings": "control", "FormArgument": "forms"}
+_EXPORTS = {"WebUI": "ui", "RunControl": "control", "StartSettings": "control", "FormArgument": "forms",
+            "app": "module_app"}  # app: Locust 0.x's module-level ``web.app.route`` (recorded, no Flask)
 
 
 def __getattr__(name: str) -> Any:

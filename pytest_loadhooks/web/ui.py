@@ -80,6 +80,9 @@ class WebUI:
         from .views import register_views
 
         register_views(self)
+        from .module_app import app as module_app
+
+        module_app.replay_on(self.app)  # routes old locustfiles added with ``web.app.route`` at import
         self.update_template_args()
 
     # -- what listeners use --
