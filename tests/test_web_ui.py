@@ -271,9 +271,9 @@ def test_dashboard_over_https(pytester, target, sessions, certificate, given_by)
     pytester.makepyfile(test_shop=SHOP_MODULE)
     if given_by == "options":
         session = sessions(pytester.path, web_args(target, f"--load-tls-cert={cert}", f"--load-tls-key={key}",
-                                                   run_time="2s"))
+                                                   run_time="8s"))
     else:  # the seeds' variables
-        session = sessions(pytester.path, web_args(target, run_time="2s"), env={"SSL_CERT": cert, "SSL_KEY": key})
+        session = sessions(pytester.path, web_args(target, run_time="8s"), env={"SSL_CERT": cert, "SSL_KEY": key})
     url = session.url()
     assert url.startswith("https://127.0.0.1:")
 
@@ -286,6 +286,11 @@ def test_dashboard_over_https(pytester, target, sessions, certificate, given_by)
     # Plain HTTP on the same port gets no page.
     with pytest.raises(requests.ConnectionError):
         requests.get(url.replace("https://", "http://"), timeout=5)
+    # And in a browser, the dashboard over HTTPS draws and refreshes as over HTTP.
+    seen = subprocess.run([sys.executable, str(BROWSER_SCRIPT), url, "--self-signed", "--wait-requests", "1"],
+                          capture_output=True, text=True, timeout=90)
+    assert seen.returncode == 0, seen.stderr
+    assert json.loads(seen.stdout)["first"]["charts_drawn"] == 3
 
     out = session.finish()
     assert session.process.returncode == 0, out

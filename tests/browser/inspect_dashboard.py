@@ -36,11 +36,13 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--screenshot")
     parser.add_argument("--wait-requests", type=int, default=1)
+    parser.add_argument("--self-signed", action="store_true",
+                        help="accept the UI's self-signed test certificate (the test verifies it apart)")
     args = parser.parse_args()
     blocked: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page = browser.new_page(viewport={"width": 1400, "height": 1100}, ignore_https_errors=args.self_signed)
         origin = args.url.rstrip("/")
 
         def route(request_route):
