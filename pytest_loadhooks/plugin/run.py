@@ -195,7 +195,8 @@ class LoadResult:
 
     @property
     def history(self) -> list[dict[str, Any]]:
-        return self.stats.history
+        """The run's history rows (recent ones as sampled, older ones as min/avg/max summaries)."""
+        return list(self.stats.history)
 
     def grouped_listener_errors(self) -> dict[tuple[str, str, str], int]:
         """Listener failures counted by (event, listener, error)."""

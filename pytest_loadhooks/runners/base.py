@@ -181,9 +181,14 @@ class Runner:
             gevent.spawn(self.quit)
 
     def _history_loop(self) -> None:
+        # On a fixed schedule, not a sleep after each sample: a saturated generator (a sample
+        # of 200 busy endpoints takes tens of ms) would otherwise drift to fewer rows than seconds.
+        due = time.monotonic()
         while True:
-            gevent.sleep(self.history_interval)
+            due += self.history_interval
+            gevent.sleep(max(due - time.monotonic(), 0.0))
             self.sample_history()
+            due = max(due, time.monotonic() - self.history_interval)  # after a long stall, no burst to catch up
 
     def sample_history(self) -> dict[str, Any]:
         row = self.stats.sample_history(self.user_count)
