@@ -6,85 +6,22 @@ line wins over the environment, which wins over the ini file, which wins over th
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..values import is_negative, parse_duration, parse_spawn_rate, parse_user_count
 from .web_options import parse_readable_file, parse_web_port
 
 ENV_PREFIX = "LOADHOOKS_"
 INI_PREFIX = "load_"
 GROUP = "load testing"
 
-_DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m(?!s))?(?:(?P<s>\d+(?:\.\d+)?)s)?"
-                       r"(?:(?P<ms>\d+(?:\.\d+)?)ms)?$")
-
-
-MAX_DURATION = 366 * 24 * 3600.0
-"""The longest duration accepted (a year and a day, in seconds): anything longer is a typo, not a test."""
-
-MAX_USERS = 10_000_000
-"""The most users a run may ask for: far beyond what any machine or cluster runs, well within every counter."""
-
 BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
                  "off": False}
 """The spellings of a boolean in an environment variable or the ini file (case-insensitive)."""
-
-
-def _is_negative(value: float) -> bool:
-    """Below zero, or zero written with a minus sign (``-0`` is a typo, never meant as 0)."""
-    return value < 0 or math.copysign(1.0, value) < 0
-
-
-def parse_duration(text: Any) -> float:
-    """'30s', '5m', '1h30m', '1m30s', '500ms' or a plain number of seconds -> seconds (finite, 0 to a year)."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        value = float(text)
-    else:
-        raw = str(text).strip().lower().replace(" ", "")
-        try:
-            value = float(raw)
-        except ValueError:
-            match = _DURATION.match(raw)
-            if not raw or not match or not any(match.groupdict().values()):
-                raise ValueError(f"invalid duration '{text}': use e.g. 30s, 5m, 1h30m or a number of seconds")
-            parts = {k: float(v) for k, v in match.groupdict().items() if v}
-            value = parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0) + parts.get("ms", 0) / 1000
-    if math.isnan(value):
-        raise ValueError(f"invalid duration '{text}': not a number; use e.g. 30s, 5m, 1h30m or a number of seconds")
-    if _is_negative(value):
-        raise ValueError(f"invalid duration '{text}': must not be negative")
-    if value > MAX_DURATION:
-        raise ValueError(f"invalid duration '{text}': must be finite and at most 366 days")
-    return value
-
-
-def parse_user_count(text: Any) -> int:
-    """A whole number of users, 0 to ``MAX_USERS`` (written without a sign)."""
-    raw = str(text).strip()
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"invalid user count '{text}': must be a whole number >= 0") from None
-    if value < 0 or raw.startswith("-"):
-        raise ValueError(f"invalid user count '{text}': must be a whole number >= 0")
-    if value > MAX_USERS:
-        raise ValueError(f"invalid user count '{text}': must be at most {MAX_USERS:,}")
-    return value
-
-
-def parse_spawn_rate(text: Any) -> float:
-    """Users started per second: a finite number more than 0."""
-    try:
-        value = float(str(text).strip())
-    except ValueError:
-        raise ValueError(f"invalid spawn rate '{text}': must be a number of users per second > 0") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"invalid spawn rate '{text}': must be a finite number of users per second > 0")
-    return value
 
 
 def parse_ratio(text: Any) -> float:
@@ -94,7 +31,7 @@ def parse_ratio(text: Any) -> float:
     except ValueError:
         raise ValueError(f"invalid fail ratio '{text}': use a number between 0 and 1, "
                          "or a percentage like 1%") from None
-    if not 0 <= value <= 1 or _is_negative(value):  # NaN fails the comparison too
+    if not 0 <= value <= 1 or is_negative(value):  # NaN fails the comparison too
         raise ValueError(f"invalid fail ratio '{text}': must be between 0 and 1 (or 0%-100%)")
     return value
 
