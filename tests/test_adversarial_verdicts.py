@@ -372,3 +372,40 @@ def _frozen():
     result = pytester.runpytest_subprocess(*load_args(target))
     result.assert_outcomes(passed=1)
     assert (pytester.path / "frozen").read_text() == "0"
+
+
+def test_users_that_only_raise_and_send_nothing_do_not_pass(pytester, target):
+    # Every user dies in on_start: nothing reached the target, so nothing was tested.
+    pytester.makepyfile(test_dying='''
+        from pytest_loadhooks import HttpUser, task, constant
+
+        class Dying(HttpUser):
+            wait_time = constant(0.05)
+
+            def on_start(self):
+                raise RuntimeError("login service down")
+
+            @task
+            def page(self):
+                self.client.get("/page")
+        ''')
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-users=2", "--load-run-time=1s",
+                                           "--load-fail-ratio=0", "-p", "no:cacheprovider", "--load-json=out.json")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*no request was made, and users raised RuntimeError('login service down')*"])
+    assert json.loads((pytester.path / "out.json").read_text())["run"]["status"] == "errored"
+
+
+def test_a_user_class_that_sends_no_requests_and_raises_nothing_still_passes(pytester):
+    pytester.makepyfile(test_quiet='''
+        from pytest_loadhooks import User, task, constant
+
+        class Quiet(User):
+            wait_time = constant(0.05)
+
+            @task
+            def think(self):
+                pass
+        ''')
+    result = pytester.runpytest_subprocess("--load-users=2", "--load-run-time=1s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

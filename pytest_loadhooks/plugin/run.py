@@ -109,6 +109,7 @@ class LoadResult:
         self.thresholds: list[Verdict] = []
         self.listener_errors = list(environment.listener_errors)
         self.runner_errors = list(environment.runner.runner_errors) if environment.runner else []
+        self._error_if_users_only_raised(environment)
         self.interrupted = interrupted
         """What ended the run before its end ("SIGINT", "SIGTERM"), or None when nothing did."""
         self.planned_run_time = run.settings.effective_run_time
@@ -222,6 +223,21 @@ class LoadResult:
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    def _error_if_users_only_raised(self, environment: Environment) -> None:
+        """A run whose users raised and sent nothing did not test the target: it must not pass.
+
+        (A run of users that send nothing and raise nothing, a plain ``User`` doing other work,
+        is legitimate. On a worker the stats are emptied by each report to the master: the
+        master judges.)"""
+        from ..runners import WorkerRunner
+
+        if isinstance(environment.runner, WorkerRunner) or self.stats.num_requests or not self.stats.exceptions:
+            return
+        first = max(self.stats.exceptions.values(), key=lambda record: record["count"])
+        self.runner_errors.append(f"no request was made, and users raised {first['msg']} "
+                                  f"({first['count']} times; see the exceptions)")
+        self.exit_code = self.exit_code or 2
 
     def failure_lines(self) -> list[str]:
         lines = [v.message for v in self.thresholds if not v.passed]
