@@ -121,7 +121,10 @@ class Tool:
             entry.num_requests += requests
             entry.num_failures += failures
             entry.total_response_time += response_time * requests
-            entry.response_times[key] += requests
+            if self.impl == "locust":
+                entry.response_times[key] += requests
+            else:  # ours is a read-only mapping over an array: counted with add()
+                entry.response_times.add(response_time, requests)
             if second in entry.num_reqs_per_sec:
                 entry.num_reqs_per_sec[second] += requests
             if failures and second in entry.num_fail_per_sec:
@@ -219,6 +222,7 @@ def real_run(args: argparse.Namespace) -> None:
             "history_rows": len(env.stats.history),
             "per_second_keys": sum(len(e.num_reqs_per_sec) for e in env.stats.entries.values()),
             "buckets": sum(len(e.response_times) for e in env.stats.entries.values()),
+            "histogram_kib": round(sum(e.response_times.memory_bytes() for e in env.stats.entries.values()) / 1024),
         }), flush=True)
     written = writer.finish(env, {})
     csv_rows = len((out / "soak_stats_history.csv").read_text().splitlines()) - 1
@@ -314,11 +318,11 @@ def main() -> int:
                                            "--every", str(args.every)], timeout=args.real + 120)
         finally:
             target.stop()
-        print("| elapsed (s) | RSS (MiB) | requests | history rows | histogram buckets |\n"
-              "| ---: | ---: | ---: | ---: | ---: |")
+        print("| elapsed (s) | RSS (MiB) | requests | history rows | histogram buckets | histograms (KiB) |\n"
+              "| ---: | ---: | ---: | ---: | ---: | ---: |")
         for row in lines[:-1]:
             print(f"| {row['elapsed_s']} | {row['rss_mib']:.1f} | {row['requests']:,} | {row.get('history_rows', 0)} "
-                  f"| {row.get('buckets', 0):,} |")
+                  f"| {row.get('buckets', 0):,} | {row.get('histogram_kib', 0):,} |")
         print(json.dumps(lines[-1]))
         results = {"mode": "real", "target": target.version, "seconds": args.real, "users": args.users,
                    "names": args.names, "samples": lines, "machine": bench.machine()}

@@ -1,9 +1,10 @@
 """Request statistics: per-endpoint entries, a total, failures, user errors, history.
 
-Response times go into a sparse log-linear histogram (three significant digits,
-so any percentile is within 0.5 % of the exact value). Histograms are plain
-``{bucket: count}`` dicts, which makes entries serializable and exactly mergeable:
-the distributed mode adds workers' histograms bucket by bucket.
+Response times go into a log-linear histogram (three significant digits, so any
+percentile is within 0.5 % of the exact value; :mod:`pytest_loadhooks.histogram`),
+read as a ``{bucket: count}`` mapping and serialized as that dict, which makes
+entries exactly mergeable: the distributed mode adds workers' histograms bucket
+by bucket.
 
 The names a locustfile uses are Locust's: ``StatsEntry.serialize()`` /
 ``unserialize()`` (the wire), ``to_dict()`` (the figures), ``num_none_requests``,
@@ -25,6 +26,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .histogram import INDEX_OF_1_MS, INDEX_OF_10_MS, ResponseTimeHistogram, bucket_index
+from .histogram import bucket as bucket, percentile_of as percentile_of  # their home before histogram.py
 from .history import History
 
 AGGREGATED_NAME = "Aggregated"
@@ -43,41 +46,6 @@ console_logger = logging.getLogger("pytest_loadhooks.stats_logger")
 """Where the printed tables go (Locust's ``locust.stats_logger``): ``setup_logging`` sends it to stdout."""
 
 _now = time.time
-
-
-def bucket(response_time: float) -> float:
-    """Round a response time (ms) to three significant digits: the histogram key.
-
-    Runs once per request, so the common ranges scale, add a half and truncate
-    (half-up) instead of calling round(x, n), which is about twice as slow.
-    """
-    if response_time < 100:
-        if response_time >= 10:
-            return int(response_time * 10 + 0.5) / 10
-        if response_time >= 1:
-            return int(response_time * 100 + 0.5) / 100
-        if response_time >= 0:
-            return int(response_time * 1000 + 0.5) / 1000
-        return round(response_time, 3)
-    if response_time < 1000:
-        return float(int(response_time + 0.5))
-    exponent = int(math.log10(response_time)) - 2
-    return float(round(response_time, -exponent))
-
-
-def percentile_of(histogram: dict[float, int], count: int, q: float) -> float:
-    """Nearest-rank percentile of a histogram: the smallest bucket holding the ceil(q*n)-th value."""
-    if count <= 0 or not histogram:
-        return 0.0
-    if not 0 <= q <= 1:
-        raise ValueError(f"percentile must be between 0 and 1, got {q}")
-    rank = max(1, math.ceil(q * count))
-    seen = 0
-    for value in sorted(histogram):
-        seen += histogram[value]
-        if seen >= rank:
-            return value
-    return max(histogram)
 
 
 def per_second(count: float, seconds: float) -> float:
@@ -104,10 +72,6 @@ def _add_counts(target: dict, source: dict) -> None:
         target[k] = get(k, 0) + count
 
 
-def _histogram_difference(newer: dict[float, int], older: dict[float, int]) -> dict[float, int]:
-    return {k: v - older.get(k, 0) for k, v in newer.items() if v - older.get(k, 0) > 0}
-
-
 def forget_seconds_before(per_second: dict[int, int], oldest: int) -> None:
     """Drop the per-second counts of seconds before ``oldest``.
 
@@ -128,7 +92,8 @@ def record_request(entry: StatsEntry, response_time: float | None, content_lengt
     but stays out of every response-time figure, as in Locust.
 
     Kept flat, without loops or further calls, for the hot path: the histogram
-    bucket is bucket()'s arithmetic inlined for the usual 1-100 ms.
+    bucket's index is :func:`~pytest_loadhooks.histogram.bucket_index`'s arithmetic
+    inlined for the usual 1-100 ms, counted straight into the histogram's array.
     """
     entry.num_requests += 1
     second = int(now)
@@ -145,12 +110,6 @@ def record_request(entry: StatsEntry, response_time: float | None, content_lengt
     if response_time is None:
         entry.num_none_requests += 1
         return
-    if 10 <= response_time < 100:
-        key = int(response_time * 10 + 0.5) / 10
-    elif 1 <= response_time < 10:
-        key = int(response_time * 100 + 0.5) / 100
-    else:
-        key = bucket(response_time)
     entry.total_response_time += response_time
     low = entry.min_response_time
     if low is None or response_time < low:
@@ -158,10 +117,19 @@ def record_request(entry: StatsEntry, response_time: float | None, content_lengt
     if response_time > entry.max_response_time:  # noqa: PLR1730 - a compare is cheaper than max() per request
         entry.max_response_time = response_time
     histogram = entry.response_times
+    if 10 <= response_time < 100:
+        index = int(response_time * 10 + 0.5) + (INDEX_OF_10_MS - 100)
+    elif 1 <= response_time < 10:
+        index = int(response_time * 100 + 0.5) + (INDEX_OF_1_MS - 100)
+    else:
+        index = bucket_index(response_time)
+        if index < 0:  # a negative time: never an array slot
+            histogram.add_index(index)
+            return
     try:
-        histogram[key] += 1
-    except KeyError:  # a new bucket
-        histogram[key] = 1
+        histogram.counts[index] += 1
+    except IndexError:  # past the array's end: an outlier, or the array grows
+        histogram.add_index(index)
 
 
 def _number_keys(pairs: Any, key_type: type) -> dict:
@@ -208,7 +176,7 @@ class StatsEntry:
         self.min_response_time: float | None = None
         self.max_response_time = 0.0
         self.total_content_length = 0
-        self.response_times: dict[float, int] = {}
+        self.response_times: ResponseTimeHistogram = ResponseTimeHistogram()
         self.num_reqs_per_sec: dict[int, int] = {}
         self.num_fail_per_sec: dict[int, int] = {}
         self.start_time = time.time()
@@ -257,7 +225,7 @@ class StatsEntry:
         return self.total_content_length / self.num_requests if self.num_requests else 0.0
 
     def get_response_time_percentile(self, q: float) -> float:
-        return percentile_of(self.response_times, self.num_timed_requests, q)
+        return self.response_times.percentile(self.num_timed_requests, q)
 
     def _window(self, now: float | None) -> tuple[int, int]:
         """Completed seconds of the current window, [first, last)."""
@@ -369,7 +337,7 @@ class StatsEntry:
             "max_response_time": self.max_response_time,
             "min_response_time": self.min_response_time,
             "total_content_length": self.total_content_length,
-            "response_times": dict(self.response_times),
+            "response_times": self.response_times.to_dict(),
             "num_reqs_per_sec": dict(self.num_reqs_per_sec),
             "num_fail_per_sec": dict(self.num_fail_per_sec),
         }
@@ -385,7 +353,7 @@ class StatsEntry:
                      "max_response_time", "total_content_length", "start_time", "last_request_timestamp"):
             setattr(entry, attr, data[attr])
         entry.num_none_requests = data.get("num_none_requests", 0)
-        entry.response_times = _number_keys(data["response_times"], float)
+        entry.response_times = ResponseTimeHistogram(data["response_times"])
         entry.num_reqs_per_sec = _number_keys(data["num_reqs_per_sec"], int)
         entry.num_fail_per_sec = _number_keys(data["num_fail_per_sec"], int)
         return entry
@@ -405,8 +373,8 @@ class StatsEntry:
         self.start_time = min(self.start_time, other.start_time)
         if other.last_request_timestamp is not None:
             self.last_request_timestamp = max(self.last_request_timestamp or 0.0, other.last_request_timestamp)
+        self.response_times.update(other.response_times)
         for target, source in (
-            (self.response_times, other.response_times),
             (self.num_reqs_per_sec, other.num_reqs_per_sec),
             (self.num_fail_per_sec, other.num_fail_per_sec),
         ):
@@ -598,7 +566,7 @@ class AggregatedEntry(StatsEntry):
         self._counters_for: tuple | None = None
         self._counters: tuple = (0, 0.0, None, 0.0, 0, None)
         self._distributions_for: tuple | None = None
-        self._distributions: tuple = ({}, {}, {})
+        self._distributions: tuple = (ResponseTimeHistogram(), {}, {})
         super().__init__(AGGREGATED_NAME, "", rps_window, stats)
 
     def reset(self) -> None:
@@ -632,12 +600,12 @@ class AggregatedEntry(StatsEntry):
     def _summed_distributions(self) -> tuple:
         key = self._key()
         if key != self._distributions_for:
-            histogram: dict[float, int] = {}
+            histogram = ResponseTimeHistogram()
             requests: dict[int, int] = {}
             failures: dict[int, int] = {}
             for entry in self._stats.entries.values():
-                for target, source in ((histogram, entry.response_times), (requests, entry.num_reqs_per_sec),
-                                       (failures, entry.num_fail_per_sec)):
+                histogram.update(entry.response_times)
+                for target, source in ((requests, entry.num_reqs_per_sec), (failures, entry.num_fail_per_sec)):
                     _add_counts(target, source)
             self._distributions, self._distributions_for = (histogram, requests, failures), key
         return self._distributions
@@ -683,7 +651,7 @@ class RequestStats:
         self.exceptions: dict[str, dict[str, Any]] = {}
         # One row a second, bounded for any run length (older rows summarised: see history.History).
         self.history: History = History()
-        self._window_snapshots: deque[tuple[int, dict[float, int], int]] = deque()
+        self._window_snapshots: deque[tuple[int, ResponseTimeHistogram, int]] = deque()
 
     # -- recording --
     def on_request(self, request_type, name, response_time, response_length, response=None, context=None,
@@ -764,11 +732,11 @@ class RequestStats:
         if base is None:
             return {q: self.total.get_response_time_percentile(q) for q in qs}
         older, older_count = base
-        window = _histogram_difference(self.total.response_times, older)
+        window = self.total.response_times.since(older)
         count = self.total.num_timed_requests - older_count
-        return {q: percentile_of(window, count, q) for q in qs}
+        return {q: window.percentile(count, q) for q in qs}
 
-    def _window_base(self, second: int) -> tuple[dict[float, int], int] | None:
+    def _window_base(self, second: int) -> tuple[ResponseTimeHistogram, int] | None:
         """The snapshot the window starts from: the newest taken at or before its start; None when none was."""
         base = None
         for taken, histogram, count in self._window_snapshots:
@@ -797,7 +765,7 @@ class RequestStats:
         }
         for q, value in self.windowed_percentiles(HISTORY_PERCENTILES, now).items():
             row[f"response_time_percentile_{q}"] = value
-        self._window_snapshots.append((second, dict(self.total.response_times), self.total.num_timed_requests))
+        self._window_snapshots.append((second, self.total.response_times.copy(), self.total.num_timed_requests))
         self.history.append(row)
         for entry in self.entries.values():
             entry.prune_per_second(now)

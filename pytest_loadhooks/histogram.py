@@ -1,0 +1,276 @@
+"""The response-time histogram: exact counts at three significant digits, in flat memory.
+
+A response time (ms) is counted in its bucket: rounded to the microsecond below 1 ms, to three
+significant digits above (so any percentile is within 0.5 % of the exact value). Buckets have
+integer *indexes* that follow the values in order, with no gaps::
+
+    index 0 .. 999      0.000 .. 0.999 ms   (steps of 0.001)
+    index 1000 .. 1899  1.00 .. 9.99 ms     (steps of 0.01)
+    index 1900 .. 2799  10.0 .. 99.9 ms     (steps of 0.1)
+    index 2800 .. 3699  100 .. 999 ms       (steps of 1)
+    then 900 an order of magnitude          (three significant digits)
+
+Why not a ``{bucket: count}`` dict: a busy endpoint keeps meeting response times it has not
+seen before for many minutes (its tails fill in), and each new dict bucket costs about 64 bytes
+(float key, entry, count), so a 10-minute run over 200 names grew by 6.8 MB of buckets after its
+first minute (bench/README.md). Here a busy endpoint's counts live in one ``array('Q')`` indexed
+by bucket, 8 bytes a slot, grown to cover the buckets it has seen: the memory is reached in the
+first seconds and then stays. A quiet endpoint (a few requests, or thousands of names each hit
+a few times) would waste most of such an array, so buckets start in a small dict of *outliers*
+and move into the array only once the array would be the smaller of the two. Outliers are
+keyed by index too (a negative time, from a clock that went backwards in user code, has a
+negative index: its value to the microsecond).
+
+The class is a read-only ``Mapping`` of bucket value (ms, float) to count, as the dict it
+replaces was (and as Locust's ``StatsEntry.response_times`` is): reports, the wire and user
+code read it with ``items()``, ``values()``, ``dict(...)`` and ``==``.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import compress, repeat
+from operator import add, sub
+from typing import Any
+
+MICROSECOND_BUCKETS = 1000
+"""Indexes below this are the 0-1 ms buckets, one a microsecond."""
+DECADE = 900
+"""Buckets in an order of magnitude at three significant digits (100 .. 999)."""
+INDEX_OF_1_MS = 1000
+INDEX_OF_10_MS = 1900
+INDEX_OF_100_MS = 2800
+INDEX_OF_1_S = 3700
+DENSE_LIMIT = INDEX_OF_1_S + 4 * DECADE
+"""The array covers response times up to 10,000 s at most (58 KB): beyond, they stay outliers."""
+OUTLIER_TO_SLOT_COST = 8
+"""A dict bucket costs about 64 bytes, an array slot 8: the array takes over the outliers once
+there is one outlier for every 8 slots it would have to add to hold them."""
+GROWTH_STEP = 64
+"""Slots the array grows by at least, so a slowly widening tail does not copy it every time."""
+
+
+def bucket_index(response_time: float) -> int:
+    """The index of a response time's bucket (see the module's table); negative below 0 ms."""
+    if response_time < 1:
+        if response_time < 0:
+            return math.floor(response_time * 1000 + 0.5)
+        return int(response_time * 1000 + 0.5)
+    if response_time < 10:
+        return int(response_time * 100 + 0.5) + (INDEX_OF_1_MS - 100)
+    if response_time < 100:
+        return int(response_time * 10 + 0.5) + (INDEX_OF_10_MS - 100)
+    if response_time < 1000:
+        return int(response_time + 0.5) + (INDEX_OF_100_MS - 100)
+    if not response_time < math.inf:  # inf and nan: no bucket holds them
+        raise ValueError(f"a response time must be a finite number of milliseconds, got {response_time!r}")
+    exponent = int(math.log10(response_time)) - 2
+    mantissa = round(response_time / 10**exponent)
+    return INDEX_OF_1_S + (exponent - 1) * DECADE + (mantissa - 100)
+
+
+def bucket_value(index: int) -> float:
+    """The response time (ms) a bucket index stands for: :func:`bucket` of any time in the bucket."""
+    if index < INDEX_OF_1_MS:
+        return index / 1000
+    if index < INDEX_OF_10_MS:
+        return (index - (INDEX_OF_1_MS - 100)) / 100
+    if index < INDEX_OF_100_MS:
+        return (index - (INDEX_OF_10_MS - 100)) / 10
+    if index < INDEX_OF_1_S:
+        return float(index - (INDEX_OF_100_MS - 100))
+    exponent, step = divmod(index - INDEX_OF_1_S, DECADE)
+    return float((step + 100) * 10 ** (exponent + 1))
+
+
+def bucket(response_time: float) -> float:
+    """Round a response time (ms) to its bucket's value: the histogram key (microseconds below
+    1 ms, three significant digits above)."""
+    return bucket_value(bucket_index(response_time))
+
+
+def percentile_of(histogram: Mapping[float, int], count: int, q: float) -> float:
+    """Nearest-rank percentile of a histogram: the smallest bucket holding the ceil(q*n)-th value.
+
+    Any ``{bucket: count}`` mapping: a :class:`ResponseTimeHistogram`, or a saved report's read back.
+    """
+    if count <= 0 or not histogram:
+        return 0.0
+    if not 0 <= q <= 1:
+        raise ValueError(f"percentile must be between 0 and 1, got {q}")
+    rank = max(1, math.ceil(q * count))
+    pairs = histogram.items() if isinstance(histogram, ResponseTimeHistogram) else sorted(histogram.items())
+    seen = 0
+    value = 0.0
+    for value, bucket_count in pairs:
+        seen += bucket_count
+        if seen >= rank:
+            return value
+    return value
+
+
+class ResponseTimeHistogram(Mapping):
+    """Counts of response times by bucket: a dense array of busy buckets plus a dict of outliers.
+
+    ``counts[i]`` is bucket ``i``'s count for every ``i`` below the array's length; ``outliers``
+    holds ``{index: count}`` for every other bucket with a count (past the array's end, or
+    negative). The request hot path (``stats.record_request``) increments ``counts[index]``
+    itself and calls :meth:`add_index` only when the index is past the array's end.
+    """
+
+    __slots__ = ("counts", "outliers")
+
+    def __init__(self, items: Mapping[float, int] | Iterable[tuple[float, int]] = ()) -> None:
+        self.counts: array = array("Q")
+        self.outliers: dict[int, int] = {}
+        if items:
+            self._load(items.items() if isinstance(items, Mapping) else items)
+
+    def _load(self, pairs: Iterable[tuple[Any, Any]]) -> None:
+        """Counts from serialized pairs (keys may be strings, after JSON), laid out once at the end:
+        a master rebuilds every worker report this way."""
+        outliers = self.outliers
+        for value, count in pairs:
+            index = bucket_index(float(value))
+            outliers[index] = outliers.get(index, 0) + int(count)
+        self._maybe_widen()
+
+    # -- counting --
+    def add(self, response_time: float, count: int = 1) -> None:
+        """Count ``count`` response times of ``response_time`` ms."""
+        self.add_index(bucket_index(response_time), count)
+
+    def add_index(self, index: int, count: int = 1) -> None:
+        """Count into bucket ``index``: the array's slot, or an outlier (until the array would hold
+        the outliers in less memory than they take)."""
+        counts = self.counts
+        if 0 <= index < len(counts):
+            counts[index] += count
+            return
+        outliers = self.outliers
+        known = outliers.get(index)
+        if known is not None:
+            outliers[index] = known + count
+            return
+        outliers[index] = count
+        # Weighed every 8th new outlier (a sort of them): the array comes at most 8 outliers late.
+        if 0 <= index < DENSE_LIMIT and len(outliers) % OUTLIER_TO_SLOT_COST == 0:
+            self._maybe_widen()
+
+    def _maybe_widen(self) -> None:
+        """Grow the array over the nearest outliers once it costs less than keeping them: as far as
+        the furthest outlier with enough others before it."""
+        start = len(self.counts)
+        cover = 0
+        ahead = sorted(i for i in self.outliers if start <= i < DENSE_LIMIT)
+        for held, index in enumerate(ahead, 1):
+            if held * OUTLIER_TO_SLOT_COST >= index + 1 - start:
+                cover = index + 1
+        if cover:
+            self._grow_to(min(cover + GROWTH_STEP, DENSE_LIMIT))
+
+    def _grow_to(self, length: int) -> None:
+        """Widen the array to ``length`` slots and move in the outliers it now covers."""
+        counts = self.counts
+        start = len(counts)
+        if length <= start:
+            return
+        counts.extend(repeat(0, length - start))
+        outliers = self.outliers
+        for index in [i for i in outliers if start <= i < length]:
+            counts[index] = outliers.pop(index)
+
+    def update(self, other: Mapping[float, int]) -> None:
+        """Add another histogram's counts into this one, exactly (a total, a merged worker report)."""
+        if not isinstance(other, ResponseTimeHistogram):
+            other = ResponseTimeHistogram(other)
+        theirs = other.counts
+        size = len(theirs)
+        if size > len(self.counts):
+            self._grow_to(size)
+        if size:
+            counts = self.counts
+            counts[:size] = array("Q", map(add, counts[:size], theirs))
+        for index, count in other.outliers.items():
+            self.add_index(index, count)
+
+    def copy(self) -> ResponseTimeHistogram:
+        twin = ResponseTimeHistogram()
+        twin.counts = array("Q", self.counts)
+        twin.outliers = dict(self.outliers)
+        return twin
+
+    def since(self, older: ResponseTimeHistogram) -> ResponseTimeHistogram:
+        """What was counted after ``older``, a copy of this histogram taken earlier (the live window)."""
+        window = ResponseTimeHistogram()
+        mine, theirs = self.counts, older.counts
+        window.counts = array("Q", map(sub, mine[: len(theirs)], theirs))
+        window.counts.extend(mine[len(theirs):])
+        for index, count in older.outliers.items():
+            if 0 <= index < len(mine):  # an outlier then, in the array since
+                window.counts[index] -= count
+        for index, count in self.outliers.items():
+            newer = count - older.outliers.get(index, 0)
+            if newer > 0:
+                window.outliers[index] = newer
+        return window
+
+    # -- reading --
+    def items(self) -> Iterator[tuple[float, int]]:  # type: ignore[override]
+        """(value, count) of every bucket with a count, in ascending order of value."""
+        outliers = self.outliers
+        ordered = sorted(outliers)
+        for index in ordered:
+            if index >= 0:
+                break
+            yield bucket_value(index), outliers[index]
+        counts = self.counts
+        for index in compress(range(len(counts)), counts):  # the non-zero slots, skipped over in C
+            yield bucket_value(index), counts[index]
+        for index in ordered:
+            if index >= 0:
+                yield bucket_value(index), outliers[index]
+
+    def percentile(self, count: int, q: float) -> float:
+        """Nearest-rank percentile over ``count`` timed requests (see :func:`percentile_of`)."""
+        return percentile_of(self, count, q)
+
+    def total(self) -> int:
+        """How many response times were counted."""
+        return sum(self.counts) + sum(self.outliers.values())
+
+    def memory_bytes(self) -> int:
+        """What the counts take, roughly: the array's slots and about 64 bytes an outlier."""
+        return self.counts.itemsize * len(self.counts) + 64 * len(self.outliers)
+
+    def to_dict(self) -> dict[float, int]:
+        """``{bucket value: count}``: the serialized form (the wire, reports)."""
+        return dict(self.items())
+
+    def __getitem__(self, value: float) -> int:
+        try:
+            index = bucket_index(value)
+        except (TypeError, ValueError):
+            raise KeyError(value) from None
+        if bucket_value(index) != value:
+            raise KeyError(value)
+        if 0 <= index < len(self.counts):
+            count = self.counts[index]
+            if count:
+                return count
+            raise KeyError(value)
+        return self.outliers[index]
+
+    def __iter__(self) -> Iterator[float]:
+        return (value for value, _count in self.items())
+
+    def __len__(self) -> int:
+        return len(self.counts) - self.counts.count(0) + len(self.outliers)
+
+    def __repr__(self) -> str:
+        return f"ResponseTimeHistogram({self.to_dict()!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ResponseTimeHistogram, (self.to_dict(),))
