@@ -206,6 +206,10 @@ class ResponseTimeHistogram(Mapping):
         """What was counted after ``older``, a copy of this histogram taken earlier (the live window)."""
         window = ResponseTimeHistogram()
         mine, theirs = self.counts, older.counts
+        if len(theirs) > len(mine):  # not from this histogram's own past: lay this one out as wide first
+            wider = self.copy()
+            wider._grow_to(len(theirs))
+            return wider.since(older)
         window.counts = array("Q", map(sub, mine[: len(theirs)], theirs))
         window.counts.extend(mine[len(theirs):])
         for index, count in older.outliers.items():

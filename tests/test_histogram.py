@@ -178,3 +178,14 @@ def test_stats_entries_count_through_the_histogram_and_merge_exactly():
     assert merged.total.response_times == stats.total.response_times
     for q in (0.5, 0.95, 0.999):
         assert merged.total.get_response_time_percentile(q) == stats.total.get_response_time_percentile(q)
+
+
+def test_a_window_against_a_wider_histogram_is_still_exact():
+    """The total is re-summed from its endpoints: a window may start from a copy laid out wider."""
+    rng = random.Random(10)
+    first, second = mixed_values(rng, 6_000), mixed_values(rng, 50)
+    wide = histogram_of(first)
+    narrow = ResponseTimeHistogram()  # the same counts and more, every bucket kept as an outlier
+    narrow.outliers = {bucket_index(value): count for value, count in tally(first + second).items()}
+    assert narrow == tally(first + second) and len(narrow.counts) < len(wide.counts)
+    assert narrow.since(wide) == tally(second)
