@@ -600,11 +600,11 @@ class AggregatedEntry(StatsEntry):
     def _summed_distributions(self) -> tuple:
         key = self._key()
         if key != self._distributions_for:
-            histogram = ResponseTimeHistogram()
+            entries = self._stats.entries.values()
+            histogram = ResponseTimeHistogram.sum_of(entry.response_times for entry in entries)
             requests: dict[int, int] = {}
             failures: dict[int, int] = {}
-            for entry in self._stats.entries.values():
-                histogram.update(entry.response_times)
+            for entry in entries:
                 for target, source in ((requests, entry.num_reqs_per_sec), (failures, entry.num_fail_per_sec)):
                     _add_counts(target, source)
             self._distributions, self._distributions_for = (histogram, requests, failures), key

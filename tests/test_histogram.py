@@ -189,3 +189,12 @@ def test_a_window_against_a_wider_histogram_is_still_exact():
     narrow.outliers = {bucket_index(value): count for value, count in tally(first + second).items()}
     assert narrow == tally(first + second) and len(narrow.counts) < len(wide.counts)
     assert narrow.since(wide) == tally(second)
+
+
+def test_the_sum_of_many_histograms_is_exact():
+    """The run's total is its endpoints' histograms added together, arrays and outliers alike."""
+    rng = random.Random(11)
+    parts = [mixed_values(rng, rng.choice((3, 40, 3_000))) for _ in range(12)]
+    combined = ResponseTimeHistogram.sum_of(histogram_of(values) for values in parts)
+    assert combined == tally([value for values in parts for value in values])
+    assert ResponseTimeHistogram.sum_of([]) == {}
