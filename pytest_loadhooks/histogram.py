@@ -162,6 +162,27 @@ class ResponseTimeHistogram(Mapping):
             outliers[index] = outliers.get(index, 0) + int(count)
         self._maybe_widen()
 
+    @classmethod
+    def from_indexes(cls, buckets: Mapping[int, int]) -> ResponseTimeHistogram:
+        """A histogram from :meth:`to_indexes`' ``{index: count}`` (the workers' compact report).
+
+        Checked in C, so a malformed report is refused whole and cheaply: every index an integer
+        that fits 64 bits, every count a non-negative one.
+        """
+        try:
+            array("q", buckets.keys())
+            array("Q", buckets.values())
+        except (TypeError, OverflowError, AttributeError) as error:
+            raise ValueError(f"a histogram's buckets must be {{index: count}} integers ({error})") from None
+        histogram = cls()
+        # Left as outliers: a report is added into the master's histograms and dropped (an
+        # endpoint's first report, adopted as it is, lays its array out as its next buckets come).
+        outliers = dict(buckets)
+        if 0 in outliers.values():
+            outliers = {index: count for index, count in outliers.items() if count}
+        histogram.outliers = outliers
+        return histogram
+
     # -- counting --
     def add(self, response_time: float, count: int = 1) -> None:
         """Count ``count`` response times of ``response_time`` ms."""
@@ -216,8 +237,27 @@ class ResponseTimeHistogram(Mapping):
             if len(theirs) > len(self.counts):
                 self._grow_to(len(theirs))
             self.counts = _unpacked(_packed(self.counts) + _packed(theirs), len(self.counts))
-        for index, count in other.outliers.items():
-            self.add_index(index, count)
+        self._add_outliers(other.outliers)
+
+    def _add_outliers(self, incoming: dict[int, int], widen: bool = True) -> None:
+        """Add ``{index: count}`` pairs (another histogram's outliers), inline rather than through
+        :meth:`add_index`: a master adds every worker report's, mostly outliers, this way."""
+        counts, outliers = self.counts, self.outliers
+        size = len(counts)
+        get = outliers.get
+        new_outliers = False
+        for index, count in incoming.items():
+            if 0 <= index < size:
+                counts[index] += count
+            else:
+                known = get(index)
+                if known is None:
+                    new_outliers = True
+                    outliers[index] = count
+                else:
+                    outliers[index] = known + count
+        if new_outliers and widen:
+            self._maybe_widen()
 
     @classmethod
     def sum_of(cls, histograms: Iterable[ResponseTimeHistogram]) -> ResponseTimeHistogram:
@@ -227,18 +267,10 @@ class ResponseTimeHistogram(Mapping):
         widest = max((len(h.counts) for h in histograms), default=0)
         if widest:
             combined.counts = _unpacked(sum(_packed(h.counts) for h in histograms), widest)
-        # Outliers inline, not through add_index: a quiet endpoint's counts are all outliers, and
-        # the total is summed once a second.
-        counts, outliers = combined.counts, combined.outliers
-        get = outliers.get
         for histogram in histograms:
-            for index, count in histogram.outliers.items():
-                if 0 <= index < widest:
-                    counts[index] += count
-                else:
-                    outliers[index] = get(index, 0) + count
-        if outliers:
-            combined._maybe_widen()
+            combined._add_outliers(histogram.outliers, widen=False)
+        if combined.outliers:
+            combined._maybe_widen()  # once, not once a histogram
         return combined
 
     def copy(self) -> ResponseTimeHistogram:
@@ -294,8 +326,16 @@ class ResponseTimeHistogram(Mapping):
         return self.counts.itemsize * len(self.counts) + 64 * len(self.outliers)
 
     def to_dict(self) -> dict[float, int]:
-        """``{bucket value: count}``: the serialized form (the wire, reports)."""
+        """``{bucket value: count}``: the serialized form (reports, Locust's ``serialize()``)."""
         return dict(self.items())
+
+    def to_indexes(self) -> dict[int, int]:
+        """``{bucket index: count}``: the compact form a worker reports in (about a third of the
+        bytes of :meth:`to_dict` in msgpack, built and read back without a Python step a bucket)."""
+        counts = self.counts
+        buckets = dict(zip(compress(range(len(counts)), counts), compress(counts, counts)))
+        buckets.update(self.outliers)
+        return buckets
 
     def __getitem__(self, value: float) -> int:
         try:

@@ -322,10 +322,14 @@ class StatsEntry:
         data["avg_content_length"] = self.avg_content_length
         return data
 
-    def serialize(self) -> dict[str, Any]:
+    def serialize(self, compact: bool = False) -> dict[str, Any]:
         """Everything the entry counted, as plain data (Locust's keys): what :meth:`unserialize`
-        and :meth:`extend` rebuild exactly, on another process or machine."""
-        return {
+        and :meth:`extend` rebuild exactly, on another process or machine.
+
+        ``compact``: the histogram as ``response_time_buckets``, ``{bucket index: count}``,
+        instead of Locust's ``response_times`` (``{ms: count}``): what workers report in.
+        """
+        data = {
             "name": self.name,
             "method": self.method,
             "last_request_timestamp": self.last_request_timestamp,
@@ -337,10 +341,14 @@ class StatsEntry:
             "max_response_time": self.max_response_time,
             "min_response_time": self.min_response_time,
             "total_content_length": self.total_content_length,
-            "response_times": self.response_times.to_dict(),
             "num_reqs_per_sec": dict(self.num_reqs_per_sec),
             "num_fail_per_sec": dict(self.num_fail_per_sec),
         }
+        if compact:
+            data["response_time_buckets"] = self.response_times.to_indexes()
+        else:
+            data["response_times"] = self.response_times.to_dict()
+        return data
 
     @classmethod
     def unserialize(cls, data: dict[str, Any], stats: RequestStats | None = None) -> StatsEntry:
@@ -353,7 +361,10 @@ class StatsEntry:
                      "max_response_time", "total_content_length", "start_time", "last_request_timestamp"):
             setattr(entry, attr, data[attr])
         entry.num_none_requests = data.get("num_none_requests", 0)
-        entry.response_times = ResponseTimeHistogram(data["response_times"])
+        if "response_time_buckets" in data:
+            entry.response_times = ResponseTimeHistogram.from_indexes(data["response_time_buckets"])
+        else:
+            entry.response_times = ResponseTimeHistogram(data["response_times"])
         entry.num_reqs_per_sec = _number_keys(data["num_reqs_per_sec"], int)
         entry.num_fail_per_sec = _number_keys(data["num_fail_per_sec"], int)
         return entry
@@ -817,23 +828,25 @@ class RequestStats:
     def sorted_entries(self) -> list[StatsEntry]:
         return [self.entries[k] for k in sorted(self.entries, key=lambda k: (k[0], k[1]))]
 
-    def serialize_stats(self) -> list[dict[str, Any]]:
+    def serialize_stats(self, compact: bool = False) -> list[dict[str, Any]]:
         """Every endpoint that saw a request, as :meth:`StatsEntry.serialize` data (Locust's name).
 
         Unlike Locust's, it leaves the counts as they are (Locust's empties them: its
         workers use it to report).
         """
-        return [entry.serialize() for entry in self.sorted_entries() if entry.num_requests or entry.num_failures]
+        return [entry.serialize(compact) for entry in self.sorted_entries() if entry.num_requests or entry.num_failures]
 
     def serialize_errors(self) -> dict[str, dict[str, Any]]:
         """The failures table, keyed as :attr:`errors`, each row as ``StatsError.serialize()`` data."""
         return {key: record.serialize() for key, record in self.errors.items()}
 
-    def serialize(self) -> dict[str, Any]:
-        """The whole state as plain data (msgpack/JSON safe); see :meth:`merge`."""
+    def serialize(self, compact: bool = False) -> dict[str, Any]:
+        """The whole state as plain data (msgpack/JSON safe); see :meth:`merge`. ``compact``:
+        histograms keyed by bucket index (:meth:`StatsEntry.serialize`), msgpack only (JSON
+        would turn the keys into strings): what a worker reports."""
         return {
-            "entries": self.serialize_stats(),
-            "total": self.total.serialize(),
+            "entries": self.serialize_stats(compact),
+            "total": self.total.serialize(compact),
             "errors": self.serialize_errors(),
             "exceptions": list(self.exceptions.values()),
         }

@@ -342,6 +342,37 @@ def test_messages_round_trip_with_number_keyed_maps():
     assert decode(encode(message)) == message
 
 
+def test_a_compact_stats_report_rebuilds_exactly_and_a_malformed_one_is_refused_whole():
+    """Workers report histograms keyed by bucket index (a third of the bytes, no Python step a bucket
+    on the master); the master rebuilds the report whole before adding any of it."""
+    from pytest_loadhooks.runners.master import _checked_stats
+    from pytest_loadhooks.stats import RequestStats
+
+    counted = RequestStats()
+    for i in range(3000):
+        counted.log_request("GET", f"/e{i % 7}", 0.3 + (i * 7.919) % 900, 10)
+        if i % 50 == 0:
+            counted.log_error("GET", f"/e{i % 7}", "boom")
+    compact = counted.serialize(compact=True)
+    assert "response_times" not in compact["entries"][0]
+    wire = decode(encode(Message("stats", compact, "w1"))).data
+    assert len(encode(Message("stats", compact, "w1"))) < len(encode(Message("stats", counted.serialize(), "w1"))) / 2
+    rebuilt = _checked_stats(wire)
+    assert rebuilt.total.response_times == counted.total.response_times
+    master = RequestStats()
+    master.extend(rebuilt)
+    master.extend(_checked_stats(decode(encode(Message("stats", compact, "w1"))).data))
+    assert master.total.num_requests == 6000 and master.total.num_failures == 120
+    assert master.total.get_response_time_percentile(0.99) == counted.total.get_response_time_percentile(0.99)
+
+    for bad in ({"x": 1}, {1200: -1}, {1200: "3"}, {2**70: 1}, [1, 2]):
+        broken = counted.serialize(compact=True)
+        broken["entries"][-1]["response_time_buckets"] = bad
+        with pytest.raises(ValueError, match=r"^a histogram's buckets must be \{index: count\} integers") as caught:
+            _checked_stats(broken)
+        assert "\n" not in str(caught.value)
+
+
 @pytest.mark.parametrize("frame", [
     b"", b"\xc1", b"garbage", msgpack.packb({"type": "stats"}), msgpack.packb(["stats", None]),
     msgpack.packb([7, None, "w1"]), msgpack.packb(["", None, "w1"]), msgpack.packb(["stats", None, 5]),
