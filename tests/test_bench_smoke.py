@@ -36,3 +36,31 @@ def test_bench_smoke_mode_produces_numbers(tmp_path):
     assert "pytest-loadhooks median" in done.stdout  # the table was printed
     # The smoke mode writes nothing into the repository.
     assert not (ROOT / "bench" / "results" / "smoke.json").exists()
+
+
+def run_soak(tmp_path: Path, *args: str) -> dict:
+    out = tmp_path / "soak.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "soak.py"), *args, "--json", str(out)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return json.loads(out.read_text())
+
+
+def test_soak_bench_simulates_through_the_real_recording_path(tmp_path):
+    """``bench/soak.py`` (issue #13) in miniature, our side: 72 simulated seconds at 1,000 req/s."""
+    results = run_soak(tmp_path, "--only", "ours", "--hours", "0.02", "--names", "10", "--rate", "1000",
+                       "--warm", "10")
+    *samples, done = results["results"]["ours"]
+    assert done["done"] is True
+    last = samples[-1]
+    assert last["requests"] == 72 * 1000 and last["failures"] == 72 * 10
+    assert last["history_rows"] == 72 and last["buckets"] > 0 and last["rss_mib"] > 0
+
+
+def test_soak_bench_real_run_samples_memory_and_histograms(tmp_path):
+    """``bench/soak.py --real``: a real run of our engine against a local target, sampled every second."""
+    results = run_soak(tmp_path, "--real", "3", "--every", "1", "--names", "5", "--users", "5")
+    *samples, done = results["samples"]
+    assert done["done"] is True and done["requests"] > 0 and done["csv_rows"] >= 2
+    assert len(samples) >= 3 and all(sample["rss_mib"] > 0 for sample in samples)
+    assert samples[-1]["histogram_kib"] >= 0 and samples[-1]["buckets"] > 0
