@@ -140,7 +140,7 @@ class Protocol:
                     "errors": stats.serialize_errors()}
         else:
             # pytest_loadhooks.runners.worker.WorkerRunner._send_stats
-            data = {"stats": stats.serialize()}
+            data = {"stats": stats.serialize(compact=True)}
         data["user_classes_count"] = {USER_CLASS: USERS_PER_WORKER}
         data["user_count"] = USERS_PER_WORKER
         return data
