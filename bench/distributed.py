@@ -280,17 +280,28 @@ def main() -> int:
     parser.add_argument("--locust-version", default=shared.LOCUST_VERSION)
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--no-write", action="store_true", help="don't write bench/results or bench/README.md")
+    parser.add_argument("--smoke", action="store_true",
+                        help="our side only, tiny settings (3 workers x 5 endpoints, one 2 s FastHttpUser run), "
+                             "writes nothing: proves the harness still runs (tests/test_bench_smoke.py)")
     args = parser.parse_args()
+    if args.smoke:
+        for name, value in (("workers", 3), ("endpoints", 5), ("requests", 20), ("rounds", 1), ("repeats", 1),
+                            ("rps_repeats", 1), ("run_time", 2.0), ("kinds", "fast"), ("processes", "1"),
+                            ("no_write", True)):
+            setattr(args, name, value)
     only = set(args.only.split(","))
+    impls = ("ours",) if args.smoke else ("locust", "ours")
 
-    pythons = {"ours": sys.executable, "locust": shared.ensure_locust_venv(args.locust_version)}
+    pythons = {"ours": sys.executable}
+    if not args.smoke:
+        pythons["locust"] = shared.ensure_locust_venv(args.locust_version)
     try:
         target = shared.Nginx(shared.TARGET_CORE)
     except SystemExit as missing:
         print(f"note: {missing}; using examples/target_app.py as the target instead", flush=True)
         target = shared.TargetApp()
     results: dict = {
-        "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": shared.machine(), "target": target.version,
+        "smoke": args.smoke, "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": shared.machine(), "target": target.version,
         "locust_version": args.locust_version, "repeats": args.repeats, "rps_repeats": args.rps_repeats,
         "run_time_s": args.run_time, "settings": {k: getattr(args, k) for k in
                                                   ("workers", "endpoints", "requests", "rounds", "kinds", "processes")},
@@ -317,7 +328,7 @@ def main() -> int:
         if "merge" in only:
             keys = ["master_cpu_ms", "master_cpu_gross_ms", "report_kib"]
             for repeat in range(args.repeats):
-                for impl in ("locust", "ours"):
+                for impl in impls:
                     result = merge_run(pythons[impl], impl, args)
                     load = note_load(keys)
                     results["runs"].append({"scenario": "merge", "impl": impl, "repeat": repeat + 1,
@@ -337,7 +348,7 @@ def main() -> int:
                 for processes in (int(p) for p in args.processes.split(",")):
                     key, name = f"{kind}_rps_p{processes}", f"{kind}-rps-p{processes}"
                     for repeat in range(args.rps_repeats):
-                        for impl in ("locust", "ours"):
+                        for impl in impls:
                             if impl == "ours":
                                 result = rps_ours(kind, processes, target.url, args)
                             else:

@@ -64,3 +64,22 @@ def test_soak_bench_real_run_samples_memory_and_histograms(tmp_path):
     assert done["done"] is True and done["requests"] > 0 and done["csv_rows"] >= 2
     assert len(samples) >= 3 and all(sample["rss_mib"] > 0 for sample in samples)
     assert samples[-1]["histogram_kib"] >= 0 and samples[-1]["buckets"] > 0
+
+
+def test_distributed_bench_smoke_mode_produces_numbers(tmp_path):
+    """``bench/distributed.py --smoke`` (issue #10's benchmarks), our side: a real MasterRunner fed by
+    simulated workers over zmq, and a ``--load-processes=1`` run against a local target."""
+    out = tmp_path / "distributed.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "distributed.py"), "--smoke", "--json", str(out)],
+                          capture_output=True, text=True, timeout=170, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert results["smoke"] is True and results["errors"] == []
+    metrics = results["metrics"]
+    for key in ("master_cpu_ms", "report_kib", "fast_rps_p1"):
+        ours = metrics[key]["ours"]
+        assert ours["runs"] and all(isinstance(value, float) for value in ours["runs"]), key
+        assert "locust" not in metrics[key]
+    assert metrics["report_kib"]["ours"]["median"] > 0 and metrics["fast_rps_p1"]["ours"]["median"] > 0
+    run = next(run for run in results["runs"] if run["scenario"] == "merge")
+    assert run["requests_merged"] == 3 * 5 * 20  # every simulated request reached the master's total
