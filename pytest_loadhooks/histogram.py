@@ -154,8 +154,8 @@ class ResponseTimeHistogram(Mapping):
             self._load(items.items() if isinstance(items, Mapping) else items)
 
     def _load(self, pairs: Iterable[tuple[Any, Any]]) -> None:
-        """Counts from serialized pairs (keys may be strings, after JSON), laid out once at the end:
-        a master rebuilds every worker report this way."""
+        """Counts from ``{ms: count}`` pairs (Locust's ``serialize()`` form; keys may be strings, after
+        JSON), laid out once at the end rather than weighed bucket by bucket."""
         outliers = self.outliers
         for value, count in pairs:
             index = bucket_index(float(value))
