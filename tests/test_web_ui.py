@@ -295,3 +295,76 @@ def test_dashboard_over_https(pytester, target, sessions, certificate, given_by)
     out = session.finish()
     assert session.process.returncode == 0, out
     assert f"at {url}" in out
+
+
+# --------------------------------------------------------------------------- Locust's custom login form
+CUSTOM_FORM_CONFTEST = '''
+from flask import Blueprint, redirect, request, session, url_for
+from flask_login import UserMixin, login_user
+from pytest_loadhooks import events
+
+class Person(UserMixin):
+    def __init__(self, name):
+        self.name = name
+    def get_id(self):
+        return self.name
+
+@events.init.add_listener
+def _(environment, web_ui, **kwargs):
+    web_ui.login_manager.user_loader(Person)
+    web_ui.auth_args = {"custom_form": {
+        "inputs": [
+            {"label": "Username", "name": "username", "is_required": True, "type": "email"},
+            {"label": "Admin", "name": "is_admin", "default_value": False},
+            {"label": "User group", "name": "user_group", "choices": ["developer", "manager"]},
+            {"label": "Password", "name": "password", "is_secret": True},
+            {"label": "Confirm password", "name": "confirm_password", "is_secret": True},
+        ],
+        "callback_url": "/login_submit", "submit_button_text": "Enter",
+    }}
+    auth = Blueprint("auth", __name__)
+
+    @auth.route("/login_submit", methods=["POST"])
+    def login_submit():
+        form = request.form
+        if not form.get("password") or form.get("password") != form.get("confirm_password"):
+            session["auth_error"] = "Passwords do not match!"
+            return redirect(url_for("locust.login"))
+        login_user(Person(form["username"] + ("/admin" if form.get("is_admin") == "on" else "")
+                          + "/" + form["user_group"]))
+        return redirect(url_for("locust.index"))
+
+    web_ui.app.register_blueprint(auth)
+'''
+
+
+def test_locust_custom_login_form_renders_and_logs_in(pytester, target, sessions):
+    """Locust's ``auth_args["custom_form"]``: its inputs on the login page, posted to its callback."""
+    pytester.makeconftest(URL_CONFTEST + CUSTOM_FORM_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, web_args(target, "--load-web-login"))
+    url = session.url()
+    browser = requests.Session()
+
+    page = browser.get(f"{url}/", timeout=5)  # sent to the login page
+    assert page.url.endswith("/login")
+    html = page.text
+    assert '<form method="post" action="/login_submit" id="login-form">' in html
+    assert '<input type="email" name="username" value="" required>' in html
+    assert '<input type="checkbox" name="is_admin" > Admin' in html
+    assert '<option value="manager" >manager</option>' in html
+    assert '<input type="password" name="confirm_password" value="" >' in html
+    assert ">Enter</button>" in html and "No way to log in" not in html
+
+    refused = browser.post(f"{url}/login_submit", data={"username": "me@example.com", "user_group": "manager",
+                                                        "password": "a", "confirm_password": "b"}, timeout=5)
+    assert refused.url.endswith("/login") and "Passwords do not match!" in refused.text
+    assert browser.get(f"{url}/stats/requests", timeout=5).status_code == 401
+
+    entered = browser.post(f"{url}/login_submit", data={"username": "me@example.com", "is_admin": "on",
+                                                        "user_group": "manager", "password": "a",
+                                                        "confirm_password": "a"}, timeout=5)
+    assert entered.status_code == 200 and "<h2>Endpoints</h2>" in entered.text
+    assert browser.get(f"{url}/stats/requests", timeout=5).json()["state"] in ("spawning", "running", "stopped")
+    out = session.finish()
+    assert session.process.returncode == 0, out

@@ -129,6 +129,12 @@ def test_added_route_and_blueprint_page_render_in_the_browser(example, target, s
     assert set(rows) == {"/", "/big"}
     assert rows["/big"][0] > 0 and rows["/big"][1] == 1024 * rows["/big"][0]
     assert page["styled"], "the Blueprint's own stylesheet did not load"
+    extended = seen["extended_table"]  # Locust's extended_tabs / extended_tables, on the dashboard
+    assert extended["title"] == "Status codes"
+    assert extended["headers"] == ["Name", "2xx", "3xx", "4xx", "5xx", "No response"]
+    codes = {row[0]: row[1:] for row in extended["rows"]}
+    assert set(codes) == {"/", "/big"} and all(int(row[0].replace(",", "")) > 0 for row in codes.values())
+    assert extended["csv_link"] == "/status-codes/csv"
     out = session.finish()
     assert session.process.returncode == 0, out
 

@@ -111,3 +111,29 @@ def test_login_example_guards_every_page_until_the_form_logs_in(example, target,
     out = session.finish()
     assert session.process.returncode == 0, out
     assert PASSWORD not in out
+
+
+def test_extended_table_rows_reach_the_dashboard_json_and_its_csv(example, target, sessions):
+    """status_codes.py: Locust's extended_tabs / extended_tables / extended_csv_files on the dashboard."""
+    session = sessions(example, ["-p", "record_url", *web_args(target, FAST_SPAWN, run_time="3s")])
+    url = session.url()
+
+    stats = poll(lambda: requests.get(f"{url}/stats/requests", timeout=5).json(),
+                 lambda data: any(row["name"] == "/big" and row["2xx"] > 0
+                                  for block in data.get("extended_stats", []) for row in block["data"]))
+    (block,) = stats["extended_stats"]
+    assert block["key"] == "status-codes"
+    rows = {row["name"]: row for row in block["data"]}
+    assert set(rows) == {"/", "/big"}
+    assert all(row["4xx"] == row["5xx"] == row["none"] == 0 for row in rows.values())
+    dashboard = requests.get(f"{url}/", timeout=5).text
+    assert "<h2>Status codes</h2>" in dashboard and 'data-key="status-codes"' in dashboard
+    assert '<th data-key="2xx">2xx</th>' in dashboard and '<th data-key="none">No response</th>' in dashboard
+    assert 'href="/status-codes/csv"' in dashboard
+    table = requests.get(f"{url}/status-codes/csv", timeout=5)
+    assert table.status_code == 200 and table.headers["Content-Type"].startswith("text/csv")
+    lines = table.text.splitlines()
+    assert lines[0] == "Name,2xx,3xx,4xx,5xx,No response" and {line.split(",")[0] for line in lines[1:]} == {"/", "/big"}
+
+    out = session.finish()
+    assert session.process.returncode == 0, out

@@ -5,6 +5,8 @@ Three extensions, one module each:
 * here, an added route (``/added_page``), the smallest extension there is;
 * ``content_length.py``: a Blueprint with its own template and static file, showing the
   bytes received per request name (a ``request`` listener sums them);
+* ``status_codes.py``: an extra table on the dashboard, Locust's ``extended_tabs`` way
+  (status classes per request name), with a CSV download;
 * ``login.py``: a username/password login, used when the session runs with
   ``--load-web-login``.
 
@@ -14,6 +16,7 @@ Every listener checks ``web_ui`` first: it is None when the session runs without
 # Imported for their listeners, which attach to the global events as these modules load.
 import content_length  # noqa: F401
 import login  # noqa: F401
+import status_codes  # noqa: F401
 
 from pytest_loadhooks import events
 

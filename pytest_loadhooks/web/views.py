@@ -86,9 +86,14 @@ def register_views(web_ui: WebUI) -> None:
     @blueprint.route("/")
     def index() -> str:
         web_ui.update_template_args()
-        return render_template("dashboard.html", ui=web_ui.template_args, settings=_form_settings(web_ui),
-                               wait_for_start=bool(web_ui.control and web_ui.control.wait_for_start),
-                               web_login=web_ui.web_login)
+        return render_template("index.html", template_args=web_ui.template_args)
+
+    @blueprint.app_context_processor
+    def dashboard_context() -> dict[str, Any]:
+        """What index.html needs besides ``template_args``, for every view of the app: a Locust-style
+        extension renders ``index.html`` itself, with its own ``template_args`` (its extended tabs)."""
+        return {"settings": _form_settings(web_ui), "web_login": web_ui.web_login,
+                "wait_for_start": bool(web_ui.control and web_ui.control.wait_for_start)}
 
     @blueprint.route("/login")
     def login() -> Any:

@@ -144,6 +144,19 @@ def pages(page: Page, url: str, shots: Path) -> dict:
         "styled": page.evaluate("() => Array.from(document.styleSheets).some(s => s.href && s.cssRules.length > 0)"),
     }
     page.screenshot(path=str(shots / "02-content-length.png"), full_page=True)
+
+    # The dashboard's extended table (status_codes.py): filled by its own refresh from extended_stats.
+    page.goto(url + "/")
+    table = 'table.extended-table[data-key="status-codes"]'
+    page.wait_for_function(f"() => document.querySelectorAll('{table} tbody tr').length >= 2", timeout=TIMEOUT_MS)
+    seen["extended_table"] = {
+        "title": page.text_content("section.extended h2"),
+        "headers": page.eval_on_selector_all(f"{table} th", "cells => cells.map(c => c.textContent.trim())"),
+        "rows": page.eval_on_selector_all(
+            f"{table} tbody tr", "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent.trim()))"),
+        "csv_link": page.get_attribute("a[href='/status-codes/csv']", "href"),
+    }
+    page.screenshot(path=str(shots / "03-extended-table.png"), full_page=True)
     return seen
 
 

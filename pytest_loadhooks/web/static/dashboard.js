@@ -76,6 +76,31 @@
         cell(tr, fixed(w.cpu_usage, 0) + " %", "num");
       });
     }
+    renderExtended(data.extended_stats);
+  }
+
+  // Locust's extended tabs: /stats/requests' extended_stats is [{key, data: [row, ...]}], and each row
+  // fills the columns its tab's table names (data-key on the header cells), as text.
+  function renderExtended(blocks) {
+    (blocks || []).forEach(function (block) {
+      var table = document.querySelector('table.extended-table[data-key="' + CSS.escape(String(block.key)) + '"]');
+      if (!table) { return; }
+      var headers = table.tHead.rows[0].cells;
+      var keys = Array.prototype.map.call(headers, function (th) { return th.getAttribute("data-key"); });
+      var rows = Array.isArray(block.data) ? block.data : [];
+      var fresh = document.createElement("tbody");
+      rows.forEach(function (row) {
+        var tr = document.createElement("tr");
+        keys.forEach(function (key, column) {
+          var value = row == null ? null : row[key];
+          if (typeof value === "number") { headers[column].className = "num"; }  // aligned over its numbers
+          cell(tr, value == null ? "" : typeof value === "number" ? fixed(value, Number.isInteger(value) ? 0 : 2)
+            : String(value), typeof value === "number" ? "num" : "");
+        });
+        fresh.appendChild(tr);
+      });
+      table.replaceChild(fresh, table.tBodies[0]);
+    });
   }
 
   function renderStatus(status) {
