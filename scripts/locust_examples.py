@@ -4,13 +4,15 @@
     python scripts/locust_examples.py [--examples /tmp/locust-src/examples] [--only basic.py ...]
 
 The check behind the drop-in claim (issue #8): each plain-HTTP example that needs no
-external service, no web UI and no distributed mode is copied to a temporary directory
-with ``locust`` replaced by ``pytest_loadhooks`` in its import statements (nothing else),
-and run with
+external service and no distributed mode is copied to a temporary directory with ``locust``
+replaced by ``pytest_loadhooks`` in its import statements (nothing else), and run with
 
     python -m pytest <file> --load-host=<target> --load-users=2 --load-run-time=2s -p no:cacheprovider
 
-against examples/target_app.py on a free 127.0.0.1 port. One line per example says whether
+against examples/target_app.py on a free 127.0.0.1 port. Examples that extend the web UI run
+with ``--load-web`` on a free port for 6 s (and their own options, e.g. ``--load-web-login``),
+and the pages they add are fetched while the run goes (a login through their own form first,
+cookies kept), each checked against what Locust's UI shows for it. One line per example says whether
 it ran, and whether its requests went to the host given on the command line. The exit
 status is non-zero when any selected example failed or sent a request elsewhere.
 
@@ -40,7 +42,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,6 +56,17 @@ TARGET_APP = ROOT / "examples" / "target_app.py"
 DEFAULT_EXAMPLES = Path("/tmp/locust-src/examples")
 RUN_TIMEOUT = 90.0      # seconds a run that should finish may take (pytest start + 2 s run + teardown)
 SHAPE_WINDOW = 8.0      # seconds a minutes-long shape run is watched before it is interrupted
+WEB_RUN_TIME = "6s"     # a web UI example's run: long enough to fetch its pages while it goes
+PROBE_PATIENCE = 4.0    # seconds a page may take to show what it should (rows come with the first requests)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A page fetched from an example's web UI while its run goes, in order, sharing cookies (a login)."""
+
+    path: str
+    expect: str                       # a regular expression the answer's body must match
+    form: dict[str, str] | None = None  # POST these fields (else GET); redirects are followed
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,11 @@ class Example:
     any_name: tuple[str, ...] = ()    # request names of which at least one must be recorded (random task choice)
     never: tuple[str, ...] = ()       # request names that must not be recorded
     exact_requests: int | None = None  # the number of requests, when Locust's behaviour fixes it
+    # With the web UI (--load-web on a free port): "target" loads the target app, "self" loads the UI
+    # itself (an example whose users request the routes it adds); probes are fetched from the UI.
+    web: str = ""
+    options: tuple[str, ...] = ()     # more pytest options (e.g. --load-web-login)
+    probes: tuple[Probe, ...] = ()
 
 
 SELECTED = [
@@ -102,6 +125,32 @@ SELECTED = [
     Example("testdata_from_csv.py", "FastHttpUser.rest with data from a CSV beside the file",
             data_files=("testdata_from_csv.csv",)),
     Example("x-forwarded-for.py", "custom __init__ setting client headers; a file name with dashes"),
+    Example("bottlenecked_server.py", "a route added to the web UI in init (asserting environment.web_ui), "
+            "loaded by its own users: at most 10 of its 1 s requests at a time", web="self",
+            names=("/slow",), probes=(Probe("/slow", r"^Another page$"),)),
+    Example("web_ui_cache_stats.py", "extended_tabs/extended_tables/extended_csv_files, an after_request hook "
+            "adding extended_stats to /stats/requests, render_template('index.html') from a Blueprint",
+            web="target", names=("/response-headers?X-Cache=HIT", "/"),
+            probes=(Probe("/extend", r'href="/cache/csv"[\s\S]*<h2>Cache statistics</h2>[\s\S]*data-key="noinfo"'),
+                    Probe("/stats/requests", r'"extended_stats": \[\{"key": "cache-statistics", "data": \[\{'),
+                    Probe("/cache/csv", r'^"Name","hit","miss","noinfo"\n"/response-headers'))),
+    Example("web_ui_auth/basic.py", "--web-login with auth_args (a username/password callback and a provider), "
+            "login_manager.user_loader, a login Blueprint", web="target", options=("--load-web-login",),
+            env={"FLASK_SECRET_KEY": "locust-examples"},
+            probes=(Probe("/", r'action="/login_submit"[\s\S]*href="/login/github"'),
+                    Probe("/stats/requests", r'"success": ?false'),
+                    Probe("/login_submit", r"<h2>Endpoints</h2>", form={"username": "me", "password": "pw"}),
+                    Probe("/stats/requests", r'"state": "(spawning|running)"'))),
+    Example("web_ui_auth/custom_form.py", "--web-login with a custom_form (email, checkbox, select, secrets), "
+            "auth_error shown on the login page", web="target", options=("--load-web-login",),
+            env={"FLASK_SECRET_KEY": "locust-examples"},
+            probes=(Probe("/login", r'type="email"[\s\S]*type="checkbox" name="is_admin"[\s\S]*'
+                                   r'<option value="manager"[\s\S]*type="password" name="confirm_password"'),
+                    Probe("/login_submit", r"Passwords do not match!",
+                          form={"username": "me@example.com", "password": "a", "confirm_password": "b"}),
+                    Probe("/login_submit", r"<h2>Endpoints</h2>",
+                          form={"username": "me@example.com", "password": "a", "confirm_password": "a",
+                                "is_admin": "on", "user_group": "manager"}))),
     Example("custom_shape/double_wave.py", "LoadTestShape without use_common_options", shape_runs_for=600),
     Example("custom_shape/stages.py", "LoadTestShape stages", shape_runs_for=240),
     Example("custom_shape/staging_user_classes.py", "shape ticks naming user_classes", shape_runs_for=240),
@@ -113,7 +162,6 @@ SELECTED = [
 
 # Every other locustfile in Locust's examples, and why it is not run here.
 EXCLUDED = {
-    "bottlenecked_server.py": "needs the web UI: asserts environment.web_ui and adds the /slow route it loads",
     "browse_docs_sequence_test.py": "needs docs.locust.io's HTML (and pyquery): it follows links parsed from it",
     "browse_docs_test.py": "needs docs.locust.io's HTML (and pyquery): it follows links parsed from it",
     "csrf_form_authentication.py": "needs a site serving a sign-in form with an authenticity_token to parse",
@@ -125,14 +173,11 @@ EXCLUDED = {
     "use_as_lib.py": "a script, not a locustfile: builds its own Environment and web UI on port 8089 and "
                      "runs 30 s at import time against docs.locust.io",
     "worker_index.py": "needs locust_plugins and one CSV file per distributed worker",
-    "web_ui_cache_stats.py": "exists to cache the web UI's stats requests; needs the web UI",
     "custom_xmlrpc_client/xmlrpc_locustfile.py": "XML-RPC, not HTTP: needs its own server.py on port 8877",
     "custom_xmlrpc_client/server.py": "not a locustfile: the XML-RPC server of the example above",
     "sdk_session_patching/session_patch_locustfile.py": "needs the archivist SDK and an auth.text token",
     "socketio/socketio_ex.py": "Socket.IO, not HTTP: needs its echo_server.py and python-socketio",
     "socketio/echo_server.py": "not a locustfile: the server of the example above",
-    "web_ui_auth/basic.py": "web UI authentication (--web-login); nothing to do headless",
-    "web_ui_auth/custom_form.py": "web UI authentication (--web-login); nothing to do headless",
     "terraform/aws/plan/basic.py": "requests absolute URLs on google.com, microsoft.com and facebook.com",
     "grpc/": "gRPC, not HTTP: needs its own server and grpcio",
     "milvus/": "needs a Milvus database",
@@ -257,6 +302,7 @@ class Outcome:
     foreign_hosts: set[str]  # hosts other than the target that requests went to
     not_found: list[str]     # paths the target app answered with 404
     seconds: float
+    host: str = ""           # where its traffic had to go: the target, or its own web UI
 
     @property
     def traffic_ok(self) -> bool:
@@ -276,10 +322,14 @@ def clean_environment(target: str, example: Example) -> dict[str, str]:
     return env
 
 
-def run_pytest(command: list[str], cwd: Path, env: dict[str, str], window: float | None) -> tuple[int | None, str]:
-    """Run pytest; with ``window``, interrupt it (Ctrl-C, as a user would) after that many seconds."""
+def run_pytest(command: list[str], cwd: Path, env: dict[str, str], window: float | None,
+               during: Callable[[], None] | None = None) -> tuple[int | None, str]:
+    """Run pytest; with ``window``, interrupt it (Ctrl-C, as a user would) after that many seconds;
+    ``during`` is called once it has started (the web UI's probes)."""
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
+    if during is not None:
+        during()
     try:
         output, _ = process.communicate(timeout=window or RUN_TIMEOUT)
         return process.returncode, output
@@ -324,29 +374,75 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def fetch_probes(web_url: str, probes: tuple[Probe, ...], missed: list[str]) -> None:
+    """Fetch each probe from the web UI (waiting for it to listen first); what did not match goes to ``missed``."""
+    netloc = urlsplit(web_url).netloc
+    host, port = netloc.rsplit(":", 1)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=0.2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                missed.append(f"the web UI never listened on {web_url}")
+                return
+            time.sleep(0.1)
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    for probe in probes:
+        body, until = "", time.monotonic() + PROBE_PATIENCE
+        while not re.search(probe.expect, body) and time.monotonic() < until:
+            body = fetch(opener, web_url + probe.path, probe.form)
+            if not re.search(probe.expect, body):
+                time.sleep(0.3)  # e.g. rows that come with the first requests
+        if not re.search(probe.expect, body):
+            missed.append(f"{probe.path} did not match {probe.expect!r}: {body[:120]!r}")
+
+
+def fetch(opener: urllib.request.OpenerDirector, url: str, form: dict[str, str] | None) -> str:
+    """The body of a GET (or a POST of ``form``), redirects followed; an error's body or text too."""
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    try:
+        with opener.open(url, data=data, timeout=10) as answer:
+            return answer.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:  # a 401 or 404 still has a body to match
+        return error.read().decode("utf-8", "replace")
+    except OSError as error:
+        return f"({error})"
+
+
 def run_example(example: Example, examples_dir: Path, target: str, keep: bool) -> Outcome:
     workdir = Path(tempfile.mkdtemp(prefix="locust-example-"))
     try:
         copy = prepare(example, examples_dir, workdir)
         json_path = workdir / "result.json"
-        command = [sys.executable, "-m", "pytest", copy.name, f"--load-host={target}", "--load-users=2",
-                   "--load-run-time=2s", "-p", "no:cacheprovider", f"--load-json={json_path}"]
+        web_url = f"http://127.0.0.1:{free_port()}" if example.web else ""
+        host = web_url if example.web == "self" else target  # where the example's traffic must go
+        command = [sys.executable, "-m", "pytest", copy.name, f"--load-host={host}", "--load-users=2",
+                   f"--load-run-time={WEB_RUN_TIME if example.web else '2s'}", "-p", "no:cacheprovider",
+                   f"--load-json={json_path}", *example.options]
+        if example.web:
+            command += ["--load-web", f"--load-web-port={urlsplit(web_url).port}"]
         if example.prints:
             command.append("-s")  # the example's own print() output is what shows its behaviour
+        missed: list[str] = []
+        during = (lambda: fetch_probes(web_url, example.probes, missed)) if example.probes else None
         started = time.monotonic()
         window = SHAPE_WINDOW if example.shape_runs_for else None
-        code, output = run_pytest(command, workdir, clean_environment(target, example), window)
+        code, output = run_pytest(command, workdir, clean_environment(target, example), window, during)
         seconds = time.monotonic() - started
         requests = read_requests(workdir)
         urls = [r["url"] for r in requests if r.get("url")]
-        foreign = {origin(u) for u in urls if origin(u) != target}
+        foreign = {origin(u) for u in urls if origin(u) != host}
         not_found = sorted({urlsplit(r["url"]).path for r in requests if r.get("url") and r.get("status") == 404})
         ran, detail = judge(example, code, output, requests)
-        if ran and (broken := behaviour_differences(example, output, requests)):
+        broken = behaviour_differences(example, output, requests) + [f"web UI: {miss}" for miss in missed]
+        if ran and broken:
             ran, detail = False, "ran, but " + "; ".join(broken)
         if keep:
             detail += f" [kept in {workdir}]"
-        return Outcome(example, ran, detail, len(requests), counted_requests(json_path), foreign, not_found, seconds)
+        return Outcome(example, ran, detail, len(requests), counted_requests(json_path), foreign, not_found, seconds,
+                       host)
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -434,7 +530,7 @@ def describe(outcome: Outcome, target: str) -> str:
     elif not outcome.example.http:
         traffic = "no HTTP (its users send none)"
     elif outcome.requests_seen:
-        traffic = f"traffic to {target}: {outcome.requests_seen} requests"
+        traffic = f"traffic to {outcome.host or target}: {outcome.requests_seen} requests"
         if outcome.counted is not None:
             traffic += f" ({outcome.counted} counted in --load-json)"
     else:
@@ -453,7 +549,8 @@ def markdown_row(outcome: Outcome) -> str:
     elif not example.http:
         traffic = "none sent (no HTTP)"
     else:
-        traffic = f"{outcome.requests_seen} requests, all to the given host" if outcome.requests_seen else "none"
+        given = "its own web UI" if example.web == "self" else "the given host"
+        traffic = f"{outcome.requests_seen} requests, all to {given}" if outcome.requests_seen else "none"
     result = "runs" if outcome.ok else "**fails**"
     if example.shape_runs_for:
         result += f" (shape of {example.shape_runs_for:.0f} s, watched {SHAPE_WINDOW:.0f} s)"
