@@ -32,7 +32,7 @@ import math
 import sys
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
-from itertools import compress, repeat
+from itertools import compress
 from typing import Any
 
 MICROSECOND_BUCKETS = 1000
@@ -51,6 +51,9 @@ there is one outlier for every 8 slots it would have to add to hold them."""
 GROWTH_STEP = 64
 """Slots the array grows by at least, so a slowly widening tail does not copy it every time."""
 SLOT_BYTES = 8
+_NO_SLOTS = array("Q")
+"""The array of every histogram without one (most of 10,000 quiet endpoints): shared, so never changed
+in place; an array that grows is a new one (:meth:`ResponseTimeHistogram._grow_to`)."""
 
 
 def _packed(counts: array) -> int:
@@ -148,7 +151,7 @@ class ResponseTimeHistogram(Mapping):
     __slots__ = ("counts", "outliers")
 
     def __init__(self, items: Mapping[float, int] | Iterable[tuple[float, int]] = ()) -> None:
-        self.counts: array = array("Q")
+        self.counts: array = _NO_SLOTS
         self.outliers: dict[int, int] = {}
         if items:
             self._load(items.items() if isinstance(items, Mapping) else items)
@@ -219,11 +222,11 @@ class ResponseTimeHistogram(Mapping):
 
     def _grow_to(self, length: int) -> None:
         """Widen the array to ``length`` slots and move in the outliers it now covers."""
-        counts = self.counts
-        start = len(counts)
+        start = len(self.counts)
         if length <= start:
             return
-        counts.extend(repeat(0, length - start))
+        # A new array, not extended in place: an empty one is shared (_NO_SLOTS). Growing is rare.
+        counts = self.counts = self.counts + array("Q", bytes((length - start) * SLOT_BYTES))
         outliers = self.outliers
         for index in [i for i in outliers if start <= i < length]:
             counts[index] = outliers.pop(index)

@@ -126,9 +126,15 @@ def record_request(entry: StatsEntry, response_time: float | None, content_lengt
         if index < 0:  # a negative time: never an array slot
             histogram.add_index(index)
             return
+    counts = histogram.counts
+    if index < len(counts):
+        counts[index] += 1
+        return
+    # Past the array's end: a known outlier is a dict increment (an endpoint hit now and then,
+    # or one of 10,000 names, never gets an array); a new one may make the array grow.
     try:
-        histogram.counts[index] += 1
-    except IndexError:  # past the array's end: an outlier, or the array grows
+        histogram.outliers[index] += 1
+    except KeyError:
         histogram.add_index(index)
 
 

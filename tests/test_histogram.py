@@ -10,6 +10,7 @@ import json
 import math
 import pickle
 import random
+from array import array
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -198,3 +199,26 @@ def test_the_sum_of_many_histograms_is_exact():
     combined = ResponseTimeHistogram.sum_of(histogram_of(values) for values in parts)
     assert combined == tally([value for values in parts for value in values])
     assert ResponseTimeHistogram.sum_of([]) == {}
+
+
+def test_histograms_without_an_array_share_none_of_their_counts():
+    """Every histogram starts with the same empty array; one that grows gets its own."""
+    quiet, busy = ResponseTimeHistogram(), ResponseTimeHistogram()
+    assert quiet.counts is busy.counts and len(quiet.counts) == 0
+    for value in mixed_values(random.Random(12), 5_000):
+        busy.add(value)
+    assert len(busy.counts) > 0 and len(quiet.counts) == 0 and ResponseTimeHistogram().counts == array("Q")
+    quiet.add(20.0)
+    assert quiet == {20.0: 1} and len(quiet.counts) == 0
+
+
+def test_the_request_path_counts_a_quiet_endpoint_as_outliers_and_a_busy_one_in_its_array():
+    stats = RequestStats()
+    values = mixed_values(random.Random(13), 20_000)
+    for value in values:
+        stats.log_request("GET", "/busy", value, 1)
+    for value in values[:10]:
+        stats.log_request("GET", "/quiet", value, 1)
+    busy, quiet = stats.get("/busy", "GET").response_times, stats.get("/quiet", "GET").response_times
+    assert len(busy.counts) > 0 and busy == tally(values)
+    assert len(quiet.counts) == 0 and quiet == tally(values[:10])
