@@ -144,8 +144,8 @@ class ResponseTimeHistogram(Mapping):
 
     ``counts[i]`` is bucket ``i``'s count for every ``i`` below the array's length; ``outliers``
     holds ``{index: count}`` for every other bucket with a count (past the array's end, or
-    negative). The request hot path (``stats.record_request``) increments ``counts[index]``
-    itself and calls :meth:`add_index` only when the index is past the array's end.
+    negative). The request hot path (``stats.record_request``) increments ``counts[index]``, or
+    a known outlier, itself, and calls :meth:`add_index` only for a bucket seen for the first time.
     """
 
     __slots__ = ("counts", "outliers")
