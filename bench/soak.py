@@ -13,6 +13,11 @@ Two modes:
     nginx (or examples/target_app.py when nginx is missing), the history CSV streamed to a
     temporary directory as a ``--load-csv`` run does; RSS every 10 s.
 
+``python bench/soak.py --real 600 --processes 2`` (the same, distributed)
+    ``pytest --load-processes=2`` on a generated test module with the same users: a master and
+    two local workers, every worker reporting to the master every 3 s. RSS of the master and of
+    each worker (read from /proc) every 10 s; the requests from the run's ``--load-json``.
+
 What is simulated, and why it is honest for memory: what a tool keeps over time depends on
 the number of distinct seconds it has seen (per-second counters), of history samples, and of
 distinct histogram buckets and errors -- not on how many requests fell into each. So every
@@ -231,6 +236,81 @@ def real_run(args: argparse.Namespace) -> None:
                       "report_files": len(written), "requests": env.stats.total.num_requests}), flush=True)
 
 
+# -- the real run, distributed -------------------------------------------------------------------------------
+
+DISTRIBUTED_MODULE = '''
+import itertools
+
+from pytest_loadhooks import FastHttpUser, constant, task
+
+NAMES = [f"/api/items/{{i:03d}}" for i in range({names})]
+TURN = itertools.count()
+
+
+class SoakUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def item(self):
+        self.client.get("/", name=NAMES[next(TURN) % len(NAMES)])
+'''
+
+
+def rss_of(pid: int) -> float | None:
+    """A process's resident memory in MiB, from /proc (None once it has gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        return sorted(int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+    except OSError:
+        return []
+
+
+def real_distributed(args: argparse.Namespace, host: str) -> list[dict]:
+    """``pytest --load-processes=N`` for ``args.real`` seconds; the master's and workers' RSS as it goes."""
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(prefix="soak-distributed-"))
+    try:
+        (directory / "test_soak_distributed.py").write_text(DISTRIBUTED_MODULE.format(names=args.names))
+        (directory / "pytest.ini").write_text("[pytest]\n")
+        result = directory / "result.json"
+        command = [sys.executable, "-m", "pytest", "test_soak_distributed.py", "-q", "-p", "no:cacheprovider",
+                   f"--load-processes={args.processes}", f"--load-users={args.users}",
+                   f"--load-spawn-rate={args.users}", f"--load-run-time={args.real:g}s", f"--load-host={host}",
+                   f"--load-json={result}"]
+        env = dict(os.environ, NO_PROXY="127.0.0.1,localhost")
+        master = subprocess.Popen(command, cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, env=env)
+        started = time.monotonic()
+        samples = []
+        while master.poll() is None:
+            workers = [pid for pid in children_of(master.pid) if pid != master.pid]
+            sample = {"elapsed_s": round(time.monotonic() - started), "rss_mib": rss_of(master.pid),
+                      "workers_rss_mib": [rss_of(pid) for pid in workers]}
+            samples.append(sample)
+            print(json.dumps(sample), flush=True)
+            deadline = time.monotonic() + args.every
+            while master.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+        output = master.stdout.read()
+        document = json.loads(result.read_text()) if result.exists() else {}
+        done = {"done": True, "exit_code": master.returncode, "requests": document.get("total", {}).get("num_requests"),
+                "failures": document.get("total", {}).get("num_failures"), "output_tail": output[-600:]}
+        print(json.dumps(done), flush=True)
+        return [*samples, done]
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 # -- the parent: starts the measuring processes, prints the table -------------------------------------------
 
 def start_child(python: str, argv: list[str]) -> subprocess.Popen:
@@ -291,6 +371,8 @@ def main() -> int:
     parser.add_argument("--real", type=float, metavar="SECONDS", help="a real run of that many seconds instead")
     parser.add_argument("--users", type=int, default=50, help="users of the real run (default 50)")
     parser.add_argument("--every", type=float, default=10, help="seconds between RSS samples of the real run")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="with --real: that many local workers and a master (pytest --load-processes)")
     parser.add_argument("--host", help=argparse.SUPPRESS)
     parser.add_argument("--driver", choices=("ours", "locust"), help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -313,20 +395,31 @@ def main() -> int:
         except SystemExit:
             target = bench.TargetApp()
         try:
-            lines = child(sys.executable, ["--driver", "ours", "--real", str(args.real), "--host", target.url,
-                                           "--users", str(args.users), "--names", str(args.names),
-                                           "--every", str(args.every)], timeout=args.real + 120)
+            if args.processes:
+                lines = real_distributed(args, target.url)
+            else:
+                lines = child(sys.executable, ["--driver", "ours", "--real", str(args.real), "--host", target.url,
+                                               "--users", str(args.users), "--names", str(args.names),
+                                               "--every", str(args.every)], timeout=args.real + 120)
         finally:
             target.stop()
-        print("| elapsed (s) | RSS (MiB) | requests | history rows | histogram buckets | histograms (KiB) |\n"
-              "| ---: | ---: | ---: | ---: | ---: | ---: |")
-        for row in lines[:-1]:
-            print(f"| {row['elapsed_s']} | {row['rss_mib']:.1f} | {row['requests']:,} | {row.get('history_rows', 0)} "
-                  f"| {row.get('buckets', 0):,} | {row.get('histogram_kib', 0):,} |")
+        if args.processes:
+            print("| elapsed (s) | master RSS (MiB) | workers' RSS (MiB) |\n| ---: | ---: | --- |")
+            for row in lines[:-1]:
+                workers = ", ".join(f"{rss:.1f}" for rss in row["workers_rss_mib"] if rss is not None)
+                print(f"| {row['elapsed_s']} | {row['rss_mib'] or 0:.1f} | {workers} |")
+        else:
+            print("| elapsed (s) | RSS (MiB) | requests | history rows | histogram buckets | histograms (KiB) |\n"
+                  "| ---: | ---: | ---: | ---: | ---: | ---: |")
+            for row in lines[:-1]:
+                print(f"| {row['elapsed_s']} | {row['rss_mib']:.1f} | {row['requests']:,} "
+                      f"| {row.get('history_rows', 0)} | {row.get('buckets', 0):,} | {row.get('histogram_kib', 0):,} |")
         print(json.dumps(lines[-1]))
-        results = {"mode": "real", "target": target.version, "seconds": args.real, "users": args.users,
-                   "names": args.names, "samples": lines, "machine": bench.machine()}
-        path = args.json or BENCH / "results" / f"{stamp}-soak-real.json"
+        results = {"mode": "real-distributed" if args.processes else "real", "target": target.version,
+                   "seconds": args.real, "users": args.users, "names": args.names, "processes": args.processes,
+                   "samples": lines, "machine": bench.machine()}
+        suffix = f"-distributed{args.processes}" if args.processes else ""
+        path = args.json or BENCH / "results" / f"{stamp}-soak-real{suffix}.json"
     else:
         common = ["--hours", str(args.hours), "--rate", str(args.rate), "--names", str(args.names),
                   "--sampled", str(args.sampled), "--warm", str(args.warm)]

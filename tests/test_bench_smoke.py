@@ -83,3 +83,11 @@ def test_distributed_bench_smoke_mode_produces_numbers(tmp_path):
     assert metrics["report_kib"]["ours"]["median"] > 0 and metrics["fast_rps_p1"]["ours"]["median"] > 0
     run = next(run for run in results["runs"] if run["scenario"] == "merge")
     assert run["requests_merged"] == 3 * 5 * 20  # every simulated request reached the master's total
+
+
+def test_soak_bench_real_distributed_run_samples_master_and_workers(tmp_path):
+    """``bench/soak.py --real N --processes 1``: a master and a worker of pytest --load-processes, RSS of both."""
+    results = run_soak(tmp_path, "--real", "3", "--every", "1", "--names", "5", "--users", "5", "--processes", "1")
+    *samples, done = results["samples"]
+    assert done["done"] is True and done["exit_code"] == 0 and done["requests"] > 0, done
+    assert any(sample["rss_mib"] and sample["workers_rss_mib"] for sample in samples)
