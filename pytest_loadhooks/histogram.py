@@ -35,11 +35,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from itertools import compress
 from typing import Any
 
-MICROSECOND_BUCKETS = 1000
-"""Indexes below this are the 0-1 ms buckets, one a microsecond."""
 DECADE = 900
 """Buckets in an order of magnitude at three significant digits (100 .. 999)."""
 INDEX_OF_1_MS = 1000
+"""The first index of 1 ms; the 1,000 below it are the 0-1 ms buckets, one a microsecond."""
 INDEX_OF_10_MS = 1900
 INDEX_OF_100_MS = 2800
 INDEX_OF_1_S = 3700
