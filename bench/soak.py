@@ -59,12 +59,20 @@ START = 1_800_000_000.0  # the simulated run's first second (epoch seconds)
 ERRORS = [f"ConnectionError: upstream {i} reset the connection" for i in range(5)]
 
 
-def rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
+def rss_of(pid: int | str) -> float | None:
+    """A process's resident memory in MiB, from /proc (None once it has gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
-    return 0.0
+    except OSError:
+        return None
+    return None
+
+
+def rss_mib() -> float:
+    """This process's resident memory in MiB."""
+    return rss_of("self") or 0.0
 
 
 # -- the simulated run (in a process of its own, one per tool) -------------------------------------------------
@@ -254,17 +262,6 @@ class SoakUser(FastHttpUser):
     def item(self):
         self.client.get("/", name=NAMES[next(TURN) % len(NAMES)])
 '''
-
-
-def rss_of(pid: int) -> float | None:
-    """A process's resident memory in MiB, from /proc (None once it has gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def children_of(pid: int) -> list[int]:

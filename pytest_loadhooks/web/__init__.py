@@ -2,7 +2,7 @@
 
 A dashboard that follows the run (the report's charts, live), a start form, and Locust's JSON
 endpoints (``/swarm``, ``/stop``, ``/stats/reset``, ``/stats/requests``, the CSV downloads). The
-pytest layer creates it with ``--load-web``; a script can too::
+plugin layer creates it with ``--load-web``; a script can too::
 
     from pytest_loadhooks.web import WebUI
     environment.web_ui = WebUI(environment, "127.0.0.1", 8089)
