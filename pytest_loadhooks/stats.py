@@ -62,8 +62,8 @@ def per_second(count: float, seconds: float) -> float:
 
 
 def _add_counts(target: dict, source: dict) -> None:
-    """Add ``source``'s counts into ``target`` key by key (the total's sums, once a second: a copy in C
-    when ``target`` is still empty, the first endpoint's, and a bound ``get`` for the rest)."""
+    """Add ``source``'s counts into ``target`` key by key (per-second counts: the total's sums once a
+    second, merged reports): a copy in C when ``target`` is still empty, else a bound ``get``."""
     if not target:
         target.update(source)
         return
@@ -391,12 +391,8 @@ class StatsEntry:
         if other.last_request_timestamp is not None:
             self.last_request_timestamp = max(self.last_request_timestamp or 0.0, other.last_request_timestamp)
         self.response_times.update(other.response_times)
-        for target, source in (
-            (self.num_reqs_per_sec, other.num_reqs_per_sec),
-            (self.num_fail_per_sec, other.num_fail_per_sec),
-        ):
-            for key, count in source.items():
-                target[key] = target.get(key, 0) + count
+        _add_counts(self.num_reqs_per_sec, other.num_reqs_per_sec)
+        _add_counts(self.num_fail_per_sec, other.num_fail_per_sec)
         # Merged seconds (a worker's report, a run merged from elsewhere) are kept to the window too:
         # a master merges reports for hours and samples no history between some of them.
         for per_second in (self.num_reqs_per_sec, self.num_fail_per_sec):
