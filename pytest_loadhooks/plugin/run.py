@@ -112,6 +112,12 @@ class LoadResult:
         self._error_if_users_only_raised(environment)
         self.interrupted = interrupted
         """What ended the run before its end ("SIGINT", "SIGTERM"), or None when nothing did."""
+        self.stopped: str | None = None
+        """How a person ended the run before its end from the web UI, or None: the run is *stopped*."""
+        self.run_failures: list[str] = self._run_checks(environment)
+        """The run's own checks that failed it beside its thresholds (every request failed, a worker lost)."""
+        self.warnings: list[str] = []
+        """What a reader must know to trust the numbers, without failing the run (a saturated generator)."""
         self.planned_run_time = run.settings.effective_run_time
         from .distributed import worker_table
 
@@ -214,7 +220,8 @@ class LoadResult:
         from ..report.data import run_status
 
         return run_status(self.exit_code, thresholds_met=all(v.passed for v in self.thresholds),
-                          interrupted=self.interrupted is not None)
+                          interrupted=self.interrupted is not None, stopped=self.stopped is not None,
+                          checks_failed=bool(self.run_failures))
 
     @property
     def errored(self) -> bool:
@@ -239,8 +246,24 @@ class LoadResult:
                                   f"({first['count']} times; see the exceptions)")
         self.exit_code = self.exit_code or 2
 
+    def _run_checks(self, environment: Environment) -> list[str]:
+        """Checks every run must pass whatever thresholds it has: a gate that is green when every
+        request failed tests nothing. (On a worker the master judges: its stats are emptied by
+        each report.)"""
+        from ..runners import WorkerRunner
+
+        if isinstance(environment.runner, WorkerRunner):
+            return []
+        total = self.stats.total
+        if total.num_requests and total.num_failures >= total.num_requests:
+            return [f"every request failed: {total.num_failures} of {total.num_requests}"]
+        return []
+
     def failure_lines(self) -> list[str]:
-        lines = [v.message for v in self.thresholds if not v.passed]
+        lines = list(self.run_failures)
+        if self.stopped:
+            lines.append(f"{self.stopped}: its results are partial")
+        lines += [v.message for v in self.thresholds if not v.passed]
         lines += [f"listener {listener} of event '{event}' raised {error}" + (f" ({count} times)" if count > 1 else "")
                   for (event, listener, error), count in self.grouped_listener_errors().items()]
         lines += [e if e.startswith("run aborted") else f"runner error: {e}" for e in self.runner_errors]
@@ -504,6 +527,9 @@ class LoadRun:
                 {"name": a["name"], "value": a["value"], "is_secret": a["is_secret"]} for a in self.custom_arguments
             ],
             "listener_errors": [vars(e) for e in result.listener_errors],
+            "run_failures": list(result.run_failures),
+            "stopped": result.stopped,
+            "warnings": list(result.warnings),
             "workers": result.workers,
             "comparison": result.comparison,
         }

@@ -177,11 +177,15 @@ def _summary_lines(result: LoadResult, verbosity: int) -> list[str]:
     if result.worker_index is not None:
         node_lines.append(f"  served by this worker (worker {result.worker_index} of the master): "
                           "results and thresholds live on the master")
+    verdict_lines = [f"  FAILED {line}" for line in result.run_failures]
+    if result.stopped:
+        verdict_lines.append(f"  STOPPED {result.stopped}: its results are partial")
+    verdict_lines += [f"  WARNING {line}" for line in result.warnings]
     if verbosity < 0:
-        lines = [head] + node_lines
+        lines = [head] + node_lines + verdict_lines
         lines += [f"  FAILED {v.message}" for v in result.thresholds if not v.passed]
         return lines
-    lines = [head] + node_lines + [""] + results_table(result)
+    lines = [head] + node_lines + verdict_lines + [""] + results_table(result)
     if result.thresholds:
         lines.append("")
         lines += [f"  {'PASS' if v.passed else 'FAIL'} {v.message}" for v in result.thresholds]

@@ -23,7 +23,7 @@ from typing import Any
 from ..stats import percentile_label
 from .redact import mask_url_credentials
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """Major changes when a field is removed or changes meaning; minor when fields are added."""
 
 REPORT_PERCENTILES = (0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0)
@@ -37,7 +37,7 @@ HISTORY_BASE_KEYS = (
 )
 HISTORY_PERCENTILE_PREFIX = "response_time_percentile_"
 
-STATUSES = ("passed", "failed", "errored", "interrupted")
+STATUSES = ("passed", "failed", "stopped", "errored", "interrupted")
 
 
 def load_schema() -> dict[str, Any]:
@@ -142,20 +142,25 @@ def _host(environment: Any) -> str | None:
     return ", ".join(hosts) or None
 
 
-def run_status(exit_code: int, thresholds_met: bool, interrupted: bool = False) -> str:
+def run_status(exit_code: int, thresholds_met: bool, interrupted: bool = False, stopped: bool = False,
+               checks_failed: bool = False) -> str:
     """A run's status, one of ``STATUSES``: the one place that decides it.
 
     The runner's exit code says whether the run errored (2: a listener, a shape or the
     runner itself raised, or the run was aborted); a run ended early from outside (Ctrl-C,
-    SIGTERM) is interrupted: its numbers are partial, whatever they say; Locust's exit code 1
-    (failed requests) and unmet thresholds make it failed. Precedence is
-    errored > interrupted > failed > passed.
+    SIGTERM) is interrupted, and one ended early by a person (the web UI's Stop or End run
+    before its run time) is stopped: either way its numbers are partial, whatever they say.
+    Locust's exit code 1 (failed requests), unmet thresholds and failed run checks (every
+    request failed, a worker lost: ``LoadResult.run_failures``) make it failed. Precedence is
+    errored > interrupted > stopped > failed > passed.
     """
     if exit_code not in (0, 1):
         return "errored"
     if interrupted:
         return "interrupted"
-    if exit_code == 1 or not thresholds_met:
+    if stopped:
+        return "stopped"
+    if exit_code == 1 or not thresholds_met or checks_failed:
         return "failed"
     return "passed"
 
@@ -188,7 +193,9 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
         exit_code = getattr(runner, "exit_code", 0) if runner is not None else 0
     exit_code = int(exit_code)
     # The caller knows the status (the plugin's LoadResult); a bare call derives it the same way.
-    status = info.get("status") or run_status(exit_code, all(t["passed"] for t in thresholds))
+    status = info.get("status") or run_status(exit_code, all(t["passed"] for t in thresholds),
+                                              stopped=info.get("stopped") is not None,
+                                              checks_failed=bool(info.get("run_failures")))
     exit_code = exit_code_of(status, exit_code)
 
     listener_errors = info.get("listener_errors")
@@ -236,6 +243,11 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
             "status": status,
             "exit_code": exit_code,
             "user_classes": [cls.__name__ for cls in getattr(environment, "user_classes", [])],
+            # Why the status is what it is beyond thresholds and listener errors, and what a
+            # reader must know to trust the numbers (LoadResult decides both).
+            "run_failures": [_text(line) for line in info.get("run_failures") or ()],
+            "stopped": None if info.get("stopped") is None else _text(info["stopped"]),
+            "warnings": [_text(line) for line in info.get("warnings") or ()],
         },
         "thresholds": thresholds,
         "custom_arguments": [_custom_argument(a) for a in info.get("custom_arguments") or ()],

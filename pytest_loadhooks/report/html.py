@@ -31,7 +31,8 @@ TIMELINE_MAX_POINTS = 2000
 BIG_TABLE = 300
 """Tables with more rows than this render rows lazily, as they scroll into view."""
 
-STATUS_LABELS = {"passed": "Passed", "failed": "Failed", "errored": "Errored"}
+STATUS_LABELS = {"passed": "Passed", "failed": "Failed", "stopped": "Stopped early", "errored": "Errored",
+                 "interrupted": "Interrupted"}
 
 
 # -- formatting (what a person reads; the JSON keeps full precision) --
@@ -271,7 +272,9 @@ def status_reasons(data: Mapping[str, Any]) -> list[str]:
     run = data["run"]
     if run["status"] == "passed":
         return []
-    reasons = []
+    reasons = list(run.get("run_failures") or ())
+    if run.get("stopped"):
+        reasons.append(run["stopped"])
     failed = sum(1 for t in data["thresholds"] if not t["passed"])
     if failed:
         reasons.append(f"{failed} of {len(data['thresholds'])} threshold{'s' if len(data['thresholds']) > 1 else ''} "
