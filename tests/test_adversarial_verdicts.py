@@ -409,3 +409,39 @@ def test_a_user_class_that_sends_no_requests_and_raises_nothing_still_passes(pyt
         ''')
     result = pytester.runpytest_subprocess("--load-users=2", "--load-run-time=1s", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+# -- a run whose every request failed -----------------------------------------------------------------------------
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_run_whose_every_request_failed_fails_without_any_threshold(pytester):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    dead = f"http://127.0.0.1:{_closed_port()}"
+    report = pytester.path / "r.json"
+    result = pytester.runpytest_subprocess(*load_args(dead, f"--load-json={report}", f"--junitxml={pytester.path / 'j.xml'}"))
+    result.assert_outcomes(failed=1)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*load_run*every request failed: * of *"])
+    document = json.loads(report.read_text())
+    jsonschema.validate(document, load_schema())
+    failed, made = document["total"]["num_failures"], document["total"]["num_requests"]
+    assert made > 0 and failed == made
+    assert document["run"]["status"] == "failed"
+    assert document["run"]["run_failures"] == [f"every request failed: {failed} of {made}"]
+    junit = ET.parse(pytester.path / "j.xml").getroot()
+    assert "every request failed" in junit.find(".//testcase[@name='load_run']/failure").get("message")
+
+
+def test_a_run_with_some_failures_and_no_threshold_still_passes(pytester, target):
+    pytester.makepyfile(test_unlucky=FAILING_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target))
+    result.assert_outcomes(passed=1)
+    assert "every request failed" not in result.stdout.str()

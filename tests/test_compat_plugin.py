@@ -227,6 +227,10 @@ class Clumsy(HttpUser):
     def crash(self):
         raise ValueError("boom in a task")
 
+    @task
+    def fine(self):  # some requests succeed: a run whose every request failed fails by itself
+        self.client.get("/page")
+
 def test_names(load_result):
     failure = load_result.failures[0]
     assert (failure.method, failure.name, failure["name"]) == ("GET", "missing page", "missing page")
