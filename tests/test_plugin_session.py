@@ -237,13 +237,66 @@ def test_options_precedence_cli_over_env_over_ini(pytester, target, monkeypatch)
     pytester.makepyfile(
         test_opts=SHOP_MODULE + "\ndef test_users(load_env):\n    print('USERS', load_env.parsed_options.num_users)\n"
     )
-    ini_only = pytester.runpytest_subprocess("-s", "-k", "test_users", "-p", "no:cacheprovider")
+    # ini keys configure a run; an option that does not set the users (--load-only) starts it
+    ini_only = pytester.runpytest_subprocess("-s", "-k", "test_users", "--load-only", "-p", "no:cacheprovider")
     ini_only.stdout.fnmatch_lines(["*USERS 2*"])
     monkeypatch.setenv("LOADHOOKS_USERS", "3")
     from_env = pytester.runpytest_subprocess("-s", "-k", "test_users", "-p", "no:cacheprovider")
     from_env.stdout.fnmatch_lines(["*USERS 3*"])
     from_cli = pytester.runpytest_subprocess("-s", "-k", "test_users", "--load-users=4", "-p", "no:cacheprovider")
     from_cli.stdout.fnmatch_lines(["*USERS 4*"])
+
+
+# --------------------------------------------------------------------------- ini keys configure, the invocation runs
+MIXED_MODULE = SHOP_MODULE + '''
+
+def test_functional():
+    from gevent import monkey
+    assert not monkey.is_module_patched("socket")  # a plain session: nothing patched
+
+def test_reads(load_result):
+    assert load_result.num_requests > 0
+'''
+
+
+def test_an_ini_that_only_judges_runs_leaves_plain_pytest_plain(pytester):
+    """The quickstart's layout: thresholds in pytest.ini, no host anywhere; `pytest` runs the functional tests."""
+    pytester.makeini("[pytest]\nload_thresholds =\n    fail_ratio < 1%\n    p95 < 500\nload_html = report.html\n")
+    pytester.makepyfile(test_mix=MIXED_MODULE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*load test: run it with --load-users=N*"])
+    result.stdout.no_fnmatch_line("*has no host*")
+    assert not (pytester.path / "report.html").exists()
+
+
+def test_an_ini_with_run_settings_configures_runs_that_an_option_starts(pytester, target):
+    """users, host and run time in pytest.ini: plain `pytest` still skips the load; any --load-* option runs it
+    with the ini's settings and thresholds."""
+    pytester.makeini(f"[pytest]\nload_users = 2\nload_host = {target}\nload_run_time = 1s\n"
+                     "load_thresholds =\n    requests > 0\n")
+    pytester.makepyfile(test_mix=MIXED_MODULE.replace("assert load_result.num_requests > 0",
+                                                      "print('USERS', load_result.environment.parsed_options.num_users)"))
+    plain = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    plain.assert_outcomes(passed=1, skipped=2)
+    plain.stdout.fnmatch_lines(["*load test: run it with --load-users=N*"])
+
+    load = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-only", "-s", "-v")
+    load.assert_outcomes(passed=2, deselected=1)
+    load.stdout.fnmatch_lines(["*USERS 2*", "*PASS threshold 'requests > 0' passed*"])
+
+
+def test_addopts_or_load_only_in_the_ini_make_every_session_a_load_session(pytester, target):
+    pytester.makeini(f"[pytest]\naddopts = --load-host={target}\nload_run_time = 1s\n")
+    pytester.makepyfile(test_mix=MIXED_MODULE.replace("def test_functional", "def _not_collected"))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_mix.py::load_run: PASSED*"])
+
+    pytester.makeini(f"[pytest]\nload_only = true\nload_host = {target}\nload_run_time = 1s\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2)
 
 
 def test_help_lists_the_load_testing_group(pytester):

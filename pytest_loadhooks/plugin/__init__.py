@@ -1,9 +1,10 @@
 """The pytest plugin: load sessions, load-run items, fixtures, markers, thresholds, output.
 
 Registered through the ``pytest11`` entry point, so it is loaded in every pytest
-session. A session that sets no ``--load-*`` option, ``load_*`` ini key or
-``LOADHOOKS_*`` variable is left alone: nothing is patched and load items are
-skipped with a hint. Heavy modules (gevent, requests, the engine) are imported
+session. A session whose invocation gives no ``--load-*`` option and sets no
+``LOADHOOKS_*`` variable is left alone, whatever ``load_*`` keys its ini file holds
+(they configure runs; only ``load_only = true`` asks for one): nothing is patched and
+load items are skipped with a hint. Heavy modules (gevent, requests, the engine) are imported
 only when a session actually does load.
 """
 
@@ -347,9 +348,9 @@ def _check_runs(load: LoadSession) -> None:
 
     runs = load.all_runs()
     if not runs:
-        # An ini key alone makes every session of a project a load session; running only its
-        # functional tests is fine. Asking for load on the command line, or writing only
-        # abstract users, is not.
+        # A session of only functional tests is fine when load came from a LOADHOOKS_* variable
+        # or the ini's load_only. Asking for load with an option, or writing only abstract
+        # users, is not.
         if load.abstract_user_classes:
             raise pytest.UsageError(
                 "pytest-loadhooks: no concrete User classes collected (found only abstract User classes: "
