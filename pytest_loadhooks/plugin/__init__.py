@@ -238,7 +238,9 @@ def _unfreeze_gc() -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if _session(session.config).active:
+    load = _session(session.config)
+    load.adopt_test_thresholds(session.items)  # the selection is final now
+    if load.active:
         # Everything imported and collected so far lives as long as the session: out of the
         # cyclic collector's sight it is not traversed again by the collections during the
         # run nor by the five pytest makes at exit (a few tenths of a second per session).
