@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 from plugin_helpers import FAILING_MODULE, RECORDING_CONFTEST, SHOP_MODULE, lifecycle, load_args, read_events
@@ -352,3 +354,36 @@ class TestSpeed:
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*threshold 'p99 < 0.002' failed: p99 of all requests = * ms, limit < 0.002 ms*"])
     result.stdout.fnmatch_lines(["*threshold 'p95 < 0.001' failed*"])
+
+
+# --------------------------------------------------------------------------- the session's notes
+def test_ctrl_c_while_a_test_reads_the_run_says_the_session_was_interrupted(pytester, target):
+    """The run's item never ran because the session was interrupted, not because it was deselected."""
+    pytester.makeconftest(
+        "import os\nfrom pytest_loadhooks import events\n\n@events.request.add_listener\n"
+        "def _started(**kw):\n    open(os.path.join(os.path.dirname(__file__), 'started'), 'w').close()\n")
+    pytester.makepyfile(test_shop=SHOP_MODULE + "\n\ndef test_reads(load_result):\n    pass\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *load_args(target, run_time="60s")], cwd=pytester.path,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # A child of a non-interactive shell may inherit an ignored SIGINT: give it Python's default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not (pytester.path / "started").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 2, output
+    assert "deselected" not in output, output
+    assert ("pytest-loadhooks: test_shop.py::load_run INTERRUPTED by SIGINT after " in output
+            and "its item did not run: the session was interrupted" in output), output
+
+
+def test_a_session_stopped_by_exitfirst_says_so_for_the_run_whose_item_never_ran(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE + "\n\ndef test_reads(load_result):\n    assert False, 'stop here'\n")
+    result = pytester.runpytest_subprocess(*load_args(target, "-x", "--load-threshold", "p95 < 0.001"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["pytest-loadhooks: test_shop.py::load_run FAILED, and its item did not run "
+                                 "(the session stopped early: stopping after 1 failures): the session fails"])
+    result.stdout.no_fnmatch_line("*deselected*")

@@ -536,10 +536,22 @@ def _fail_for_unreported_verdicts(session: pytest.Session, load: LoadSession, no
     for run in load.all_runs():
         if run.result is None or run.verdict_reported or run.result.passed:
             continue
-        notes.append(f"{run.run_id} {run.result.status.upper()}, and its item did not run (deselected?): "
-                     "the session fails")
+        notes.append(_unreported_verdict_note(session, run.result))
         if _passing(session.exitstatus):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _unreported_verdict_note(session: pytest.Session, result: Any) -> str:
+    """Why a run's verdict had no item of its own: the session was interrupted, stopped early, or (the one
+    cause left) its item was deselected."""
+    interrupted = result.interrupted or session.exitstatus == pytest.ExitCode.INTERRUPTED
+    if interrupted:
+        planned = f" of {result.planned_run_time:g}s" if result.planned_run_time else ""
+        how = f" by {result.interrupted} after {result.duration:.1f}s{planned}" if result.interrupted else ""
+        return f"{result.run_id} {result.status.upper()}{how}, and its item did not run: the session was interrupted"
+    stopped_early = session.shouldstop or session.shouldfail
+    why = f"the session stopped early: {stopped_early}" if stopped_early else "deselected?"
+    return f"{result.run_id} {result.status.upper()}, and its item did not run ({why}): the session fails"
 
 
 def _honour_process_exit_code(session: pytest.Session, environments: list[Any], notes: list[str]) -> None:
