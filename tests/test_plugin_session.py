@@ -290,15 +290,22 @@ def test_an_ini_with_run_settings_configures_runs_that_an_option_starts(pytester
 
 
 def test_addopts_or_load_only_in_the_ini_make_every_session_a_load_session(pytester, target):
+    """Decided before conftests are imported: gevent is patched in time (the conftest imports requests)."""
+    pytester.makeconftest("import requests\n")
+    pytester.makepyfile(test_mix=MIXED_MODULE.replace("def test_functional", "def _not_collected") + '''
+
+def test_patched(load_env):
+    from gevent import monkey
+    assert monkey.is_module_patched("socket") and monkey.is_module_patched("ssl")
+''')
     pytester.makeini(f"[pytest]\naddopts = --load-host={target}\nload_run_time = 1s\n")
-    pytester.makepyfile(test_mix=MIXED_MODULE.replace("def test_functional", "def _not_collected"))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*test_mix.py::load_run: PASSED*"])
 
     pytester.makeini(f"[pytest]\nload_only = true\nload_host = {target}\nload_run_time = 1s\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 def test_help_lists_the_load_testing_group(pytester):
