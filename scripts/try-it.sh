@@ -48,8 +48,8 @@ refuse_port() {
     exit 1
 }
 
-# Checked first: a taken port costs no install.
-if [ "$(target_state "${PYTHON:-python3}")" = "other" ]; then
+# Checked first: a taken port costs no install. (No Python at all is make_venv's to explain.)
+if [ "$(target_state "${PYTHON:-python3}" 2>/dev/null)" = "other" ]; then
     refuse_port
 fi
 
