@@ -1,5 +1,7 @@
 """A small HTTP target to point load tests at: ``python examples/target_app.py --port 8080``.
 
+(``bash scripts/try-it.sh`` starts it for you, in the repository's .venv, on that port.)
+
 Endpoints:
   /                 200 "hello"
   /page, /api/data  200 with a small JSON body
@@ -30,8 +32,13 @@ _counter = itertools.count(1)
 _flaky_counter = itertools.count(1)
 
 
+SERVER_NAME = "loadhooks-example-target"
+"""The start of its Server header: scripts/try-it.sh tells this target from another server on the port."""
+
+
 class TargetHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    server_version = f"{SERVER_NAME}/1"
     disable_nagle_algorithm = True  # headers and body go out in separate writes
 
     def log_message(self, format, *args):  # noqa: A002 - quiet: load tests make many requests
@@ -96,7 +103,11 @@ class TargetServer(ThreadingHTTPServer):
 
 
 def serve(port: int, max_seconds: float, certfile: str | None = None, keyfile: str | None = None) -> None:
-    server = TargetServer(("127.0.0.1", port), TargetHandler)
+    try:
+        server = TargetServer(("127.0.0.1", port), TargetHandler)
+    except OSError as error:
+        raise SystemExit(f"target_app: cannot listen on 127.0.0.1:{port}: {error.strerror or error} "
+                         "(another server there? pick another --port)") from None
     if certfile:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(certfile, keyfile)

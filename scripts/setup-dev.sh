@@ -3,13 +3,12 @@
 # virtual environment (.venv, made if missing) holding the package with its test extras, and
 # Debian's chromium for the browser tests (Playwright drives it; we never download
 # Playwright's own browsers). Run the tests afterwards with .venv/bin/python -m pytest.
+# PYTHON names the Python that makes .venv (default python3); nothing is installed outside .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
-fi
+. scripts/venv.sh
+make_venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 

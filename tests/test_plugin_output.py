@@ -92,3 +92,56 @@ def test_isolated(load_result):
     assert isolated_doc["run"]["name"] == "test_shop.py::test_isolated"
     assert isolated_doc["run"]["users"] == 2
     result.stdout.fnmatch_lines(["*wrote *out/report.html*"])
+
+
+JUDGED_MODULE = SHOP_MODULE + '''
+import pytest
+
+pytestmark = pytest.mark.thresholds("failures == 0")
+
+@pytest.mark.thresholds("GET /page: p99 < 60s")
+def test_reads(load_result):
+    assert load_result.num_requests > 0
+
+@pytest.mark.thresholds("p50 < 0.001")
+def test_too_strict(load_result):
+    pass
+'''
+
+
+def test_every_threshold_that_judged_a_run_is_in_its_summary_and_report(pytester, target):
+    """CLI, ini, module and a test's own thresholds judge the run: each is listed, a test's labelled with it."""
+    import json
+
+    pytester.makeini("[pytest]\nload_thresholds =\n    requests > 0\n")
+    pytester.makepyfile(test_shop=JUDGED_MODULE)
+    result = pytester.runpytest_subprocess(
+        *load_args(target, "--load-threshold", "rps > 0.1", "--load-fail-ratio=50%", "--load-json=run.json",
+                   "--load-html=report.html", "-v"))
+    result.assert_outcomes(passed=1, failed=2)  # test_too_strict, and the run it judged
+    result.stdout.fnmatch_lines(["*test_shop.py::load_run FAILED*", "*test_shop.py::test_too_strict FAILED*",
+                                 "*load test results*", "*test_shop.py::load_run: FAILED*"])
+    summary = result.stdout.str().split("load test results", 1)[1]
+    for line in ("PASS threshold 'fail_ratio <= 0.5' passed", "PASS threshold 'rps > 0.1' passed",
+                 "PASS threshold 'requests > 0' passed", "PASS threshold 'failures == 0' passed",
+                 "PASS threshold 'GET /page: p99 < 60s' (set by test_shop.py::test_reads) passed",
+                 "FAIL threshold 'p50 < 0.001' (set by test_shop.py::test_too_strict) failed"):
+        assert line in summary, summary
+    document = json.loads((pytester.path / "run.json").read_text())
+    assert document["run"]["status"] == "failed"
+    by_expression = {t["expression"]: t for t in document["thresholds"]}
+    assert set(by_expression) == {"fail_ratio <= 0.5", "rps > 0.1", "requests > 0", "failures == 0",
+                                  "GET /page: p99 < 60s", "p50 < 0.001"}
+    assert by_expression["p50 < 0.001"]["source"] == "test_shop.py::test_too_strict"
+    assert not by_expression["p50 < 0.001"]["passed"]
+    assert by_expression["GET /page: p99 < 60s"]["source"] == "test_shop.py::test_reads"
+    assert "source" not in by_expression["rps > 0.1"]
+    assert "(set by test_shop.py::test_too_strict)" in (pytester.path / "report.html").read_text()
+
+
+def test_a_deselected_test_judges_no_run(pytester, target):
+    pytester.makepyfile(test_shop=JUDGED_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, "-k", "not test_too_strict", "-v"))
+    result.assert_outcomes(passed=2, deselected=1)
+    assert "p50 < 0.001" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*PASS threshold 'GET /page: p99 < 60s' (set by test_shop.py::test_reads) passed*"])

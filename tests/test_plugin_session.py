@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 from plugin_helpers import FAILING_MODULE, RECORDING_CONFTEST, SHOP_MODULE, lifecycle, load_args, read_events
@@ -237,13 +239,73 @@ def test_options_precedence_cli_over_env_over_ini(pytester, target, monkeypatch)
     pytester.makepyfile(
         test_opts=SHOP_MODULE + "\ndef test_users(load_env):\n    print('USERS', load_env.parsed_options.num_users)\n"
     )
-    ini_only = pytester.runpytest_subprocess("-s", "-k", "test_users", "-p", "no:cacheprovider")
+    # ini keys configure a run; an option that does not set the users (--load-only) starts it
+    ini_only = pytester.runpytest_subprocess("-s", "-k", "test_users", "--load-only", "-p", "no:cacheprovider")
     ini_only.stdout.fnmatch_lines(["*USERS 2*"])
     monkeypatch.setenv("LOADHOOKS_USERS", "3")
     from_env = pytester.runpytest_subprocess("-s", "-k", "test_users", "-p", "no:cacheprovider")
     from_env.stdout.fnmatch_lines(["*USERS 3*"])
     from_cli = pytester.runpytest_subprocess("-s", "-k", "test_users", "--load-users=4", "-p", "no:cacheprovider")
     from_cli.stdout.fnmatch_lines(["*USERS 4*"])
+
+
+# --------------------------------------------------------------------------- ini keys configure, the invocation runs
+MIXED_MODULE = SHOP_MODULE + '''
+
+def test_functional():
+    from gevent import monkey
+    assert not monkey.is_module_patched("socket")  # a plain session: nothing patched
+
+def test_reads(load_result):
+    assert load_result.num_requests > 0
+'''
+
+
+def test_an_ini_that_only_judges_runs_leaves_plain_pytest_plain(pytester):
+    """The quickstart's layout: thresholds in pytest.ini, no host anywhere; `pytest` runs the functional tests."""
+    pytester.makeini("[pytest]\nload_thresholds =\n    fail_ratio < 1%\n    p95 < 500\nload_html = report.html\n")
+    pytester.makepyfile(test_mix=MIXED_MODULE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*load test: run it with --load-users=N*"])
+    result.stdout.no_fnmatch_line("*has no host*")
+    assert not (pytester.path / "report.html").exists()
+
+
+def test_an_ini_with_run_settings_configures_runs_that_an_option_starts(pytester, target):
+    """users, host and run time in pytest.ini: plain `pytest` still skips the load; any --load-* option runs it
+    with the ini's settings and thresholds."""
+    pytester.makeini(f"[pytest]\nload_users = 2\nload_host = {target}\nload_run_time = 1s\n"
+                     "load_thresholds =\n    requests > 0\n")
+    pytester.makepyfile(test_mix=MIXED_MODULE.replace("assert load_result.num_requests > 0",
+                                                      "print('USERS', load_result.environment.parsed_options.num_users)"))
+    plain = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    plain.assert_outcomes(passed=1, skipped=2)
+    plain.stdout.fnmatch_lines(["*load test: run it with --load-users=N*"])
+
+    load = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-only", "-s", "-v")
+    load.assert_outcomes(passed=2, deselected=1)
+    load.stdout.fnmatch_lines(["*USERS 2*", "*PASS threshold 'requests > 0' passed*"])
+
+
+def test_addopts_or_load_only_in_the_ini_make_every_session_a_load_session(pytester, target):
+    """Decided before conftests are imported: gevent is patched in time (the conftest imports requests)."""
+    pytester.makeconftest("import requests\n")
+    pytester.makepyfile(test_mix=MIXED_MODULE.replace("def test_functional", "def _not_collected") + '''
+
+def test_patched(load_env):
+    from gevent import monkey
+    assert monkey.is_module_patched("socket") and monkey.is_module_patched("ssl")
+''')
+    pytester.makeini(f"[pytest]\naddopts = --load-host={target}\nload_run_time = 1s\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*test_mix.py::load_run: PASSED*"])
+
+    pytester.makeini(f"[pytest]\nload_only = true\nload_host = {target}\nload_run_time = 1s\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=3)
 
 
 def test_help_lists_the_load_testing_group(pytester):
@@ -299,3 +361,36 @@ class TestSpeed:
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*threshold 'p99 < 0.002' failed: p99 of all requests = * ms, limit < 0.002 ms*"])
     result.stdout.fnmatch_lines(["*threshold 'p95 < 0.001' failed*"])
+
+
+# --------------------------------------------------------------------------- the session's notes
+def test_ctrl_c_while_a_test_reads_the_run_says_the_session_was_interrupted(pytester, target):
+    """The run's item never ran because the session was interrupted, not because it was deselected."""
+    pytester.makeconftest(
+        "import os\nfrom pytest_loadhooks import events\n\n@events.request.add_listener\n"
+        "def _started(**kw):\n    open(os.path.join(os.path.dirname(__file__), 'started'), 'w').close()\n")
+    pytester.makepyfile(test_shop=SHOP_MODULE + "\n\ndef test_reads(load_result):\n    pass\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *load_args(target, run_time="60s")], cwd=pytester.path,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # A child of a non-interactive shell may inherit an ignored SIGINT: give it Python's default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not (pytester.path / "started").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 2, output
+    assert "deselected" not in output, output
+    assert ("pytest-loadhooks: test_shop.py::load_run INTERRUPTED by SIGINT after " in output
+            and "its item did not run: the session was interrupted" in output), output
+
+
+def test_a_session_stopped_by_exitfirst_says_so_for_the_run_whose_item_never_ran(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE + "\n\ndef test_reads(load_result):\n    assert False, 'stop here'\n")
+    result = pytester.runpytest_subprocess(*load_args(target, "-x", "--load-threshold", "p95 < 0.001"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["pytest-loadhooks: test_shop.py::load_run FAILED, and its item did not run "
+                                 "(the session stopped early: stopping after 1 failures): the session fails"])
+    result.stdout.no_fnmatch_line("*deselected*")

@@ -1,6 +1,6 @@
 """Users and tests read custom arguments from ``environment.parsed_options``.
 
-    pytest examples/custom_arguments --load-host=http://127.0.0.1:8089 --load-run-time=2s -s \
+    pytest examples/custom_arguments --load-host=http://127.0.0.1:8080 --load-run-time=2s -s \
         --my-argument=hello --env=staging
 """
 

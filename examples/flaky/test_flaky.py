@@ -1,6 +1,6 @@
 """A run that should fail in CI: about 5 % of checkouts fail, and the limit is 1 %.
 
-    pytest examples/flaky --load-users=10 --load-run-time=5s --load-host=http://127.0.0.1:8089 --load-fail-ratio=1%
+    pytest examples/flaky --load-users=10 --load-run-time=5s --load-host=http://127.0.0.1:8080 --load-fail-ratio=1%
 """
 
 from pytest_loadhooks import HttpUser, constant, task

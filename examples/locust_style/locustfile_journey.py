@@ -46,7 +46,7 @@ class Journey(MarkovTaskSet):
 
 
 class Shopper(HttpUser):
-    host = "http://localhost:8089"
+    host = "http://localhost:8080"
     wait_time = constant(0.05)
     tasks = [Journey]
 

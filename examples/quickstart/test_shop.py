@@ -1,7 +1,10 @@
 """A first load test: users browse a shop; thresholds and a test judge the run.
 
-    python examples/target_app.py --port 8089 &
-    pytest examples/quickstart --load-users=20 --load-run-time=10s --load-host=http://127.0.0.1:8089
+    bash scripts/try-it.sh      # .venv, the example target on 127.0.0.1:8080, then this run:
+    pytest examples/quickstart --load-users=20 --load-run-time=10s --load-host=http://127.0.0.1:8080
+
+Its pytest.ini only sets thresholds: a plain ``pytest examples/quickstart`` skips the load items
+with a hint; any --load-* option runs them.
 """
 
 import pytest

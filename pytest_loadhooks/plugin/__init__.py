@@ -1,9 +1,10 @@
 """The pytest plugin: load sessions, load-run items, fixtures, markers, thresholds, output.
 
 Registered through the ``pytest11`` entry point, so it is loaded in every pytest
-session. A session that sets no ``--load-*`` option, ``load_*`` ini key or
-``LOADHOOKS_*`` variable is left alone: nothing is patched and load items are
-skipped with a hint. Heavy modules (gevent, requests, the engine) are imported
+session. A session whose invocation gives no ``--load-*`` option and sets no
+``LOADHOOKS_*`` variable is left alone, whatever ``load_*`` keys its ini file holds
+(they configure runs; only ``load_only = true`` asks for one): nothing is patched and
+load items are skipped with a hint. Heavy modules (gevent, requests, the engine) are imported
 only when a session actually does load.
 """
 
@@ -237,7 +238,9 @@ def _unfreeze_gc() -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if _session(session.config).active:
+    load = _session(session.config)
+    load.adopt_test_thresholds(session.items)  # the selection is final now
+    if load.active:
         # Everything imported and collected so far lives as long as the session: out of the
         # cyclic collector's sight it is not traversed again by the collections during the
         # run nor by the five pytest makes at exit (a few tenths of a second per session).
@@ -347,9 +350,9 @@ def _check_runs(load: LoadSession) -> None:
 
     runs = load.all_runs()
     if not runs:
-        # An ini key alone makes every session of a project a load session; running only its
-        # functional tests is fine. Asking for load on the command line, or writing only
-        # abstract users, is not.
+        # A session of only functional tests is fine when load came from a LOADHOOKS_* variable
+        # or the ini's load_only. Asking for load with an option, or writing only abstract
+        # users, is not.
         if load.abstract_user_classes:
             raise pytest.UsageError(
                 "pytest-loadhooks: no concrete User classes collected (found only abstract User classes: "
@@ -533,10 +536,22 @@ def _fail_for_unreported_verdicts(session: pytest.Session, load: LoadSession, no
     for run in load.all_runs():
         if run.result is None or run.verdict_reported or run.result.passed:
             continue
-        notes.append(f"{run.run_id} {run.result.status.upper()}, and its item did not run (deselected?): "
-                     "the session fails")
+        notes.append(_unreported_verdict_note(session, run.result))
         if _passing(session.exitstatus):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _unreported_verdict_note(session: pytest.Session, result: Any) -> str:
+    """Why a run's verdict had no item of its own: the session was interrupted, stopped early, or (the one
+    cause left) its item was deselected."""
+    interrupted = result.interrupted or session.exitstatus == pytest.ExitCode.INTERRUPTED
+    if interrupted:
+        planned = f" of {result.planned_run_time:g}s" if result.planned_run_time else ""
+        how = f" by {result.interrupted} after {result.duration:.1f}s{planned}" if result.interrupted else ""
+        return f"{result.run_id} {result.status.upper()}{how}, and its item did not run: the session was interrupted"
+    stopped_early = session.shouldstop or session.shouldfail
+    why = f"the session stopped early: {stopped_early}" if stopped_early else "deselected?"
+    return f"{result.run_id} {result.status.upper()}, and its item did not run ({why}): the session fails"
 
 
 def _honour_process_exit_code(session: pytest.Session, environments: list[Any], notes: list[str]) -> None:

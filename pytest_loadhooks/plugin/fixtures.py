@@ -12,8 +12,8 @@ from .load_session import get_session
 if TYPE_CHECKING:
     from .run import LoadResult, LoadRun
 
-SKIP_REASON = ("load test: run it with --load-users=N (or any --load-* option, load_* ini key "
-               "or LOADHOOKS_* variable)")
+SKIP_REASON = ("load test: run it with --load-users=N, any other --load-* option (e.g. --load-only) "
+               "or a LOADHOOKS_* variable; load_* ini keys only configure the run")
 
 
 def _execute(run: LoadRun) -> LoadResult:

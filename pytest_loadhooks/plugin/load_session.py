@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -174,6 +175,27 @@ class LoadSession:
                 raise pytest.UsageError(
                     f"pytest-loadhooks: {item.nodeid}: @pytest.mark.thresholds on a test that reads no load run "
                     "judges nothing: request the load_result fixture, or put the marker on the module")
+
+    def adopt_test_thresholds(self, items: Sequence[pytest.Item]) -> None:
+        """A test's own thresholds judge the shared run it reads, beside the run's own, labelled with the test.
+
+        Called once the selection is final (after ``-k``/``-m``): a deselected test judges nothing.
+        Added before any run starts, they are checked with the others and so listed in the run's
+        summary and reports, and they decide its verdict. The test still fails on them itself.
+        """
+        if not self.active or self.is_worker:  # a worker serves; the master judges
+            return
+        for item in items:
+            if item.nodeid in self.test_runs or "load_result" not in getattr(item, "fixturenames", ()):
+                continue  # a marked test's own run took its thresholds already
+            run = self.run_for_item(item)
+            if run is None:
+                continue
+            known = {threshold.expression for threshold in run.thresholds}
+            for threshold in self.own_thresholds(item):
+                if threshold.expression not in known:
+                    run.thresholds.append(replace(threshold, source=item.nodeid))
+                    known.add(threshold.expression)
 
     def own_thresholds(self, item: pytest.Item) -> list[Threshold]:
         """The thresholds a test (or its class) sets on the shared run it reads (parsed at collection)."""

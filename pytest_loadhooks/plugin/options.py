@@ -403,11 +403,22 @@ def resolve(config: Any, option: LoadOption) -> Any:
 
 
 def is_load_session(config: Any) -> bool:
-    """A session runs load when any --load-* option, load_* ini key or LOADHOOKS_* variable is set."""
+    """A session runs load when the invocation asks for it: a --load-* option (command line, ``addopts``,
+    ``PYTEST_ADDOPTS``) or a LOADHOOKS_* variable. ini keys only configure the runs such a session does,
+    so a plain ``pytest`` in a project whose ini sets ``load_*`` keys stays plain; ``load_only = true`` is
+    the one key that asks for load itself (a project whose sessions are all load runs)."""
     namespace = getattr(config, "known_args_namespace", None) or getattr(config, "option", None)
     for option in OPTIONS:
         if getattr(namespace, option.dest, None) not in (None, False, []):
             return True
-    if any(key.startswith(INI_PREFIX) for key in ini_values(config)):
+    if _ini_asks_for_load(config):
         return True
     return any(name.startswith(ENV_PREFIX) and value.strip() for name, value in os.environ.items())
+
+
+def _ini_asks_for_load(config: Any) -> bool:
+    raw = ini_values(config).get(f"{INI_PREFIX}only")
+    try:
+        return raw is not None and parse_bool(raw)
+    except ValueError:
+        return True  # a malformed value: the load session's start-up names it in one line

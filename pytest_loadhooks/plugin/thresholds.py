@@ -88,6 +88,13 @@ class Threshold:
     limit: float
     method: str | None = None
     name: str | None = None
+    source: str | None = None
+    """The test that set it on the run it reads (its node id), or None for the run's own thresholds."""
+
+    @property
+    def label(self) -> str:
+        """How messages name it: the expression, and the test that set it."""
+        return f"'{self.expression}'" + (f" (set by {self.source})" if self.source else "")
 
     @property
     def scope(self) -> str:
@@ -104,12 +111,11 @@ class Threshold:
     def check(self, result: Any) -> Verdict:
         measured = measure(result, self)
         if measured is None:
-            return Verdict(self, False, None, f"threshold '{self.expression}' failed: no requests matched "
-                                              f"{self.scope}")
+            return Verdict(self, False, None, f"threshold {self.label} failed: no requests matched {self.scope}")
         passed = OPERATORS[self.op](measured, self.limit)
         shown = self.definition.format(measured)
         state = "passed" if passed else "failed"
-        message = (f"threshold '{self.expression}' {state}: {self.metric} of {self.scope} = {shown}, "
+        message = (f"threshold {self.label} {state}: {self.metric} of {self.scope} = {shown}, "
                    f"limit {self.op} {self.definition.format(self.limit)}")
         return Verdict(self, passed, measured, message)
 
@@ -122,8 +128,11 @@ class Verdict:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"expression": self.threshold.expression, "passed": self.passed, "measured": self.measured,
-                "limit": self.threshold.limit, "message": self.message}
+        record = {"expression": self.threshold.expression, "passed": self.passed, "measured": self.measured,
+                  "limit": self.threshold.limit, "message": self.message}
+        if self.threshold.source:
+            record["source"] = self.threshold.source
+        return record
 
 
 def parse(expression: str) -> Threshold:

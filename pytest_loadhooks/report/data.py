@@ -98,13 +98,16 @@ def _custom_argument(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _threshold(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+    threshold = {
         "expression": str(record.get("expression", "")),
         "passed": bool(record.get("passed", False)),
         "measured": _number_or_none(record.get("measured")),
         "limit": _number_or_none(record.get("limit")),
         "message": str(record.get("message", "") or ""),
     }
+    if record.get("source"):  # the test that set it on the run it reads
+        threshold["source"] = str(record["source"])
+    return threshold
 
 
 def _number_or_none(value: Any) -> float | None:
