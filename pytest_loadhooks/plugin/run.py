@@ -259,6 +259,12 @@ class LoadResult:
             return [f"every request failed: {total.num_failures} of {total.num_requests}"]
         return []
 
+    def output_failed(self, lines: list[str]) -> None:
+        """Outputs that could not be written (a full disk): the run is errored, each line says which file."""
+        self.run_failures += [line for line in lines if line not in self.run_failures]
+        if self.exit_code in (0, 1):
+            self.exit_code = 2
+
     def failure_lines(self) -> list[str]:
         lines = list(self.run_failures)
         if self.stopped:
@@ -439,6 +445,9 @@ class LoadRun:
         self.result = result
         if writer is not None and not signals.forced:  # a second Ctrl-C asked not to wait for them
             self.written_outputs = list(writer.finish(environment, self.run_info(result)) or [])
+            if writer.failures:  # a full disk: the run is errored, and the files that were written say so
+                result.output_failed(writer.failures)
+                self.written_outputs = writer.rewrite(environment, self.run_info(result))
         elif writer is not None:
             writer.detach()
         # What ended the run early is passed on, now that its results are kept: pytest-timeout's
@@ -507,7 +516,11 @@ class LoadRun:
             self.baselines.compare(self, result, document)
             document = build_report_data(environment, self.run_info(result))
         if self.baselines.settings.save and not forced and result.interrupted is None:
-            result.saved_baselines.append(self.baselines.save(self, document))
+            try:
+                result.saved_baselines.append(self.baselines.save(self, document))
+            except OSError as error:  # proven writable at start-up: the disk filled up since
+                result.output_failed([f"cannot save the baseline in {self.baselines.directory}: "
+                                      f"{error.strerror or error}"])
 
     def run_info(self, result: LoadResult) -> dict[str, Any]:
         """What reports say about the run beyond its stats."""

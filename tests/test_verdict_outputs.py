@@ -1,0 +1,110 @@
+"""Outputs a verdict can trust (issue #18): every output path proven writable before any traffic,
+a file that still cannot be written at the end errors the run (the other outputs still written),
+and a saturated load generator said out loud in the terminal, the JSON and the HTML report.
+
+Every test runs real pytest sessions (``pytester``, in subprocesses) against the local target.
+A full disk is the real ``/dev/full`` (opens fine, every write fails with ENOSPC); an
+unwritable place is ``/proc`` (no file can be created there, even by root).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from plugin_helpers import RECORDING_CONFTEST, SHOP_MODULE, load_args, read_events
+
+pytest_plugins = ["pytester"]
+
+
+def refused(pytester: pytest.Pytester, *args: str) -> str:
+    """Run pytest, expect a usage error: its one ERROR line, after checking no traffic was sent."""
+    pytester.makeconftest(RECORDING_CONFTEST)
+    result = pytester.runpytest_subprocess(*args)
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, output
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
+    assert len(errors) == 1, output
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output
+    sent = [event for event in read_events(pytester.path) if event["event"] in ("request", "test_start")]
+    assert not sent, sent
+    return errors[0]
+
+
+# -- 1. proven writable at start-up -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("option", "value", "path"),
+    [
+        ("--load-json", "/proc/r.json", "/proc/r.json"),
+        ("--load-html", "/proc/report.html", "/proc/report.html"),
+        ("--load-csv", "/proc/run", "/proc/run_stats.csv"),
+        ("--load-json", "/proc/deeper/r.json", "/proc/deeper/r.json"),
+    ],
+)
+def test_an_output_no_file_can_be_created_at_is_refused_before_traffic(pytester, target, option, value, path):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    line = refused(pytester, *load_args(target, f"{option}={value}"))
+    assert line.startswith(f"ERROR: pytest-loadhooks: {option}: cannot write '{path}'"), line
+
+
+def test_a_baseline_store_no_file_can_be_created_in_is_refused_before_traffic(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    line = refused(pytester, *load_args(target, "--load-save=base", "--load-storage=/proc/store"))
+    assert line.startswith("ERROR: pytest-loadhooks: --load-save: cannot store baselines in '/proc/store/"), line
+
+
+def test_the_proof_leaves_no_file_behind_and_an_existing_file_untouched(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    pytester.path.joinpath("old.json").write_text("kept\n")
+    # The JSON and HTML paths are proven, then a later option is refused: nothing was written.
+    refused(pytester, *load_args(target, "--load-json=old.json", "--load-html=new/deeper/report.html",
+                                 "--load-csv=csv/run", "--load-live-interval=0"))
+    assert pytester.path.joinpath("old.json").read_text() == "kept\n"
+    assert not pytester.path.joinpath("new").exists()
+    assert not pytester.path.joinpath("csv").exists()
+
+
+def test_the_baseline_store_proof_leaves_no_directory_behind(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    refused(pytester, *load_args(target, "--load-save", "--load-storage=store/deeper", "--load-compare=gone.json"))
+    assert not pytester.path.joinpath("store").exists()
+
+
+# -- 1b. a file that still cannot be written at the end ---------------------------------------------------------
+def test_a_full_disk_at_the_end_errors_the_run_and_the_other_outputs_are_still_written(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, "--load-json=/dev/full", "--load-html=report.html",
+                                                      "--load-csv=out/run", "--junitxml=junit.xml"))
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output
+    result.assert_outcomes(failed=1)
+    expected = "cannot write the --load-json file /dev/full: No space left on device"
+    assert f"ERRORED - {expected}" not in output  # not a second verdict: one line in the run's own
+    assert [line for line in result.outlines if expected in line], output
+    assert "PASSED" not in output and "ERRORED" in output, output
+    page = pytester.path.joinpath("report.html").read_text()
+    assert 'data-status="errored"' in page and expected in page
+    assert pytester.path.joinpath("out/run_stats.csv").is_file()
+    assert pytester.path.joinpath("out/run_stats_history.csv").is_file()
+    junit = pytester.path.joinpath("junit.xml").read_text()
+    assert expected in junit
+
+
+def test_a_full_disk_under_the_html_leaves_a_json_that_says_errored(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, "--load-json=result.json", "--load-html=/dev/full"))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    document = json.loads(pytester.path.joinpath("result.json").read_text())
+    assert document["run"]["status"] == "errored"
+    assert document["run"]["run_failures"] == [
+        "cannot write the --load-html file /dev/full: No space left on device"]
+    assert document["total"]["num_requests"] > 0  # the numbers are all there
+
+
+def test_outputs_that_exist_are_proven_by_opening_without_changing_them(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    os.mkfifo(pytester.path / "pipe.json")  # opening a pipe for writing must not hang the session
+    line = refused(pytester, *load_args(target, "--load-json=pipe.json"))
+    assert "--load-json: cannot write 'pipe.json'" in line, line
