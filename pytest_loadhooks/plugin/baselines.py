@@ -102,19 +102,19 @@ def stored_results(directory: Path) -> list[StoredResult]:
 
 
 def read_result(path: Path) -> dict[str, Any]:
-    """A saved result document, checked enough to compare with; BaselineError (one line) otherwise."""
-    from ..report import read_json
+    """A saved result document, checked by value (``compare.validate``); BaselineError (one line naming the
+    file and the field) otherwise."""
+    from ..compare.validate import ResultError, UnreadableResult, load_result
 
     try:
-        document = read_json(path)
+        return load_result(path)
     except FileNotFoundError:
         raise BaselineError(f"baseline {path} does not exist") from None
-    except (OSError, ValueError, AttributeError) as error:  # AttributeError: JSON that is not an object
+    except (OSError, UnreadableResult) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise BaselineError(f"baseline {path} cannot be read: {reason}") from None
-    if not isinstance(document.get("total"), dict) or not isinstance(document.get("stats"), list):
-        raise BaselineError(f"baseline {path} is not a pytest-loadhooks result (no 'stats' and 'total')")
-    return document
+    except ResultError as error:
+        raise BaselineError(f"baseline {path}: {error}") from None
 
 
 @dataclass
