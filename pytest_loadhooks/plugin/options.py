@@ -358,6 +358,9 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("only", "run only load-run items and the tests that use their results", parse_bool, False, flag=True),
     LoadOption("live-interval", "seconds between live status lines when not on a terminal (default 5)",
                parse_duration, 5.0, metavar="SECONDS", positive=True),
+    LoadOption("usage-interval", "seconds between a process's CPU and memory samples: the usage_monitor event, "
+               "cpu_warning and the saturated-generator warning (default 2)", parse_duration, None,
+               metavar="SECONDS", positive=True),
     LoadOption("processes", "run the users in N local worker processes, this pytest process their master "
                "(-1: one per CPU core)", parse_process_count, None, metavar="N"),
     LoadOption("master", "be the master of a distributed run: wait for --load-expect-workers workers, "
@@ -483,6 +486,11 @@ def resolve(config: Any, option: LoadOption) -> Any:
     if option.positive and not value:
         raise ValueError(f"{source}: invalid value '{raw}': must be more than 0")
     return value
+
+
+def value_of(config: Any, key: str) -> Any:
+    """The effective value of the option whose setting name is ``key`` (``usage_interval``)."""
+    return resolve(config, next(option for option in OPTIONS if option.key == key))
 
 
 def is_load_session(config: Any) -> bool:

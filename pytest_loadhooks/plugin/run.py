@@ -340,6 +340,8 @@ class LoadRun:
     """The session's web UI (plugin.web.WebSession) with ``--load-web``; None otherwise."""
     baselines: Any = None
     """The session's baselines (plugin.baselines.Baselines) when it compares or saves; None otherwise."""
+    usage_interval: float | None = None
+    """``--load-usage-interval``: seconds between the runner's CPU samples; None keeps the runner's own."""
 
     def run_cleanups(self) -> None:
         while self.cleanups:
@@ -372,6 +374,8 @@ class LoadRun:
                 environment.create_local_runner()
             else:
                 self.node.create_runner(environment, self)
+            if self.usage_interval is not None:
+                environment.runner.usage_monitor_interval = self.usage_interval
             self.environment = environment
             if self.web is not None:  # environment.web_ui exists before init: its listeners add routes
                 self.web.attach(environment, self)
@@ -401,12 +405,15 @@ class LoadRun:
     def _execute(self) -> LoadResult:
         from .distributed import WorkerNode
         from .interrupts import RunSignals
+        from .saturation import GeneratorLoad
 
         if isinstance(self.node, WorkerNode):
             return self.node.serve(self)  # the master runs it: this session serves it
         environment = self.create_environment()
         environment.validate_user_classes()
         runner = environment.runner
+        generator = GeneratorLoad(environment)  # a saturated generator is said in the run's warnings
+        self.cleanups.append(generator.attach())
         writer = None
         if self.outputs.any():
             from ..report import ReportWriter
@@ -440,6 +447,7 @@ class LoadRun:
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
+        result.warnings += generator.warnings(result.duration)
         if self.baselines is not None:
             self._compare_and_save(result, environment, forced=signals.forced)
         self.result = result
