@@ -228,3 +228,36 @@ def test_a_quiet_generator_gives_no_warning(pytester, target):
     assert json.loads(pytester.path.joinpath("out.json").read_text())["run"]["warnings"] == []
     assert 'id="run-warnings"' not in pytester.path.joinpath("report.html").read_text()
     assert "WARNING generator CPU" not in result.stdout.str()
+
+
+def test_failed_checks_and_warnings_are_seen_under_the_status_in_a_real_browser(pytester, target):
+    """One real run with both: a file the full disk refused (a failed check) and a saturated generator (a warning)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from test_report import chromium_available
+
+    if not chromium_available():
+        pytest.fail("no chromium: run scripts/setup-dev.sh (installs Debian's chromium) or set CHROMIUM_PATH")
+    pytester.makeconftest(LOWER_LEVEL_CONFTEST)
+    pytester.makepyfile(test_burn=BURNER_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, "--load-usage-interval=0.25", "--load-json=/dev/full",
+                                                      "--load-html=report.html", "--load-spawn-rate=100", users=8,
+                                                      run_time="2s"))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    script = Path(__file__).parent / "browser" / "inspect_verdict_notes.py"
+    shown = subprocess.run([sys.executable, str(script), str(pytester.path / "report.html")], capture_output=True,
+                           text=True, timeout=150, check=False)
+    assert shown.returncode == 0, shown.stderr[-4000:]
+    found = json.loads(shown.stdout)
+    assert found["page_errors"] == [] and found["blocked_requests"] == []
+    assert found["status"] == "Errored"
+    (failure,) = found["failures"]
+    assert failure["text"] == "Failed" + "cannot write the --load-json file /dev/full: No space left on device"
+    (warning,) = found["warnings"]
+    assert warning["text"].startswith("Warninggenerator CPU at or above 15% for "), warning
+    for line in (failure, warning):
+        assert line["on_first_screen"] and line["top"] >= found["status_bottom"], (line, found["status_bottom"])
+        assert line["color"] != line["background"]
+    assert failure["background"] != warning["background"]  # a failure and a warning do not look alike

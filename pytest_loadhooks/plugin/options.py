@@ -117,7 +117,7 @@ def prove_writable(path: str) -> None:
     try:
         created = _make_parents(os.path.dirname(path) or ".")
         if os.path.lexists(path):
-            os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK))
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NONBLOCK", 0)))
         else:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
             os.remove(path)
