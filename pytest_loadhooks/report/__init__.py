@@ -115,11 +115,10 @@ class ReportWriter:
         self._written = []
         if self.csv_prefix is not None:
             for kind, path in csv_paths(self.csv_prefix).items():
-                if kind == "stats_history" and streamed:
-                    if self._history is not None and self._history.error is None:
-                        self._written.append(path)
-                elif kind != "stats_history" or not streamed:
+                if kind != "stats_history" or not streamed:
                     self._write("--load-csv", path, lambda p, k=kind: _CSV_WRITERS[k](data, p))
+                elif self._history is not None and self._history.error is None:  # streamed whole during the run
+                    self._written.append(path)
         if self.json_path is not None:
             self._write("--load-json", self.json_path, lambda p: write_json(data, p))
         if self.html is not None:
