@@ -261,3 +261,19 @@ def test_failed_checks_and_warnings_are_seen_under_the_status_in_a_real_browser(
         assert line["on_first_screen"] and line["top"] >= found["status_bottom"], (line, found["status_bottom"])
         assert line["color"] != line["background"]
     assert failure["background"] != warning["background"]  # a failure and a warning do not look alike
+
+
+def test_a_full_disk_under_the_streamed_history_errors_the_run_and_keeps_the_rest(pytester, target):
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    pytester.path.joinpath("out").mkdir()
+    pytester.path.joinpath("out/run_stats_history.csv").symlink_to("/dev/full")  # this one file on a full disk
+    result = pytester.runpytest_subprocess(*load_args(target, "--load-csv=out/run", "--load-json=result.json"))
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    assert "Traceback" not in output and "Exception ignored" not in output, output
+    expected = "cannot write the --load-csv file out/run_stats_history.csv: No space left on device"
+    document = json.loads(pytester.path.joinpath("result.json").read_text())
+    assert document["run"]["status"] == "errored" and expected in document["run"]["run_failures"], document["run"]
+    assert output.count(expected) >= 2, output  # the item's failure and the summary's verdict line
+    for kind in ("stats", "failures", "exceptions"):
+        assert pytester.path.joinpath(f"out/run_{kind}.csv").stat().st_size > 0
