@@ -54,7 +54,8 @@ def _number(value: Any) -> bool:
 # -- what a value must be: (test, what it expected) --
 Check = tuple[Callable[[Any], bool], str]
 
-COUNT: Check = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a count >= 0")
+COUNT: Check = (lambda v: _number(v) and (isinstance(v, int) or v.is_integer()) and v >= 0, "a count >= 0")
+"""A whole number (5.0 too, as JSON Schema's "integer" has it; not 2.5, NaN or true)."""
 MS: Check = (lambda v: _number(v) and math.isfinite(v) and v >= 0, "a response time in ms >= 0")
 NON_NEGATIVE: Check = (lambda v: _number(v) and math.isfinite(v) and v >= 0, "a finite number >= 0")
 RATIO: Check = (lambda v: _number(v) and math.isfinite(v) and 0 <= v <= 1, "a ratio from 0 to 1")
