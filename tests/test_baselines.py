@@ -290,3 +290,205 @@ def test_comparison_section_in_a_real_browser(shop, target, tmp_path):
     assert overlays["compare-rps"]["series_pixels"].get("rps", 0) > 20
     assert [s for s in overlays["compare-p95"]["legend"] if "baseline" in s]
     jsonschema.validate(json.loads((shop.path / "report.json").read_text()), load_schema())
+
+
+# -- baselines checked by value (issue #18): one line naming the file and the field ---------------------------
+@pytest.fixture(scope="module")
+def saved_document(target, tmp_path_factory):
+    """A real stored baseline: one short pytest session with --load-save, in a subprocess."""
+    import os
+
+    directory = tmp_path_factory.mktemp("saved")
+    (directory / "test_shop.py").write_text(SHOP)
+    env = {**os.environ, "CART_MS": "0", "EXTRA": "0", "NO_PROXY": "127.0.0.1,localhost"}
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, "-m", "pytest", *load_args(target, "--load-save=base", users=2),
+                           "-p", "no:cacheprovider"], cwd=directory, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [path] = sorted((directory / ".loadhooks").glob("*/*.json"))
+    return json.loads(path.read_text())
+
+
+def _set(path, value):
+    """A mutation: the field at ``path`` (keys and indexes) set to ``value``; a missing last key deleted."""
+    def mutate(document):
+        owner = document
+        for key in path[:-1]:
+            owner = owner[key]
+        if value is _DELETE:
+            del owner[path[-1]]
+        else:
+            owner[path[-1]] = value
+        return document
+    return mutate
+
+
+_DELETE = object()
+NAN = float("nan")
+
+MALFORMED = [
+    # (what is wrong, mutation of a real document or a whole replacement, the message after "baseline PATH: ")
+    ("a list", lambda d: [], "the file holds a list, not a pytest-loadhooks result (an object with 'stats' and "
+                              "'total')"),
+    ("a string", lambda d: "results", 'the file holds "results", not a pytest-loadhooks result'),
+    ("null", lambda d: None, "the file holds null, not a pytest-loadhooks result"),
+    ("no schema version", _set(["schema_version"], _DELETE), "the document has no schema_version, expected \"1.x\""),
+    ("another major version", _set(["schema_version"], "2.0"), 'schema_version is "2.0", expected "1.x"'),
+    ("a number as version", _set(["schema_version"], 1.2), 'schema_version is 1.2, expected "1.x"'),
+    ("no stats", _set(["stats"], _DELETE), "the document is not a pytest-loadhooks result (no 'stats' and 'total')"),
+    ("stats an object", _set(["stats"], {}), "the document is not a pytest-loadhooks result"),
+    ("an entry a string", _set(["stats", 1], "GET /cart"), 'stats[1] is "GET /cart", expected an object'),
+    ("a negative count", _set(["stats", 1, "num_requests"], -5), "stats[1].num_requests is -5, expected a count >= 0"),
+    ("a count as text", _set(["stats", 0, "num_requests"], "NaN"),
+     'stats[0].num_requests is "NaN", expected a count >= 0'),
+    ("a NaN count", _set(["stats", 0, "num_failures"], NAN), "stats[0].num_failures is NaN, expected a count >= 0"),
+    ("a fractional count", _set(["total", "num_requests"], 2.5), "total.num_requests is 2.5, expected a count >= 0"),
+    ("a boolean count", _set(["total", "num_failures"], True), "total.num_failures is true, expected a count >= 0"),
+    ("a missing count", _set(["stats", 0, "num_failures"], _DELETE),
+     "stats[0] has no num_failures, expected a count >= 0"),
+    ("a ratio above 1", _set(["total", "fail_ratio"], 1.5), "total.fail_ratio is 1.5, expected a ratio from 0 to 1"),
+    ("an infinite time", _set(["total", "avg_response_time"], float("inf")),
+     "total.avg_response_time is Infinity, expected a response time in ms >= 0"),
+    ("a negative time", _set(["stats", 0, "max_response_time"], -1),
+     "stats[0].max_response_time is -1, expected a response time in ms >= 0"),
+    ("a negative rate", _set(["total", "total_rps"], -3.0), "total.total_rps is -3.0, expected a finite number >= 0"),
+    ("a name that is a number", _set(["stats", 0, "name"], 7), "stats[0].name is 7, expected a string"),
+    ("a start time as text", _set(["total", "start_time"], "today"),
+     'total.start_time is "today", expected a finite number (epoch seconds)'),
+    ("percentiles a list", _set(["total", "percentiles"], [1, 2]),
+     "total.percentiles is [1, 2], expected an object"),
+    ("a percentile key x", _set(["total", "percentiles", "x"], 3.0),
+     'total.percentiles has the key "x", expected a percentile label such as "95" or "99.9"'),
+    ("a percentile as text", _set(["stats", 0, "percentiles", "95"], "fast"),
+     'stats[0].percentiles.95 is "fast", expected a response time in ms >= 0'),
+    ("a histogram key x", _set(["total", "response_times", 0, 0], "x"),
+     'total.response_times[0][0] is "x", expected a response time in ms >= 0'),
+    ("a negative histogram count", _set(["stats", 0, "response_times", 0, 1], -3),
+     "stats[0].response_times[0][1] is -3, expected a count >= 0"),
+    ("a NaN histogram count", _set(["stats", 0, "response_times", 0, 1], "NaN"),
+     'stats[0].response_times[0][1] is "NaN", expected a count >= 0'),
+    ("a histogram as an object", _set(["total", "response_times"], {"x": 3}),
+     'total.response_times is {"x": 3}, expected a list of [ms, count] pairs'),
+    ("a histogram pair cut short", _set(["total", "response_times", 0], [1.0]),
+     "total.response_times[0] is [1.0], expected a [ms, count] pair"),
+    ("history not a list", _set(["history"], 5), "history is 5, expected a list of rows"),
+    ("a history time as text", _set(["history", 0, "time"], "yesterday"),
+     'history[0].time is "yesterday", expected a finite number (epoch seconds)'),
+    ("a negative history rate", _set(["history", 0, "current_rps"], -1),
+     "history[0].current_rps is -1, expected a finite number >= 0"),
+    ("a history percentile as text", _set(["history", 0, "response_time_percentile_0.95"], "NaN"),
+     'history[0].response_time_percentile_0.95 is "NaN", expected a response time in ms >= 0'),
+    ("run a list", _set(["run"], []), "run is [], expected an object"),
+    ("negative users", _set(["run", "users"], -2), "run.users is -2, expected a count >= 0"),
+    ("an unknown status", _set(["run", "status"], "great"),
+     'run.status is "great", expected one of passed, failed, stopped, errored, interrupted'),
+    ("a run name that is a number", _set(["run", "name"], 5), "run.name is 5, expected a string"),
+    ("saved options as text", _set(["saved", "options"], "x"), 'saved.options is "x", expected an object'),
+    ("saved user classes not a list", _set(["saved", "user_classes"], "Shopper"),
+     'saved.user_classes is "Shopper", expected a list of strings'),
+]
+
+
+@pytest.mark.parametrize(("what", "mutate", "says"), MALFORMED, ids=[case[0] for case in MALFORMED])
+def test_a_malformed_baseline_is_one_line_naming_the_file_and_the_field(saved_document, tmp_path, what, mutate,
+                                                                          says):
+    import copy
+
+    from pytest_loadhooks.plugin.baselines import BaselineError, read_result
+
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(mutate(copy.deepcopy(saved_document))))  # NaN and Infinity as JSON spells them
+    with pytest.raises(BaselineError) as raised:
+        read_result(path)
+    message = str(raised.value)
+    assert message.startswith(f"baseline {path}: {says}"), message
+    assert "\n" not in message
+
+
+def test_the_real_document_itself_is_accepted(saved_document, tmp_path):
+    from pytest_loadhooks.plugin.baselines import read_result
+
+    path = tmp_path / "as_saved.json"
+    path.write_text(json.dumps(saved_document))
+    assert read_result(path) == saved_document
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, (*path, index))
+    yield path
+
+
+def test_fuzzed_baselines_are_refused_in_one_line_or_compared_without_error(saved_document, tmp_path):
+    """Any field of a real document set to a wrong value: either one line naming that field (or its owner),
+    or a comparison and its rules that run to the end (the field is one a comparison does not read)."""
+    import copy
+    import random
+
+    from pytest_loadhooks.compare import compare_documents, judge, parse_rules
+    from pytest_loadhooks.plugin.baselines import BaselineError, read_result
+
+    chooser = random.Random(18)
+    leaves = [path for path in _leaves(saved_document) if path]
+    rules = parse_rules(["p95:+10%", "fail_ratio:+1pp", "rps:-50%", "GET /cart: p99.9:+20%", "avg:+5%"])
+    refused = compared = 0
+    for attempt in range(300):
+        path = chooser.choice(leaves)
+        bad = chooser.choice([-1, -0.5, "NaN", NAN, float("inf"), None, [], {}, "x", True, 1e400])
+        document = _set(list(path), bad)(copy.deepcopy(saved_document))
+        file = tmp_path / f"fuzz{attempt}.json"
+        file.write_text(json.dumps(document))
+        try:
+            checked = read_result(file)
+        except BaselineError as error:
+            message = str(error)
+            assert "\n" not in message and message.startswith(f"baseline {file}: "), message
+            named = message.removeprefix(f"baseline {file}: ")
+            field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+            owners = {field[:end] for end in range(1, len(field) + 1)}
+            assert named.split(" ")[0] in owners or named.startswith(("the document", "the file", "schema_version")),\
+                (path, bad, message)
+            refused += 1
+            continue
+        comparison = compare_documents([checked], saved_document)
+        judge(comparison, rules, [checked, saved_document])
+        compared += 1
+    assert refused > 100 and compared > 10, (refused, compared)
+
+
+def test_a_malformed_baseline_stops_the_session_before_traffic(shop, target):
+    (shop.path / "list.json").write_text("[]")
+    listed = run(shop, target, "--load-compare=list.json")
+    assert listed.ret == 4
+    assert error_lines(listed) == [f"ERROR: pytest-loadhooks: baseline {shop.path / 'list.json'}: the file holds a "
+                                   "list, not a pytest-loadhooks result (an object with 'stats' and 'total')"]
+    assert "load test results" not in listed.stdout.str()
+
+    assert run(shop, target, "--load-save").ret == 0
+    [saved] = stored(shop)
+    document = json.loads(saved.read_text())
+    document["stats"][0]["num_requests"] = -5
+    saved.write_text(json.dumps(document))
+    edited = run(shop, target, "--load-compare")
+    assert edited.ret == 4
+    assert error_lines(edited) == [f"ERROR: pytest-loadhooks: baseline {saved}: stats[0].num_requests is -5, "
+                                   "expected a count >= 0"]
+
+
+def test_the_compare_command_names_the_field_too(saved_document, tmp_path):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(saved_document))
+    document = json.loads(json.dumps(saved_document))
+    document["total"]["response_times"][0][0] = "x"
+    bad.write_text(json.dumps(document))
+    done = subprocess.run([sys.executable, "-m", "pytest_loadhooks.compare", str(bad), str(good)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"error: cannot read {bad}: total.response_times[0][0] is \"x\", expected a "
+                                   "response time in ms >= 0")

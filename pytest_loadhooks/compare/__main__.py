@@ -12,19 +12,19 @@ import argparse
 import sys
 from typing import Any
 
-from ..report import read_json
 from . import compare_documents, comparison_lines, judge, parse_rules
 from .rules import RuleError
+from .validate import ResultError, load_result
 
 
 def _read(path: str) -> dict[str, Any]:
+    """A saved result checked by value; ValueError naming the file (and the field at fault) otherwise."""
     try:
-        document = read_json(path)
-    except (OSError, ValueError) as error:  # json.JSONDecodeError is a ValueError
+        return load_result(path)
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+    except ResultError as error:
         raise ValueError(f"cannot read {path}: {error}") from None
-    if not isinstance(document.get("total"), dict) or not isinstance(document.get("stats"), list):
-        raise ValueError(f"cannot read {path}: not a pytest-loadhooks result (no 'stats' and 'total')")
-    return document
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -293,6 +293,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         run.custom_arguments = custom_described
         run.web = config.stash.get(_web_key(), None)
         run.baselines = config.stash.get(_baselines_key(), None)
+        run.usage_interval = opts.value_of(config, "usage_interval")
     _order_items(items, load)
     if load.load_only or load.is_worker:  # a worker serves runs; the other tests are the master's
         _deselect_non_load(items, load, config)

@@ -102,19 +102,19 @@ def stored_results(directory: Path) -> list[StoredResult]:
 
 
 def read_result(path: Path) -> dict[str, Any]:
-    """A saved result document, checked enough to compare with; BaselineError (one line) otherwise."""
-    from ..report import read_json
+    """A saved result document, checked by value (``compare.validate``); BaselineError (one line naming the
+    file and the field) otherwise."""
+    from ..compare.validate import ResultError, UnreadableResult, load_result
 
     try:
-        document = read_json(path)
+        return load_result(path)
     except FileNotFoundError:
         raise BaselineError(f"baseline {path} does not exist") from None
-    except (OSError, ValueError, AttributeError) as error:  # AttributeError: JSON that is not an object
+    except (OSError, UnreadableResult) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise BaselineError(f"baseline {path} cannot be read: {reason}") from None
-    if not isinstance(document.get("total"), dict) or not isinstance(document.get("stats"), list):
-        raise BaselineError(f"baseline {path} is not a pytest-loadhooks result (no 'stats' and 'total')")
-    return document
+    except ResultError as error:
+        raise BaselineError(f"baseline {path}: {error}") from None
 
 
 @dataclass
@@ -124,6 +124,8 @@ class BaselineSettings:
     storage: Path
     compare: str | None
     rules: list[Rule] = field(default_factory=list)
+    save_option: str = "--load-save"
+    """The option that asked to save (``--load-save`` or ``--load-autosave``), for messages."""
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any], rootdir: Path) -> BaselineSettings:
@@ -138,7 +140,8 @@ class BaselineSettings:
         storage = Path(values.get("storage") or DEFAULT_STORAGE)
         return cls(save=values.get("save") is not None or bool(values.get("autosave")),
                    save_name=values.get("save") or "", storage=storage if storage.is_absolute() else rootdir / storage,
-                   compare=values.get("compare"), rules=rules)
+                   compare=values.get("compare"), rules=rules,
+                   save_option="--load-save" if values.get("save") is not None else "--load-autosave")
 
     @property
     def active(self) -> bool:
@@ -156,6 +159,8 @@ class Baselines:
         self.git = git_info(rootdir)
         self.candidates: list[StoredResult | Path] = []
         self._documents: dict[Path, dict[str, Any]] = {}
+        if settings.save:
+            self._prove_storage_writable()
         if settings.compare is not None:
             self.candidates = self._select(settings.compare)
             self._read(self._path(self.candidates[-1]))  # the newest is read now: a bad file costs no run
@@ -163,6 +168,17 @@ class Baselines:
     @property
     def directory(self) -> Path:
         return self.settings.storage / self.machine_id
+
+    def _prove_storage_writable(self) -> None:
+        """A file created (and removed) where the result will be stored: a store that cannot take it is a usage
+        error before any traffic, not a traceback after the run (directories made for the proof are removed)."""
+        from .options import prove_writable_directory
+
+        try:
+            prove_writable_directory(str(self.directory))
+        except ValueError as error:
+            raise BaselineError(f"{self.settings.save_option}: cannot store baselines in '{self.directory}': "
+                                f"{error}") from None
 
     # -- finding the baseline --
     def _select(self, selector: str) -> list[StoredResult | Path]:

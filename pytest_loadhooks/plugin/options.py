@@ -58,29 +58,35 @@ def parse_host(text: Any) -> str:
 
 
 def parse_output_file(text: Any) -> str:
-    """A file to write after the run: checked now, so that a bad path never costs a whole run."""
+    """A file to write after the run: proven writable now, so that a bad path never costs a whole run."""
     path = str(text).strip()
     check_output_file(path)
     return path
 
 
 def parse_output_prefix(text: Any) -> str:
-    """A prefix to which file names are appended (``--load-csv``): its directory part must be creatable."""
+    """A prefix to which file names are appended (``--load-csv``): each of its files proven writable now."""
+    from ..report.csv_output import csv_paths  # light: no engine, no gevent
+
     prefix = str(text).strip()
     if not prefix or prefix.endswith(("/", os.sep)) or os.path.isdir(prefix):
         raise ValueError(f"invalid file prefix '{text}': name a file prefix, e.g. results/run "
                          "(it writes results/run_stats.csv, ...)")
     check_directory_creatable(os.path.dirname(prefix) or ".", prefix)
+    for path in csv_paths(prefix).values():
+        check_output_file(str(path))
     return prefix
 
 
 def check_output_file(path: str) -> None:
-    """Raise ValueError unless ``path`` can be written as a file: not a directory, its directory creatable."""
+    """Raise ValueError unless ``path`` can be written as a file: not a directory, its directory creatable,
+    and the file really opened for writing (:func:`prove_writable`)."""
     if not path or path.endswith(("/", os.sep)) or os.path.isdir(path):
         raise ValueError(f"cannot write '{path}': it is a directory; name a file in it")
     if os.path.exists(path) and not os.access(path, os.W_OK):
         raise ValueError(f"cannot write '{path}': the file is not writable")
     check_directory_creatable(os.path.dirname(path) or ".", path)
+    prove_writable(path)
 
 
 def check_directory_creatable(directory: str, path: str) -> None:
@@ -95,6 +101,83 @@ def check_directory_creatable(directory: str, path: str) -> None:
         raise ValueError(f"cannot write '{path}': {current} is a file, not a directory")
     if not os.access(current, os.W_OK | os.X_OK):
         raise ValueError(f"cannot write '{path}': the directory {current} is not writable")
+
+
+def prove_writable(path: str) -> None:
+    """Open ``path`` for writing for real, and leave things as they were; ValueError naming what failed.
+
+    Permission bits say little (root passes every ``os.access`` check, and ``/proc`` or a read-only
+    mount refuse a new file anyway), so the file is opened as the writer will open it. A file
+    that exists is opened for appending and closed: its content and times are left alone. One
+    that does not is created, with the directories it needs, and removed again with them: a
+    session refused later (or interrupted before its end) leaves nothing behind. A pipe is
+    opened without waiting for a reader: one that has none is refused rather than hanging.
+    """
+    created: list[str] = []
+    try:
+        created = _make_parents(os.path.dirname(path) or ".")
+        if os.path.lexists(path):
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NONBLOCK", 0)))
+        else:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            os.remove(path)
+    except OSError as error:
+        raise ValueError(f"cannot write '{path}': {_reason(error, path)}") from None
+    finally:
+        _remove_directories(created)
+
+
+def prove_writable_directory(directory: str) -> None:
+    """Create (and remove) a file in ``directory``, making (and removing) the directories it needs;
+    ValueError (the reason, e.g. "Permission denied") otherwise."""
+    import tempfile
+
+    created: list[str] = []
+    try:
+        created = _make_parents(directory)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise ValueError(_reason(error, directory)) from None
+    finally:
+        _remove_directories(created)
+
+
+def _reason(error: OSError, path: str) -> str:
+    """Why an OSError happened, naming the directory that could not be made when it is not ``path``."""
+    reason = error.strerror or str(error)
+    if isinstance(error.filename, str) and os.path.abspath(error.filename) != os.path.abspath(path):
+        return f"cannot create the directory {error.filename}: {reason}"
+    return reason
+
+
+def _make_parents(directory: str) -> list[str]:
+    """Create the missing directories of ``directory``; returns them, outermost first (to undo)."""
+    missing: list[str] = []
+    current = os.path.abspath(directory)
+    while not os.path.exists(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    made: list[str] = []
+    try:
+        for name in reversed(missing):
+            os.mkdir(name)
+            made.append(name)
+    except OSError:
+        _remove_directories(made)
+        raise
+    return made
+
+
+def _remove_directories(made: list[str]) -> None:
+    for name in reversed(made):
+        try:
+            os.rmdir(name)
+        except OSError:  # something else wrote there meanwhile: it stays
+            pass
 
 
 def parse_process_count(text: Any) -> int:
@@ -275,6 +358,9 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("only", "run only load-run items and the tests that use their results", parse_bool, False, flag=True),
     LoadOption("live-interval", "seconds between live status lines when not on a terminal (default 5)",
                parse_duration, 5.0, metavar="SECONDS", positive=True),
+    LoadOption("usage-interval", "seconds between a process's CPU and memory samples: the usage_monitor event, "
+               "cpu_warning and the saturated-generator warning (default 2)", parse_duration, None,
+               metavar="SECONDS", positive=True),
     LoadOption("processes", "run the users in N local worker processes, this pytest process their master "
                "(-1: one per CPU core)", parse_process_count, None, metavar="N"),
     LoadOption("master", "be the master of a distributed run: wait for --load-expect-workers workers, "
@@ -400,6 +486,11 @@ def resolve(config: Any, option: LoadOption) -> Any:
     if option.positive and not value:
         raise ValueError(f"{source}: invalid value '{raw}': must be more than 0")
     return value
+
+
+def value_of(config: Any, key: str) -> Any:
+    """The effective value of the option whose setting name is ``key`` (``usage_interval``)."""
+    return resolve(config, next(option for option in OPTIONS if option.key == key))
 
 
 def is_load_session(config: Any) -> bool:

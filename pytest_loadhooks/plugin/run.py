@@ -259,6 +259,12 @@ class LoadResult:
             return [f"every request failed: {total.num_failures} of {total.num_requests}"]
         return []
 
+    def output_failed(self, lines: list[str]) -> None:
+        """Outputs that could not be written (a full disk): the run is errored, each line says which file."""
+        self.run_failures += [line for line in lines if line not in self.run_failures]
+        if self.exit_code in (0, 1):
+            self.exit_code = 2
+
     def failure_lines(self) -> list[str]:
         lines = list(self.run_failures)
         if self.stopped:
@@ -334,6 +340,8 @@ class LoadRun:
     """The session's web UI (plugin.web.WebSession) with ``--load-web``; None otherwise."""
     baselines: Any = None
     """The session's baselines (plugin.baselines.Baselines) when it compares or saves; None otherwise."""
+    usage_interval: float | None = None
+    """``--load-usage-interval``: seconds between the runner's CPU samples; None keeps the runner's own."""
 
     def run_cleanups(self) -> None:
         while self.cleanups:
@@ -366,6 +374,8 @@ class LoadRun:
                 environment.create_local_runner()
             else:
                 self.node.create_runner(environment, self)
+            if self.usage_interval is not None:
+                environment.runner.usage_monitor_interval = self.usage_interval
             self.environment = environment
             if self.web is not None:  # environment.web_ui exists before init: its listeners add routes
                 self.web.attach(environment, self)
@@ -395,12 +405,15 @@ class LoadRun:
     def _execute(self) -> LoadResult:
         from .distributed import WorkerNode
         from .interrupts import RunSignals
+        from .saturation import GeneratorLoad
 
         if isinstance(self.node, WorkerNode):
             return self.node.serve(self)  # the master runs it: this session serves it
         environment = self.create_environment()
         environment.validate_user_classes()
         runner = environment.runner
+        generator = GeneratorLoad(environment)  # a saturated generator is said in the run's warnings
+        self.cleanups.append(generator.attach())
         writer = None
         if self.outputs.any():
             from ..report import ReportWriter
@@ -434,11 +447,15 @@ class LoadRun:
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
+        result.warnings += generator.warnings(result.duration)
         if self.baselines is not None:
             self._compare_and_save(result, environment, forced=signals.forced)
         self.result = result
         if writer is not None and not signals.forced:  # a second Ctrl-C asked not to wait for them
             self.written_outputs = list(writer.finish(environment, self.run_info(result)) or [])
+            if writer.failures:  # a full disk: the run is errored, and the files that were written say so
+                result.output_failed(writer.failures)
+                self.written_outputs = writer.rewrite(environment, self.run_info(result))
         elif writer is not None:
             writer.detach()
         # What ended the run early is passed on, now that its results are kept: pytest-timeout's
@@ -507,7 +524,11 @@ class LoadRun:
             self.baselines.compare(self, result, document)
             document = build_report_data(environment, self.run_info(result))
         if self.baselines.settings.save and not forced and result.interrupted is None:
-            result.saved_baselines.append(self.baselines.save(self, document))
+            try:
+                result.saved_baselines.append(self.baselines.save(self, document))
+            except OSError as error:  # proven writable at start-up: the disk filled up since
+                result.output_failed([f"cannot save the baseline in {self.baselines.directory}: "
+                                      f"{error.strerror or error}"])
 
     def run_info(self, result: LoadResult) -> dict[str, Any]:
         """What reports say about the run beyond its stats."""

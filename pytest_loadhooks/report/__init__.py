@@ -15,7 +15,7 @@ Typical use (what the pytest plugin does)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +59,23 @@ def write_csv_files(data: Mapping[str, Any], prefix: str | Path, *, history: boo
 
 
 class ReportWriter:
-    """Writes the outputs a run asked for: ``html`` (a file path), ``csv_prefix``, ``json_path``."""
+    """Writes the outputs a run asked for: ``html`` (a file path), ``csv_prefix``, ``json_path``.
+
+    A file that cannot be written (a full disk) does not stop the others: ``finish`` writes what it
+    can and keeps one line per file that failed in :attr:`failures`; the caller marks the run
+    errored and calls :meth:`rewrite`, so that the files written say so too.
+    """
 
     def __init__(self, html: str | Path | None = None, csv_prefix: str | Path | None = None,
                  json_path: str | Path | None = None) -> None:
         self.html = Path(html) if html else None
         self.csv_prefix = str(csv_prefix) if csv_prefix else None
         self.json_path = Path(json_path) if json_path else None
-        self._history: HistoryCsvWriter | None = None
+        self._history: _GuardedHistory | None = None
         self._runner: Any = None
+        self.failures: list[str] = []
+        """One line per file that could not be written, naming its option and path."""
+        self._written: list[Path] = []
 
     @property
     def requested(self) -> bool:
@@ -78,7 +86,12 @@ class ReportWriter:
         history sample, so a run that dies half-way still leaves the rows so far."""
         if self.csv_prefix is None or self._history is not None:
             return
-        self._history = HistoryCsvWriter(csv_paths(self.csv_prefix)["stats_history"], HISTORY_PERCENTILES)
+        path = csv_paths(self.csv_prefix)["stats_history"]
+        try:
+            self._history = _GuardedHistory(HistoryCsvWriter(path, HISTORY_PERCENTILES))
+        except OSError as error:
+            self._fail("--load-csv", path, error)
+            return
         self._runner = runner
         runner.history_listeners.append(self._history)
 
@@ -89,21 +102,92 @@ class ReportWriter:
         self._runner = None
         if self._history is not None:
             self._history.close()
+            if self._history.error is not None:
+                self._fail("--load-csv", self._history.path, self._history.error)
 
     def finish(self, environment: Any, run_info: Mapping[str, Any] | None = None) -> list[Path]:
-        """After the run: write every requested file; returns their paths."""
+        """After the run: write every requested file it can; returns the paths written (see :attr:`failures`)."""
         streamed = self._history is not None
         self.detach()
         if not self.requested:
             return []
         data = build_report_data(environment, run_info or {})
-        written: list[Path] = []
+        self._written = []
         if self.csv_prefix is not None:
-            written += write_csv_files(data, self.csv_prefix, history=not streamed)
-            if streamed:
-                written.insert(1, self._history.path)
+            for kind, path in csv_paths(self.csv_prefix).items():
+                if kind != "stats_history" or not streamed:
+                    self._write("--load-csv", path, lambda p, k=kind: _CSV_WRITERS[k](data, p))
+                elif self._history is not None and self._history.error is None:  # streamed whole during the run
+                    self._written.append(path)
         if self.json_path is not None:
-            written.append(write_json(data, self.json_path))
+            self._write("--load-json", self.json_path, lambda p: write_json(data, p))
         if self.html is not None:
-            written.append(write_html(data, self.html))
-        return written
+            self._write("--load-html", self.html, lambda p: write_html(data, p))
+        return list(self._written)
+
+    def rewrite(self, environment: Any, run_info: Mapping[str, Any] | None = None) -> list[Path]:
+        """Write again the files ``finish`` wrote (not the streamed history, not those that failed): after
+        a failure, so that they carry the run's errored status and the failure's line."""
+        data = build_report_data(environment, run_info or {})
+        writers: dict[Path, tuple[str, Callable[[Path], Path]]] = {}
+        if self.csv_prefix is not None:
+            for kind, path in csv_paths(self.csv_prefix).items():
+                if kind != "stats_history":
+                    writers[path] = ("--load-csv", lambda p, k=kind: _CSV_WRITERS[k](data, p))
+        if self.json_path is not None:
+            writers[self.json_path] = ("--load-json", lambda p: write_json(data, p))
+        if self.html is not None:
+            writers[self.html] = ("--load-html", lambda p: write_html(data, p))
+        written, self._written = self._written, []
+        for path in written:
+            if path in writers:
+                self._write(writers[path][0], path, writers[path][1])
+            else:
+                self._written.append(path)
+        return list(self._written)
+
+    def _write(self, option: str, path: Path, write: Callable[[Path], Path]) -> None:
+        try:
+            write(path)
+        except OSError as error:
+            self._fail(option, path, error)
+        else:
+            self._written.append(path)
+
+    def _fail(self, option: str, path: Path, error: OSError) -> None:
+        line = f"cannot write the {option} file {path}: {error.strerror or error}"
+        if line not in self.failures:
+            self.failures.append(line)
+
+
+_CSV_WRITERS: dict[str, Callable[[Mapping[str, Any], Path], Path]] = {
+    "stats": write_stats_csv,
+    "stats_history": lambda data, path: write_history_csv(data, path, HISTORY_PERCENTILES),
+    "failures": write_failures_csv,
+    "exceptions": write_exceptions_csv,
+}
+
+
+class _GuardedHistory:
+    """The streamed history CSV, which stops writing (keeping the error) when the disk refuses a row:
+    a history listener that raised every second would be logged every second and lost at the end."""
+
+    def __init__(self, writer: HistoryCsvWriter) -> None:
+        self.writer = writer
+        self.path = writer.path
+        self.error: OSError | None = None
+
+    def __call__(self, row: Mapping[str, Any]) -> None:
+        if self.error is not None:
+            return
+        try:
+            self.writer(row)
+        except OSError as error:
+            self.error = error
+            self.close()
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        except OSError as error:  # the last buffered bytes did not fit either
+            self.error = self.error or error

@@ -272,7 +272,8 @@ def status_reasons(data: Mapping[str, Any]) -> list[str]:
     run = data["run"]
     if run["status"] == "passed":
         return []
-    reasons = list(run.get("run_failures") or ())
+    checks = len(run.get("run_failures") or ())  # each is listed in full under the status
+    reasons = [f"{checks} run check{'s' if checks > 1 else ''} failed"] if checks else []
     if run.get("stopped"):
         reasons.append(run["stopped"])
     failed = sum(1 for t in data["thresholds"] if not t["passed"])
@@ -305,6 +306,8 @@ def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
         "status": run["status"],
         "status_label": STATUS_LABELS.get(run["status"], str(run["status"]).title()),
         "status_reasons": status_reasons(data),
+        "run_failures": list(run.get("run_failures") or ()),
+        "run_warnings": list(run.get("warnings") or ()),
         "run_time": fmt_duration(run["run_time"]) if run["run_time"] is not None else "until stopped",
         "started": fmt_time(run["started_at"]),
         "ended": fmt_time(run["ended_at"]),
