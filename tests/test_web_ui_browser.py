@@ -70,6 +70,25 @@ def test_start_stop_reset_edit_and_restart_from_the_dashboard(pytester, target, 
     assert "1 passed" in out
 
 
+def test_stop_clicked_in_the_browser_ends_the_run_on_time_as_stopped(pytester, target, sessions, tmp_path):
+    """The dashboard's Stop in a followed run with a run time: the session ends by itself at the run
+    time, and the dashboard shows the verdict the terminal gives (stopped, with its sentence)."""
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, web_args(target, "--load-json=report.json", run_time="5s"))
+    seen = drive("stop", session.url(), tmp_path / "shots")
+
+    assert seen["running"]["requests"] > 0 and seen["stopped"]["users"] == 0
+    verdict = seen["verdict"]
+    assert verdict["status"] == "stopped" and verdict["label"] == "Stopped early"
+    assert any(line.startswith("stopped from the web UI at 00:0") and line.endswith("of a 00:05 run")
+               for line in verdict["lines"]), verdict
+    out = session.finish(timeout=60)  # nobody clicked End run: the run time ended the session
+    assert session.process.returncode == 1, out
+    run = json.loads((pytester.path / "report.json").read_text())["run"]
+    assert run["status"] == "stopped" and run["stopped"] in verdict["lines"]
+
+
 # --------------------------------------------------------------------------- a custom argument from the form
 ARGUMENT_CONFTEST = '''
 import json, os
