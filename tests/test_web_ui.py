@@ -225,9 +225,10 @@ def test_stop_reset_and_finish_from_the_ui(pytester, target, sessions):
          lambda data: data["user_count"] == 1 and data["stats"][-1]["num_requests"] > 0)
     assert requests.post(f"{url}/finish", headers={"Origin": "http://evil.example"}, timeout=5).status_code == 403
     assert requests.post(f"{url}/finish", timeout=5).json()["success"] is True
-    out = session.finish()
-    assert session.process.returncode == 0, out
-    assert "1 passed" in out
+    out = session.finish(timeout=END_TIMEOUT)
+    # Ended before its run time (the default 10s, from the latest start): judged, and stopped.
+    assert session.process.returncode == 1, out
+    assert "STOPPED ended from the web UI at 00:0" in out and "of a 00:10 run: its results are partial" in out
 
 
 # --------------------------------------------------------------------------- step 3: the dashboard in a browser
@@ -497,7 +498,8 @@ def test_end_run_of_a_shape_run_before_the_shape_ended_it_is_stopped(pytester, t
     assert session.process.returncode == 1, out
     run = judged(pytester.path)
     assert run["status"] == "stopped", run
-    assert run["stopped"].startswith("ended from the web UI at 00:0") and "before its shape Long ended it" in run["stopped"]
+    assert run["stopped"].startswith("ended from the web UI at 00:0"), run
+    assert run["stopped"].endswith(", before its shape Long ended it")
 
 
 def test_every_request_failed_shows_on_the_dashboard(pytester, refused_url, sessions):
@@ -560,3 +562,35 @@ def test_web_port_in_use_is_one_usage_error_before_any_run(pytester, target):
     assert "Traceback" not in output and "AttributeError" not in output
     assert len(output.splitlines()) < 5, output
     assert not [event for event in read_events(pytester.path) if event["event"] in ("init", "request", "test_start")]
+
+
+TAKES_THE_PORT_CONFTEST = RECORDING_CONFTEST + '''
+import socket
+
+HELD = []
+
+def pytest_sessionstart(session):
+    # After the plugin checked the port (at configure): taken before the run sets up its UI.
+    port = session.config.getoption("load_web_port")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", int(port)))
+    sock.listen()
+    HELD.append(sock)
+'''
+
+
+def test_web_port_taken_after_the_check_fails_the_run_in_one_line(pytester, target):
+    """The port taken between the session's check and the run: the run is not started, said in one
+    line by its item (no AttributeError from a run driven without its UI)."""
+    pytester.makeconftest(TAKES_THE_PORT_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *web_args(target, run_time="1s")[:-1],
+                                           f"--load-web-port={port}", timeout=60)
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    assert (f"load run not started: the web UI cannot listen on 127.0.0.1:{port}: the port is in use" in output), output
+    assert "Traceback" not in output and "AttributeError" not in output, output
+    assert not [event for event in read_events(pytester.path) if event["event"] in ("request", "test_start")]

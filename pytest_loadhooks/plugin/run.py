@@ -433,6 +433,8 @@ class LoadRun:
             started_at = self.web.started_at(started_at)
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
+        if self.web is not None:  # ended early from the web UI (Stop, End run): stopped, its numbers partial
+            result.stopped = self.web.stopped_reason()
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
         if self.baselines is not None:
             self._compare_and_save(result, environment, forced=signals.forced)
@@ -506,7 +508,7 @@ class LoadRun:
         if self.baselines.settings.compare is not None:
             self.baselines.compare(self, result, document)
             document = build_report_data(environment, self.run_info(result))
-        if self.baselines.settings.save and not forced and result.interrupted is None:
+        if self.baselines.settings.save and not forced and result.interrupted is None and result.stopped is None:
             result.saved_baselines.append(self.baselines.save(self, document))
 
     def run_info(self, result: LoadResult) -> dict[str, Any]:
