@@ -594,3 +594,25 @@ def test_web_port_taken_after_the_check_fails_the_run_in_one_line(pytester, targ
     assert (f"load run not started: the web UI cannot listen on 127.0.0.1:{port}: the port is in use" in output), output
     assert "Traceback" not in output and "AttributeError" not in output, output
     assert not [event for event in read_events(pytester.path) if event["event"] in ("request", "test_start")]
+
+
+@pytest.mark.parametrize("mode", ["--load-web", "--load-web-wait"])
+def test_run_time_zero_ends_a_run_driven_through_the_ui_at_once(pytester, target, mode):
+    """A run time of 0 ends the run as soon as it starts, with the UI as without it (it ran for ever)."""
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    args = ["-p", "no:cacheprovider", mode, "--load-web-port=0", f"--load-host={target}", "--load-run-time=0"]
+    if mode == "--load-web-wait":  # started from the form by a script, right after the UI comes up
+        pytester.makeconftest(URL_CONFTEST + '''
+import threading, time, urllib.request
+
+@events.init.add_listener
+def _start_from_the_form(web_ui, **kw):
+    def post():
+        time.sleep(0.5)
+        urllib.request.urlopen(urllib.request.Request(web_ui.url + "/swarm", data=b"user_count=1", method="POST"))
+    threading.Thread(target=post, daemon=True).start()
+''')
+    result = pytester.runpytest_subprocess(*args, timeout=60)
+    output = result.stdout.str()
+    assert result.ret == 0, output
+    assert "load_run: PASSED" in output

@@ -210,10 +210,10 @@ class RunControl:
         if fresh:
             self.started_at = runner.start_time or time.time()
             self.paused_at = None
-            if not run_time:
+            if run_time is None:
                 self._cancel_deadline(forget=True)  # a fresh start without a run time is bounded by nothing
         self._wake.set()
-        if run_time:
+        if run_time is not None:  # 0 too: the run ends as soon as it starts, as without the UI
             self._set_deadline(run_time)
 
     def _set_deadline(self, run_time: float) -> None:
