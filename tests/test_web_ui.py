@@ -502,18 +502,35 @@ def test_end_run_of_a_shape_run_before_the_shape_ended_it_is_stopped(pytester, t
     assert run["stopped"].endswith(", before its shape Long ended it")
 
 
-def test_every_request_failed_shows_on_the_dashboard(pytester, refused_url, sessions):
-    """The run's own checks (run_failures) reach the dashboard's verdict, as they reach the terminal."""
-    pytester.makeconftest(URL_CONFTEST)
+# Nothing in a short test run makes a warning (a saturated generator takes a busy CPU for a while):
+# this conftest gives every result one, as the code that finds one would, to see it reach the page.
+WARNING_CONFTEST = '''
+from pytest_loadhooks.plugin import run as _run
+
+_init = _run.LoadResult.__init__
+
+def _with_a_warning(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self.warnings.append("a warning <b>from</b> the conftest")
+
+_run.LoadResult.__init__ = _with_a_warning
+'''
+
+
+def test_every_request_failed_and_warnings_show_on_the_dashboard(pytester, refused_url, sessions):
+    """The run's own checks (run_failures) and its warnings reach the dashboard's verdict, as they
+    reach the terminal."""
+    pytester.makeconftest(URL_CONFTEST + WARNING_CONFTEST)
     pytester.makepyfile(test_shop=SHOP_MODULE)
     session = sessions(pytester.path, web_args(refused_url, *OUTPUTS, run_time="2s"))
     url = session.url()
     verdict = verdict_of(url)
     assert verdict["status"] == "failed"
     assert any(line.startswith("every request failed: ") for line in verdict["run_failures"]), verdict
-    assert verdict["warnings"] == [] and verdict["stopped"] is None
+    assert verdict["warnings"] == ["a warning <b>from</b> the conftest"] and verdict["stopped"] is None
     out = session.finish(timeout=END_TIMEOUT)
     assert session.process.returncode == 1, out
+    assert "WARNING a warning <b>from</b> the conftest" in out
 
 
 def test_waiting_session_whose_form_is_never_sent_ends_on_ctrl_c(pytester, target, sessions):

@@ -18,7 +18,7 @@ import pytest
 import requests
 from plugin_helpers import SHOP_MODULE
 from test_report import chromium_available
-from test_web_ui import URL_CONFTEST, poll, sessions, web_args
+from test_web_ui import URL_CONFTEST, WARNING_CONFTEST, poll, sessions, web_args
 from test_web_ui_examples import EXAMPLE, FAST_SPAWN, PASSWORD
 
 DRIVER = Path(__file__).resolve().parent / "browser" / "drive_web_ui.py"
@@ -72,8 +72,9 @@ def test_start_stop_reset_edit_and_restart_from_the_dashboard(pytester, target, 
 
 def test_stop_clicked_in_the_browser_ends_the_run_on_time_as_stopped(pytester, target, sessions, tmp_path):
     """Started from the form, then the dashboard's Stop: the session ends by itself at the run time
-    (no End run), and the dashboard shows the verdict the terminal gives (stopped, with its sentence)."""
-    pytester.makeconftest(URL_CONFTEST)
+    (no End run), and the dashboard shows the verdict the terminal gives (stopped, with its sentence,
+    and the result's warnings)."""
+    pytester.makeconftest(URL_CONFTEST + WARNING_CONFTEST)
     pytester.makepyfile(test_shop=SHOP_MODULE)
     session = sessions(pytester.path, ["--load-web-wait", "--load-web-port=0", f"--load-host={target}",
                                        "--load-run-time=8s", "--load-json=report.json"])
@@ -82,8 +83,9 @@ def test_stop_clicked_in_the_browser_ends_the_run_on_time_as_stopped(pytester, t
     assert seen["running"]["requests"] > 0 and seen["stopped"]["users"] == 0
     verdict = seen["verdict"]
     assert verdict["status"] == "stopped" and verdict["label"] == "Stopped early"
-    assert any(line.startswith("stopped from the web UI at 00:0") and line.endswith("of a 00:08 run")
-               for line in verdict["lines"]), verdict
+    assert len(verdict["lines"]) == 2 and verdict["warnings"] == ["a warning <b>from</b> the conftest"], verdict
+    assert verdict["lines"][0].startswith("stopped from the web UI at 00:0"), verdict
+    assert verdict["lines"][0].endswith("of a 00:08 run"), verdict  # the sentence, then the warning (as text)
     out = session.finish(timeout=60)  # nobody clicked End run: the run time ended the session
     assert session.process.returncode == 1, out
     run = json.loads((pytester.path / "report.json").read_text())["run"]

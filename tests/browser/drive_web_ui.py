@@ -190,6 +190,7 @@ VERDICT = """() => {
     status: box.getAttribute('data-status'),
     label: document.getElementById('verdict-status').textContent,
     lines: Array.from(document.querySelectorAll('#verdict-lines li')).map(li => li.textContent),
+    warnings: Array.from(document.querySelectorAll('#verdict-lines li.warn')).map(li => li.textContent),
   };
 }"""
 
