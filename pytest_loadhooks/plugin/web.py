@@ -5,8 +5,11 @@ its Environment, :meth:`WebSession.attach` builds the run's :class:`~pytest_load
 and binds its port *before* ``init`` fires (listeners add routes and set up the login), and
 :meth:`WebSession.serve` starts answering right after. The run is then driven through the UI's
 :class:`~pytest_loadhooks.web.RunControl`: started at once and followed, or, with
-``--load-web-wait``, started from the form. A run's UI stays up after its run (its final
-numbers and downloads) until the next run takes the port or the session ends.
+``--load-web-wait``, started from the form; either way it ends at its run time or End run
+(see ``web.control``), and one ended early from the UI is *stopped* (:meth:`WebSession.stopped_reason`).
+A run's UI stays up after its run (its final numbers, its verdict and downloads) until the next
+run takes the port or the session ends; a dashboard watching it gets the verdict first (at most
+``VERDICT_WAIT`` seconds more). The port is checked when the session is configured (:func:`check_port`).
 """
 
 from __future__ import annotations
@@ -82,8 +85,8 @@ def configure(config: pytest.Config, registry: ArgumentRegistry) -> None:
 
 
 def check_port(settings: WebSettings) -> None:
-    """The UI's port, proven free before any run or traffic: one line and exit status 4 if it is not
-    (a run that found it taken later would fail at its fixtures' setup, its users already built)."""
+    """The UI's port, proven free before any run or traffic: one line and exit status 4 if it is not.
+    (Taken later, between this check and a run, that run is not started: see :meth:`WebSession.attach`.)"""
     from ..web.port import bind_problem
 
     if settings.port == 0:
@@ -186,10 +189,9 @@ class WebSession:
             return
         import gevent
 
-        waited = 0.0
-        while not ui.verdict_delivered and waited < VERDICT_WAIT:
-            gevent.sleep(0.1)
-            waited += 0.1
+        give_up = time.monotonic() + VERDICT_WAIT
+        while not ui.verdict_delivered and time.monotonic() < give_up:
+            gevent.sleep(0.1)  # the UI's server answers meanwhile
 
     # -- what the UI shows --
     def _form_arguments(self, run: LoadRun) -> list[Any]:
