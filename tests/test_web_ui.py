@@ -633,3 +633,22 @@ def _start_from_the_form(web_ui, **kw):
     output = result.stdout.str()
     assert result.ret == 0, output
     assert "load_run: PASSED" in output
+
+
+def test_stop_in_a_distributed_run_ends_it_at_its_run_time_as_stopped(pytester, target, sessions):
+    """The master's UI (--load-processes: a master and its local worker): Stop tells the worker to stop
+    its users, the master keeps the run's clock, the session ends at the run time, stopped."""
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, web_args(target, "--load-processes=1", *OUTPUTS, run_time="5s"))
+    url = session.url(timeout=90)
+    first_requests(url)
+    assert requests.post(f"{url}/stop", timeout=30).json()["success"] is True
+    stopped = poll(lambda: requests.get(f"{url}/stats/requests", timeout=5).json(),
+                   lambda data: data["state"] == "stopped")
+    assert stopped["user_count"] == 0
+    assert verdict_of(url)["status"] == "stopped"
+    out = session.finish(timeout=END_TIMEOUT)
+    assert session.process.returncode == 1, out
+    run = judged(pytester.path)
+    assert run["status"] == "stopped" and run["stopped"].endswith("of a 00:05 run"), run
