@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from plugin_helpers import SHOP_MODULE
+from plugin_helpers import RECORDING_CONFTEST, SHOP_MODULE, read_events
 
 URL_CONFTEST = '''
 import os
@@ -223,9 +225,10 @@ def test_stop_reset_and_finish_from_the_ui(pytester, target, sessions):
          lambda data: data["user_count"] == 1 and data["stats"][-1]["num_requests"] > 0)
     assert requests.post(f"{url}/finish", headers={"Origin": "http://evil.example"}, timeout=5).status_code == 403
     assert requests.post(f"{url}/finish", timeout=5).json()["success"] is True
-    out = session.finish()
-    assert session.process.returncode == 0, out
-    assert "1 passed" in out
+    out = session.finish(timeout=END_TIMEOUT)
+    # Ended before its run time (the default 10s, from the latest start): judged, and stopped.
+    assert session.process.returncode == 1, out
+    assert "STOPPED ended from the web UI at 00:0" in out and "of a 00:10 run: its results are partial" in out
 
 
 # --------------------------------------------------------------------------- step 3: the dashboard in a browser
@@ -368,3 +371,284 @@ def test_locust_custom_login_form_renders_and_logs_in(pytester, target, sessions
     assert browser.get(f"{url}/stats/requests", timeout=5).json()["state"] in ("spawning", "running", "stopped")
     out = session.finish()
     assert session.process.returncode == 0, out
+
+
+# --------------------------------------------------------------------------- the run's end, whatever the UI did
+# A run driven through the UI ends at its run time or when it is ended ("End run"); one ended early
+# from the UI (Stop, then its run time; End run before its run time) is *stopped*: its item fails
+# with the sentence, the JSON and HTML reports say stopped, junit shows a failure. The sessions
+# below must all exit by themselves: a hang fails the test at finish()'s timeout.
+END_TIMEOUT = 60
+
+
+def judged(directory: Path) -> dict:
+    """The run's part of the JSON report the session wrote (``--load-json=report.json``)."""
+    return json.loads((directory / "report.json").read_text())["run"]
+
+
+def verdict_of(url: str) -> dict:
+    """The verdict the dashboard shows once the run is judged (``/loadhooks/status``'s ``run.verdict``)."""
+    return poll(lambda: requests.get(f"{url}/loadhooks/status", timeout=5).json()["run"],
+                lambda run: run.get("verdict") is not None, timeout=30)["verdict"]
+
+
+def first_requests(url: str) -> None:
+    poll(lambda: requests.get(f"{url}/stats/requests", timeout=5).json(),
+         lambda data: data["state"] == "running" and data["stats"][-1]["num_requests"] > 0)
+
+
+OUTPUTS = ("--load-json=report.json", "--load-html=report.html", "--junitxml=junit.xml")
+
+
+def test_stop_from_the_ui_then_the_run_time_ends_the_run_as_stopped(pytester, target, sessions):
+    """The issue's case: --load-web --load-run-time, Stop at once: the session ends at the run time, stopped."""
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, web_args(target, *OUTPUTS, run_time="4s"))
+    url = session.url()
+    first_requests(url)
+    assert requests.post(f"{url}/stop", timeout=5).json()["success"] is True
+    verdict = verdict_of(url)  # the dashboard says what the terminal says
+    assert verdict["status"] == "stopped"
+    assert verdict["stopped"].startswith("stopped from the web UI at 00:0") and "of a 00:04 run" in verdict["stopped"]
+
+    out = session.finish(timeout=END_TIMEOUT)
+    assert session.process.returncode == 1, out
+    assert "1 failed" in out and "stopped from the web UI at 00:0" in out and "its results are partial" in out
+    run = judged(pytester.path)
+    assert run["status"] == "stopped" and run["stopped"] == verdict["stopped"]
+    assert "stopped from the web UI" in (pytester.path / "report.html").read_text()
+    junit = (pytester.path / "junit.xml").read_text()
+    assert "<failure" in junit and "stopped from the web UI" in junit
+
+
+def test_stop_then_end_run_before_the_run_time_is_stopped(pytester, target, sessions):
+    """--load-web-wait, a start from the form, Stop, then End run long before the run time."""
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, ["--load-web-wait", "--load-web-port=0", f"--load-host={target}",
+                                       "--load-users=2", "--load-spawn-rate=20", "--load-run-time=20s", *OUTPUTS])
+    url = session.url()
+    assert requests.post(f"{url}/swarm", data={}, timeout=5).json()["success"] is True
+    first_requests(url)
+    assert requests.post(f"{url}/stop", timeout=5).json()["success"] is True
+    poll(lambda: requests.get(f"{url}/stats/requests", timeout=5).json(), lambda data: data["state"] == "stopped")
+    assert requests.post(f"{url}/finish", timeout=5).json()["success"] is True
+
+    out = session.finish(timeout=END_TIMEOUT)
+    assert session.process.returncode == 1, out
+    run = judged(pytester.path)
+    assert run["status"] == "stopped", run
+    assert run["stopped"].startswith("stopped from the web UI at 00:0") and run["stopped"].endswith("of a 00:20 run")
+    assert f"{run['stopped']}: its results are partial" in out and "1 failed" in out
+
+
+def test_end_run_in_a_followed_run_before_its_run_time_is_stopped(pytester, target, sessions):
+    """--load-web (no wait): End run is there too, and ending before the run time is not a pass."""
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, web_args(target, *OUTPUTS, run_time="30s"))
+    url = session.url()
+    assert 'id="finish"' in requests.get(url, timeout=5).text
+    first_requests(url)
+    assert requests.post(f"{url}/finish", timeout=5).json()["success"] is True
+    out = session.finish(timeout=END_TIMEOUT)
+    assert session.process.returncode == 1, out
+    run = judged(pytester.path)
+    assert run["status"] == "stopped" and run["stopped"].startswith("ended from the web UI at 00:0"), run
+    assert run["stopped"].endswith("of a 00:30 run")
+
+
+def test_restarted_run_that_ran_its_full_run_time_is_judged_normally(pytester, target, sessions):
+    """Stop, then a new start from the form: judged from the latest start, which ran its whole run time."""
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, web_args(target, *OUTPUTS, run_time="3s"))
+    url = session.url()
+    first_requests(url)
+    assert requests.post(f"{url}/stop", timeout=5).json()["success"] is True
+    poll(lambda: requests.get(f"{url}/stats/requests", timeout=5).json(), lambda data: data["state"] == "stopped")
+    restarted = requests.post(f"{url}/swarm", data={}, timeout=5).json()
+    assert restarted["success"] is True, restarted
+    assert verdict_of(url)["status"] == "passed"
+    out = session.finish(timeout=END_TIMEOUT)
+    assert session.process.returncode == 0, out
+    run = judged(pytester.path)
+    assert run["status"] == "passed" and run["stopped"] is None
+    assert run["duration"] >= 2.5  # the latest start's run time, not the first start's
+
+
+SHAPE_MODULE = SHOP_MODULE + '''
+from pytest_loadhooks import LoadTestShape
+
+class Long(LoadTestShape):
+    def tick(self):
+        return (2, 20) if self.get_run_time() < 60 else None
+'''
+
+
+def test_end_run_of_a_shape_run_before_the_shape_ended_it_is_stopped(pytester, target, sessions):
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHAPE_MODULE)
+    session = sessions(pytester.path, ["--load-web", "--load-web-port=0", f"--load-host={target}", *OUTPUTS])
+    url = session.url()
+    first_requests(url)
+    assert requests.post(f"{url}/finish", timeout=5).json()["success"] is True
+    out = session.finish(timeout=END_TIMEOUT)
+    assert session.process.returncode == 1, out
+    run = judged(pytester.path)
+    assert run["status"] == "stopped", run
+    assert run["stopped"].startswith("ended from the web UI at 00:0"), run
+    assert run["stopped"].endswith(", before its shape Long ended it")
+
+
+# Nothing in a short test run makes a warning (a saturated generator takes a busy CPU for a while):
+# this conftest gives every result one, as the code that finds one would, to see it reach the page.
+WARNING_CONFTEST = '''
+from pytest_loadhooks.plugin import run as _run
+
+_init = _run.LoadResult.__init__
+
+def _with_a_warning(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self.warnings.append("a warning <b>from</b> the conftest")
+
+_run.LoadResult.__init__ = _with_a_warning
+'''
+
+
+def test_every_request_failed_and_warnings_show_on_the_dashboard(pytester, refused_url, sessions):
+    """The run's own checks (run_failures) and its warnings reach the dashboard's verdict, as they
+    reach the terminal."""
+    pytester.makeconftest(URL_CONFTEST + WARNING_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, web_args(refused_url, *OUTPUTS, run_time="2s"))
+    url = session.url()
+    verdict = verdict_of(url)
+    assert verdict["status"] == "failed"
+    assert any(line.startswith("every request failed: ") for line in verdict["run_failures"]), verdict
+    assert verdict["warnings"] == ["a warning <b>from</b> the conftest"] and verdict["stopped"] is None
+    out = session.finish(timeout=END_TIMEOUT)
+    assert session.process.returncode == 1, out
+    assert "WARNING a warning <b>from</b> the conftest" in out
+
+
+def test_waiting_session_whose_form_is_never_sent_ends_on_ctrl_c(pytester, target, sessions):
+    """--load-web-wait waits for the form without a time limit; Ctrl-C ends it at once, interrupted."""
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, ["--load-web-wait", "--load-web-port=0", f"--load-host={target}",
+                                       "--load-run-time=2s", *OUTPUTS])
+    url = session.url()
+    assert requests.get(f"{url}/loadhooks/status", timeout=5).json()["run"]["waiting_for_start"] is True
+    time.sleep(3)  # longer than the run time: it bounds a started run only
+    assert session.process.poll() is None
+    session.process.send_signal(signal.SIGINT)
+    out = session.finish(timeout=END_TIMEOUT)
+    assert session.process.returncode == 2, out
+    assert "Traceback" not in out
+    assert judged(pytester.path)["status"] == "interrupted"
+
+
+def test_end_run_before_any_start_is_stopped(pytester, target, sessions):
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, ["--load-web-wait", "--load-web-port=0", f"--load-host={target}", *OUTPUTS])
+    url = session.url()
+    assert requests.post(f"{url}/finish", timeout=5).json()["success"] is True
+    out = session.finish(timeout=END_TIMEOUT)
+    assert session.process.returncode == 1, out
+    assert judged(pytester.path)["stopped"] == "ended from the web UI before the run was started"
+
+
+# --------------------------------------------------------------------------- the UI's port, checked up front
+def test_web_port_in_use_is_one_usage_error_before_any_run(pytester, target):
+    pytester.makeconftest(RECORDING_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *web_args(target, run_time="1s")[:-1],
+                                               f"--load-web-port={port}", timeout=60)
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, output
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
+    assert errors == [f"ERROR: pytest-loadhooks: the web UI cannot listen on 127.0.0.1:{port}: "
+                      "the port is in use (choose another with --load-web-port, or 0 for any free port)"], output
+    assert "Traceback" not in output and "AttributeError" not in output
+    assert len(output.splitlines()) < 5, output
+    assert not [event for event in read_events(pytester.path) if event["event"] in ("init", "request", "test_start")]
+
+
+TAKES_THE_PORT_CONFTEST = RECORDING_CONFTEST + '''
+import socket
+
+HELD = []
+
+def pytest_sessionstart(session):
+    # After the plugin checked the port (at configure): taken before the run sets up its UI.
+    port = session.config.getoption("load_web_port")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", int(port)))
+    sock.listen()
+    HELD.append(sock)
+'''
+
+
+def test_web_port_taken_after_the_check_fails_the_run_in_one_line(pytester, target):
+    """The port taken between the session's check and the run: the run is not started, said in one
+    line by its item (no AttributeError from a run driven without its UI)."""
+    pytester.makeconftest(TAKES_THE_PORT_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *web_args(target, run_time="1s")[:-1],
+                                           f"--load-web-port={port}", timeout=60)
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    assert (f"load run not started: the web UI cannot listen on 127.0.0.1:{port}: the port is in use" in output), output
+    assert "Traceback" not in output and "AttributeError" not in output, output
+    assert not [event for event in read_events(pytester.path) if event["event"] in ("request", "test_start")]
+
+
+@pytest.mark.parametrize("mode", ["--load-web", "--load-web-wait"])
+def test_run_time_zero_ends_a_run_driven_through_the_ui_at_once(pytester, target, mode):
+    """A run time of 0 ends the run as soon as it starts, with the UI as without it (it ran for ever)."""
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    args = ["-p", "no:cacheprovider", mode, "--load-web-port=0", f"--load-host={target}", "--load-run-time=0"]
+    if mode == "--load-web-wait":  # started from the form by a script, right after the UI comes up
+        pytester.makeconftest(URL_CONFTEST + '''
+import threading, time, urllib.request
+
+@events.init.add_listener
+def _start_from_the_form(web_ui, **kw):
+    def post():
+        time.sleep(0.5)
+        urllib.request.urlopen(urllib.request.Request(web_ui.url + "/swarm", data=b"user_count=1", method="POST"))
+    threading.Thread(target=post, daemon=True).start()
+''')
+    result = pytester.runpytest_subprocess(*args, timeout=60)
+    output = result.stdout.str()
+    assert result.ret == 0, output
+    assert "load_run: PASSED" in output
+
+
+def test_stop_in_a_distributed_run_ends_it_at_its_run_time_as_stopped(pytester, target, sessions):
+    """The master's UI (--load-processes: a master and its local worker): Stop tells the worker to stop
+    its users, the master keeps the run's clock, the session ends at the run time, stopped."""
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, web_args(target, "--load-processes=1", *OUTPUTS, run_time="5s"))
+    url = session.url(timeout=90)
+    first_requests(url)
+    assert requests.post(f"{url}/stop", timeout=30).json()["success"] is True
+    stopped = poll(lambda: requests.get(f"{url}/stats/requests", timeout=5).json(),
+                   lambda data: data["state"] == "stopped")
+    assert stopped["user_count"] == 0
+    assert verdict_of(url)["status"] == "stopped"
+    out = session.finish(timeout=END_TIMEOUT)
+    assert session.process.returncode == 1, out
+    run = judged(pytester.path)
+    assert run["status"] == "stopped" and run["stopped"].endswith("of a 00:05 run"), run

@@ -18,7 +18,7 @@ import pytest
 import requests
 from plugin_helpers import SHOP_MODULE
 from test_report import chromium_available
-from test_web_ui import URL_CONFTEST, poll, sessions, web_args
+from test_web_ui import URL_CONFTEST, WARNING_CONFTEST, poll, sessions, web_args
 from test_web_ui_examples import EXAMPLE, FAST_SPAWN, PASSWORD
 
 DRIVER = Path(__file__).resolve().parent / "browser" / "drive_web_ui.py"
@@ -65,9 +65,31 @@ def test_start_stop_reset_edit_and_restart_from_the_dashboard(pytester, target, 
     assert seen["edited"]["users"] == 1 and seen["edited"]["state"] == "running"
     assert seen["finish_message"]
 
-    out = session.finish()  # "End run" handed the last run to pytest
-    assert session.process.returncode == 0, out
-    assert "1 passed" in out
+    out = session.finish(timeout=60)  # "End run" handed the last run to pytest, before its run time: stopped
+    assert session.process.returncode == 1, out
+    assert "STOPPED ended from the web UI at" in out
+
+
+def test_stop_clicked_in_the_browser_ends_the_run_on_time_as_stopped(pytester, target, sessions, tmp_path):
+    """Started from the form, then the dashboard's Stop: the session ends by itself at the run time
+    (no End run), and the dashboard shows the verdict the terminal gives (stopped, with its sentence,
+    and the result's warnings)."""
+    pytester.makeconftest(URL_CONFTEST + WARNING_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, ["--load-web-wait", "--load-web-port=0", f"--load-host={target}",
+                                       "--load-run-time=8s", "--load-json=report.json"])
+    seen = drive("stop", session.url(), tmp_path / "shots")
+
+    assert seen["running"]["requests"] > 0 and seen["stopped"]["users"] == 0
+    verdict = seen["verdict"]
+    assert verdict["status"] == "stopped" and verdict["label"] == "Stopped early"
+    assert len(verdict["lines"]) == 2 and verdict["warnings"] == ["a warning <b>from</b> the conftest"], verdict
+    assert verdict["lines"][0].startswith("stopped from the web UI at 00:0"), verdict
+    assert verdict["lines"][0].endswith("of a 00:08 run"), verdict  # the sentence, then the warning (as text)
+    out = session.finish(timeout=60)  # nobody clicked End run: the run time ended the session
+    assert session.process.returncode == 1, out
+    run = json.loads((pytester.path / "report.json").read_text())["run"]
+    assert run["status"] == "stopped" and run["stopped"] in verdict["lines"]
 
 
 # --------------------------------------------------------------------------- a custom argument from the form
@@ -96,15 +118,16 @@ def test_run_started_from_the_browser_form_sees_the_custom_argument(pytester, ta
                  "--field", "my_argument=typed <b>in</b> the browser", "--field", "env=staging")
     assert seen["running"]["requests"] > 0
 
-    out = session.finish()
-    assert session.process.returncode == 0, out
+    out = session.finish(timeout=60)
+    assert session.process.returncode == 1 and "STOPPED ended from the web UI at" in out, out  # End run, early
     assert json.loads((pytester.path / "started.json").read_text()) == {
         "my_argument": "typed <b>in</b> the browser", "env": "staging"}
 
 
 # --------------------------------------------------------------------------- examples/web_ui in the browser
 def test_login_flow_of_the_auth_example_in_the_browser(example, target, sessions, tmp_path):
-    session = sessions(example, ["-p", "record_url", *web_args(target, FAST_SPAWN, "--load-web-login", run_time="8s")],
+    # A run time long enough for the login steps on a busy machine: the UI goes with the session.
+    session = sessions(example, ["-p", "record_url", *web_args(target, FAST_SPAWN, "--load-web-login", run_time="15s")],
                        env={"WEB_UI_PASSWORD": PASSWORD})
     seen = drive("login", session.url(), tmp_path / "shots", "--username", "admin", "--password", PASSWORD)
 
@@ -118,7 +141,8 @@ def test_login_flow_of_the_auth_example_in_the_browser(example, target, sessions
 
 
 def test_added_route_and_blueprint_page_render_in_the_browser(example, target, sessions, tmp_path):
-    session = sessions(example, ["-p", "record_url", *web_args(target, FAST_SPAWN, run_time="6s")])
+    # A run time long enough for chromium to come up on a busy machine: the UI goes with the session.
+    session = sessions(example, ["-p", "record_url", *web_args(target, FAST_SPAWN, run_time="12s")])
     seen = drive("pages", session.url(), tmp_path / "shots")
 
     assert seen["added_page"] == "Another page"

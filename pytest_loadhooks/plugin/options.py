@@ -387,7 +387,8 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("web-port", "the web UI's port (default 8089; 0: any free port, printed)", parse_web_port, 8089,
                metavar="PORT"),
     LoadOption("web-wait", "serve the web UI and wait for a start from its form (stop, change and start again; "
-               "'End run' hands the last run to pytest)", parse_bool, False, flag=True),
+               "'End run' hands the last run to pytest, as stopped when it ended before its run time)", parse_bool, False,
+               flag=True),
     LoadOption("web-login", "serve the web UI behind a login (init listeners set environment.web_ui.auth_args and "
                "login_manager.user_loader)", parse_bool, False, flag=True),
     LoadOption("tls-cert", "serve the web UI over HTTPS with this certificate (PEM; also SSL_CERT)",

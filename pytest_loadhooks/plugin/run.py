@@ -446,6 +446,8 @@ class LoadRun:
             started_at = self.web.started_at(started_at)
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
+        if self.web is not None:  # ended early from the web UI (Stop, End run): stopped, its numbers partial
+            result.stopped = self.web.stopped_reason()
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
         result.warnings += generator.warnings(result.duration)
         if self.baselines is not None:
@@ -523,7 +525,7 @@ class LoadRun:
         if self.baselines.settings.compare is not None:
             self.baselines.compare(self, result, document)
             document = build_report_data(environment, self.run_info(result))
-        if self.baselines.settings.save and not forced and result.interrupted is None:
+        if self.baselines.settings.save and not forced and result.interrupted is None and result.stopped is None:
             try:
                 result.saved_baselines.append(self.baselines.save(self, document))
             except OSError as error:  # proven writable at start-up: the disk filled up since

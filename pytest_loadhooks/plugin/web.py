@@ -5,8 +5,11 @@ its Environment, :meth:`WebSession.attach` builds the run's :class:`~pytest_load
 and binds its port *before* ``init`` fires (listeners add routes and set up the login), and
 :meth:`WebSession.serve` starts answering right after. The run is then driven through the UI's
 :class:`~pytest_loadhooks.web.RunControl`: started at once and followed, or, with
-``--load-web-wait``, started from the form. A run's UI stays up after its run (its final
-numbers and downloads) until the next run takes the port or the session ends.
+``--load-web-wait``, started from the form; either way it ends at its run time or End run
+(see ``web.control``), and one ended early from the UI is *stopped* (:meth:`WebSession.stopped_reason`).
+A run's UI stays up after its run (its final numbers, its verdict and downloads) until the next
+run takes the port or the session ends; a dashboard watching it gets the verdict first (at most
+``VERDICT_WAIT`` seconds more). The port is checked when the session is configured (:func:`check_port`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
 
 WEB_KEY = pytest.StashKey["WebSession"]()
 _BY_NAME = {option.key: option for option in opts.OPTIONS}
+VERDICT_WAIT = 3.0
+"""Seconds the UI stays up after its run, at most, for a dashboard watching it to get the verdict."""
 
 
 @dataclass
@@ -73,9 +78,23 @@ def configure(config: pytest.Config, registry: ArgumentRegistry) -> None:
     except ValueError as error:
         raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
     if settings is not None:
+        check_port(settings)
         session = WebSession(config, settings, registry)
         config.stash[WEB_KEY] = session
         config.add_cleanup(session.close)
+
+
+def check_port(settings: WebSettings) -> None:
+    """The UI's port, proven free before any run or traffic: one line and exit status 4 if it is not.
+    (Taken later, between this check and a run, that run is not started: see :meth:`WebSession.attach`.)"""
+    from ..web.port import bind_problem
+
+    if settings.port == 0:
+        return  # any free port: the session prints the one it got
+    problem = bind_problem(settings.host, settings.port)
+    if problem is not None:
+        raise pytest.UsageError(f"pytest-loadhooks: the web UI cannot listen on {settings.host}:{settings.port}: "
+                                f"{problem}")
 
 
 def for_run(config: pytest.Config) -> WebSession | None:
@@ -91,6 +110,7 @@ class WebSession:
         self.registry = registry
         self.ui: WebUI | None = None
         self._run: LoadRun | None = None
+        self.attach_error: str | None = None  # why the latest run's UI could not start
 
     # -- the hooks of LoadRun --
     def attach(self, environment: Environment, run: LoadRun) -> None:
@@ -111,9 +131,16 @@ class WebSession:
         options.web_host, options.web_port, options.web_login = self.settings.host, ui.port, self.settings.login
         try:
             ui.bind()
-        except OSError as error:
-            raise pytest.UsageError(f"pytest-loadhooks: the web UI cannot listen on {self.settings.host}:"
-                                    f"{self.settings.port}: {error.strerror or error}") from None
+        except OSError as error:  # taken since the session began (its port was checked then)
+            from ..exception import ConfigurationError
+            from ..web.port import describe_bind_error
+
+            # The run is not started: its item (or load_result) says so in one line, and so does a
+            # later attempt to drive it (drive()).
+            self.attach_error = (f"the web UI cannot listen on {self.settings.host}:{self.settings.port}: "
+                                 f"{describe_bind_error(error)}")
+            raise ConfigurationError(self.attach_error) from None
+        self.attach_error = None
         options.web_port = ui.port
         environment.web_ui = ui
         self.ui, self._run = ui, run
@@ -126,8 +153,21 @@ class WebSession:
             self.ui.start()
 
     def drive(self) -> int:
-        """Run the load through the UI's controls; returns the runner's exit code."""
-        return self.ui.control.drive()
+        """Run the load through the UI's controls; returns the runner's exit code.
+
+        Raises ConfigurationError (the run is not started: its item says why in one line) when the
+        run has no UI to drive it: its port could not be bound when the run was set up."""
+        control = self.ui.control if self.ui is not None else None
+        if control is None:
+            from ..exception import ConfigurationError
+
+            raise ConfigurationError(self.attach_error or "its web UI is not up")
+        return control.drive()
+
+    def stopped_reason(self) -> str | None:
+        """How the run was ended early from the UI (``LoadResult.stopped``), or None."""
+        control = self.ui.control if self.ui is not None else None
+        return control.stopped_reason() if control is not None else None
 
     def started_at(self, default: float) -> float:
         """When the judged run began: the latest start (after a wait for the form, or a restart)."""
@@ -136,8 +176,22 @@ class WebSession:
 
     def close(self) -> None:
         if self.ui is not None:
+            self._let_the_dashboard_see_the_verdict(self.ui)
             self.ui.stop()
             self.ui = None
+
+    def _let_the_dashboard_see_the_verdict(self, ui: WebUI) -> None:
+        """A dashboard open on a judged run gets its verdict before the UI goes (at most VERDICT_WAIT s).
+
+        The session ends within a second of its last run, faster than the page's refresh: without
+        this a person at the dashboard would see the run stop and never learn its verdict."""
+        if self._run is None or self._run.result is None or not ui.watched_recently():
+            return
+        import gevent
+
+        give_up = time.monotonic() + VERDICT_WAIT
+        while not ui.verdict_delivered and time.monotonic() < give_up:
+            gevent.sleep(0.1)  # the UI's server answers meanwhile
 
     # -- what the UI shows --
     def _form_arguments(self, run: LoadRun) -> list[Any]:

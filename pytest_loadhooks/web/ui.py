@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
+WATCHED_WITHIN = 5.0
+"""A dashboard that asked for the status this recently (it refreshes every 1.5 s) is still open."""
 
 
 class WebUI:
@@ -64,6 +67,10 @@ class WebUI:
         """``username_password_callback`` (the URL the login form posts to) and ``auth_providers``
         (``[{"label", "callback_url", "icon_url"}]``), shown on the login page."""
         self.template_args: dict[str, Any] = {}
+        self.last_watched: float | None = None
+        """When a dashboard last asked for the run's status (``time.monotonic()``), or None."""
+        self.verdict_delivered = False
+        """Whether a dashboard has been sent the run's verdict (``/loadhooks/status``'s ``run.verdict``)."""
         self.greenlet: Any = None
         self.server: Any = None
         self.app = Flask("pytest_loadhooks.web", template_folder=str(HERE / "templates"),
@@ -116,6 +123,10 @@ class WebUI:
             "extra_options": [argument.public() for argument in self.arguments],
             "run_name": self.run_name,
         })
+
+    def watched_recently(self, within: float = WATCHED_WITHIN) -> bool:
+        """Whether a dashboard asked for the run's status in the last ``within`` seconds."""
+        return self.last_watched is not None and time.monotonic() - self.last_watched <= within
 
     # -- the server --
     @property

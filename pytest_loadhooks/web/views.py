@@ -302,17 +302,37 @@ def status_report(web_ui: WebUI) -> dict[str, Any]:
     environment = web_ui.environment
     control = web_ui.control
     history = list(environment.stats.history)
-    deadline = control.deadline if control is not None else None
+    web_ui.last_watched = time.monotonic()
+    judged = verdict(web_ui)
+    if judged is not None:
+        web_ui.verdict_delivered = True
     return {
         "run": {"name": web_ui.run_name, "host": environment.host or "",
                 "state": getattr(environment.runner, "state", "missing"),
-                "time_left": None if deadline is None else max(deadline - time.time(), 0.0),
+                "time_left": control.time_left if control is not None else None,
                 "waiting_for_start": bool(control and control.wait_for_start),
-                "controlled": control is not None and control.driving},
+                "controlled": control is not None and control.driving,
+                "ended": bool(control is not None and control.over),
+                "verdict": judged},
         "timeline": _timeline(history) if history else None,
         "thresholds": web_ui.thresholds() if web_ui.thresholds is not None else [],
         "arguments": [argument.public() for argument in web_ui.arguments],
     }
+
+
+def verdict(web_ui: WebUI) -> dict[str, Any] | None:
+    """The judged run's verdict, as the terminal gives it (None until the session has judged the run):
+    its status, why it was stopped, the run's own failed checks and the warnings that come with it."""
+    from ..report.redact import mask_url_credentials
+
+    info = web_ui.run_info() if web_ui.run_info is not None else {}
+    if "status" not in info:
+        return None
+    stopped = info.get("stopped")
+    return {"status": info["status"],
+            "stopped": None if stopped is None else mask_url_credentials(str(stopped)),
+            "run_failures": [mask_url_credentials(str(line)) for line in info.get("run_failures") or []],
+            "warnings": [mask_url_credentials(str(line)) for line in info.get("warnings") or []]}
 
 
 def report_document(web_ui: WebUI) -> dict[str, Any]:
@@ -367,4 +387,4 @@ def _finite(value: Any) -> Any:
     return value
 
 
-__all__ = ["cross_origin", "register_views", "report_document", "stats_report", "status_report"]
+__all__ = ["cross_origin", "register_views", "report_document", "stats_report", "status_report", "verdict"]

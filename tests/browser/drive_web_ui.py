@@ -4,6 +4,7 @@
     python tests/browser/drive_web_ui.py login URL --shots DIR --username U --password P
     python tests/browser/drive_web_ui.py pages URL --shots DIR
     python tests/browser/drive_web_ui.py start URL --shots DIR --field NAME=VALUE ...
+    python tests/browser/drive_web_ui.py stop URL --shots DIR
 
 Each scenario clicks the dashboard's own buttons and fills its own forms; nothing is posted behind the
 page's back. Runs in its own process (Playwright's sync API does not mix with gevent's patching) and
@@ -182,9 +183,41 @@ def start(page: Page, url: str, shots: Path, fields: list[str]) -> dict:
     return steps.seen
 
 
+VERDICT = """() => {
+  const box = document.getElementById('verdict');
+  if (!box || box.hidden) { return null; }
+  return {
+    status: box.getAttribute('data-status'),
+    label: document.getElementById('verdict-status').textContent,
+    lines: Array.from(document.querySelectorAll('#verdict-lines li')).map(li => li.textContent),
+    warnings: Array.from(document.querySelectorAll('#verdict-lines li.warn')).map(li => li.textContent),
+  };
+}"""
+
+
+def stop(page: Page, url: str, shots: Path) -> dict:
+    """Start the run from the form (its run time counts from this click, however long the browser took
+    to come up), click Stop while it goes, then wait, with no other click, for the dashboard to show
+    the run's verdict."""
+    steps = Steps(page, shots)
+    page.goto(url)
+    steps.wait_until("d.state === 'ready'")
+    set_users(page, 2)
+    page.click("#start")
+    steps.wait_until("d.state === 'running' && d.requests > 0")
+    steps.record("running")
+    page.click("#stop")
+    steps.wait_until("d.state === 'stopped' && d.users === 0")
+    steps.record("stopped")
+    page.wait_for_function(f"() => ({VERDICT})() !== null", timeout=TIMEOUT_MS)
+    steps.seen["verdict"] = page.evaluate(VERDICT)
+    page.screenshot(path=str(shots / f"{len(steps.seen):02d}-verdict.png"), full_page=True)
+    return steps.seen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["controls", "login", "pages", "start"])
+    parser.add_argument("scenario", choices=["controls", "login", "pages", "start", "stop"])
     parser.add_argument("url")
     parser.add_argument("--shots", required=True, type=Path)
     parser.add_argument("--username", default="admin")
@@ -204,6 +237,8 @@ def main() -> None:
             seen = login(page, url, args.shots, args.username, args.password)
         elif args.scenario == "pages":
             seen = pages(page, url, args.shots)
+        elif args.scenario == "stop":
+            seen = stop(page, url, args.shots)
         else:
             seen = start(page, url, args.shots, args.field)
         browser.close()

@@ -4,6 +4,10 @@
   "use strict";
 
   var REFRESH_MS = 1500;
+  var JUDGING_REFRESH_MS = 300;  // the run has ended and its verdict is coming: the session may close soon
+  var STATUS_LABELS = { passed: "Passed", failed: "Failed", stopped: "Stopped early", errored: "Errored",
+    interrupted: "Interrupted" };  // the HTML report's words
+  var nextRefresh = REFRESH_MS;
   var charts = window.LoadhooksCharts;
   var drawn = {};
 
@@ -103,7 +107,29 @@
     });
   }
 
+  // The verdict the terminal gives, once the session has judged the run: its status, why it was
+  // stopped, the run's own failed checks, its warnings (thresholds have their own card).
+  function renderVerdict(run) {
+    var verdict = run.verdict;
+    nextRefresh = run.ended && !verdict ? JUDGING_REFRESH_MS : REFRESH_MS;
+    var box = $("verdict");
+    if (!verdict) { box.hidden = true; return; }
+    box.hidden = false;
+    box.setAttribute("data-status", verdict.status);
+    $("verdict-status").textContent = STATUS_LABELS[verdict.status] || verdict.status;
+    $("verdict-status").className = "pill status-" + verdict.status;
+    var list = $("verdict-lines");
+    list.textContent = "";
+    function line(text, className) {
+      var li = document.createElement("li"); li.className = className; li.textContent = text; list.appendChild(li);
+    }
+    if (verdict.stopped) { line(verdict.stopped, "fail"); }
+    verdict.run_failures.forEach(function (text) { line(text, "fail"); });
+    verdict.warnings.forEach(function (text) { line(text, "warn"); });
+  }
+
   function renderStatus(status) {
+    renderVerdict(status.run);
     var left = status.run.time_left;
     $("kpi-time-left").textContent = left == null ? "–" : fixed(left, 0) + " s";
     var list = $("thresholds");
@@ -137,7 +163,7 @@
       getJSON("exceptions").then(renderExceptions)])
       .then(function () { document.body.setAttribute("data-refreshed", String(Date.now())); })
       .catch(function (error) { if (window.console) { console.warn("refresh failed", error); } })
-      .then(function () { window.setTimeout(refresh, REFRESH_MS); });
+      .then(function () { window.setTimeout(refresh, nextRefresh); });
   }
 
   $("swarm-form").addEventListener("submit", function (event) {
