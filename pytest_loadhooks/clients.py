@@ -96,7 +96,8 @@ def response_failure(response: Any, name: str) -> BaseException | None:
     request (its root), or its HTTP error status, or None.
 
     The status error names the request by its ``name``, not its URL (Locust does the same),
-    so ``get(f"/item/{id}", name="/item/[id]")`` failing 100 times is one failures row.
+    so ``get(f"/item/{id}", name="/item/[id]")`` failing 100 times is one failures row. A response
+    with its own ``status_error()`` (FastHttpUser's: ``LocustBadStatusCode(code=404)``) says it itself.
     """
     error = getattr(response, "error", None)
     if error is not None:
@@ -104,6 +105,9 @@ def response_failure(response: Any, name: str) -> BaseException | None:
     status = response.status_code or 0
     if status < 400:
         return None
+    status_error = getattr(response, "status_error", None)
+    if status_error is not None:
+        return status_error()
     reason = response.reason
     if isinstance(reason, bytes):
         try:

@@ -30,6 +30,7 @@ from urllib.request import Request as CookieRequest
 import gevent
 from geventhttpclient import HTTPClient
 from geventhttpclient.header import Headers
+from geventhttpclient.useragent import ConnectionError as GeventConnectionError
 from requests.utils import requote_uri
 
 from ..clients import (
@@ -41,7 +42,6 @@ from ..clients import (
     request_name,
     response_failure,
 )
-from ..exception import ResponseError
 from ..user.users import User
 
 if TYPE_CHECKING:
@@ -62,6 +62,19 @@ class TooManyRedirects(Exception):
 
 class RequestTimeout(TimeoutError):
     """No complete response within the call's ``timeout=``."""
+
+
+class LocustBadStatusCode(GeventConnectionError):
+    """A response whose HTTP status is an error (400 and up), under Locust's name and in its texts:
+    ``repr`` is ``LocustBadStatusCode(code=404)`` (what the failures table and CSV show, one row
+    for every URL of a request name) and ``str`` is ``URL http://host/path: code=404``.
+
+    As Locust's, it is geventhttpclient's ``ConnectionError`` (``.url``, ``.code``), not a
+    ``ResponseError``: raised by ``raise_for_status()`` in a ``catch_response`` block, it propagates.
+    """
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code})"
 
 
 class FastResponse:
@@ -143,8 +156,11 @@ class FastResponse:
         if self.error is not None:
             raise self.error
         if self.status_code >= 400:
-            kind = "Client" if self.status_code < 500 else "Server"
-            raise ResponseError(f"{self.status_code} {kind} Error: {self.reason} for url: {self.url}")
+            raise self.status_error()
+
+    def status_error(self) -> LocustBadStatusCode:
+        """What an error status is recorded and raised as (Locust's exception for it)."""
+        return LocustBadStatusCode(self.url, code=self.status_code)
 
     def close(self) -> None:
         raw, self._raw = self._raw, None
