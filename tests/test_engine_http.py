@@ -116,7 +116,12 @@ def test_catch_response_success_failure_and_status(user_base, target):
     assert isinstance(by_name["failed with exception"]["exception"], ValueError)
     assert len(seen) == 5  # each request reported exactly once, at the end of its block
     errors = {record["name"]: record["error"] for record in env.stats.errors.values()}
-    assert "body did not have what I wanted" in errors["marked failed"]
+    # The failures table's texts are Locust's: the exception's repr, a failure("...") message wrapped.
+    assert errors["marked failed"] == "CatchResponseError('body did not have what I wanted')"
+    assert errors["failed with exception"] == "ValueError('custom error')"
+    assert errors["decided by status"] == (
+        "HTTPError('404 Client Error: Not Found for url: decided by status')" if user_base is HttpUser
+        else "LocustBadStatusCode(code=404)")
 
 
 def test_catch_response_blocks_that_raise(user_base, target):
