@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..stats import HISTORY_PERCENTILES
 from .csv_output import (
     HistoryCsvWriter,
     csv_paths,
@@ -27,6 +26,7 @@ from .csv_output import (
     write_failures_csv,
     write_history_csv,
     write_stats_csv,
+    with_run_details,
 )
 from .data import SCHEMA_VERSION, SECRET_MASK, build_report_data, load_schema, read_json, write_json
 from .redact import mask_url_credentials
@@ -54,7 +54,7 @@ def write_csv_files(data: Mapping[str, Any], prefix: str | Path, *, history: boo
         write_exceptions_csv(data, paths["exceptions"]),
     ]
     if history:
-        written.insert(1, write_history_csv(data, paths["stats_history"], HISTORY_PERCENTILES))
+        written.insert(1, write_history_csv(data, paths["stats_history"]))
     return written
 
 
@@ -78,7 +78,7 @@ class ReportWriter:
         history sample, so a run that dies half-way still leaves the rows so far."""
         if self.csv_prefix is None or self._history is not None:
             return
-        self._history = HistoryCsvWriter(csv_paths(self.csv_prefix)["stats_history"], HISTORY_PERCENTILES)
+        self._history = HistoryCsvWriter(csv_paths(self.csv_prefix)["stats_history"], stats=runner.stats)
         self._runner = runner
         runner.history_listeners.append(self._history)
 
@@ -99,7 +99,9 @@ class ReportWriter:
         data = build_report_data(environment, run_info or {})
         written: list[Path] = []
         if self.csv_prefix is not None:
-            written += write_csv_files(data, self.csv_prefix, history=not streamed)
+            # Locust's CSV files hold details the document does not keep (failure times, exception messages).
+            csv_data = with_run_details(data, environment.stats)
+            written += write_csv_files(csv_data, self.csv_prefix, history=not streamed)
             if streamed:
                 written.insert(1, self._history.path)
         if self.json_path is not None:
