@@ -197,11 +197,13 @@ class _CheapCheckHTTPSConnection(urllib3.connection.HTTPSConnection):
         return not _readable_now(self.sock)
 
 
-class _HTTPConnectionPool(urllib3.HTTPConnectionPool):
+# Named as urllib3's own pools: a pool's class name is in the text of the errors it raises
+# ("HTTPConnectionPool(host='...', port=80): Read timed out."), which the failures table shows.
+class HTTPConnectionPool(urllib3.HTTPConnectionPool):
     ConnectionCls = _CheapCheckHTTPConnection
 
 
-class _HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+class HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _CheapCheckHTTPSConnection
 
 
@@ -227,7 +229,7 @@ class LoadHTTPAdapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         if _os_poll is not None:
-            self.poolmanager.pool_classes_by_scheme = {"http": _HTTPConnectionPool, "https": _HTTPSConnectionPool}
+            self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": HTTPSConnectionPool}
 
 
 def _merge_setting(request_setting: Any, session_setting: Any, dict_class: type = OrderedDict) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import gevent
 import msgpack
@@ -404,7 +405,12 @@ def test_fast_http_user_rest_parses_json_and_turns_errors_into_failures(target):
     assert verdicts["/page"] is None and verdicts["/page?_=..."] is None
     assert str(verdicts["/cart"]) == "cart not ok"
     assert str(verdicts["trailing comma"]).startswith("not ok, response was {")
-    assert str(verdicts["bug"]).startswith("KeyError: 'missing'. Response was")
+    # Locust's text: the error, where it was raised (from the rest() block down), then the response.
+    where = re.fullmatch(r"KeyError: 'missing' at (.*)\. Response was \{.*", str(verdicts["bug"]))
+    frames = where.group(1).split(", ")
+    assert frames[0].endswith(" in rest") and "/contrib/fasthttp.py:" in frames[0]
+    assert frames[-1].endswith(" in test_fast_http_user_rest_parses_json_and_turns_errors_into_failures")
+    assert "test_compat_stats.py:" in frames[-1] and len(frames) == 2
     assert str(verdicts["not json"]).startswith("Could not parse response as JSON. hello")
     assert isinstance(response, RestResponseContextManager)
     assert env.stats.total.num_requests == 6 and env.stats.total.num_failures == 4

@@ -232,6 +232,11 @@ def test_a_hanging_target_times_out_as_a_recorded_failure(user_base, target):
     assert kwargs["exception"] is not None
     assert 250 <= kwargs["response_time"] < 2500
     assert env.stats.get("/hang", "GET").num_failures == 1
+    if user_base is HttpUser:  # Locust's text, naming urllib3's pool as urllib3 names it
+        [record] = env.stats.errors.values()
+        port = target.rsplit(":", 1)[1]
+        assert record["error"] == ("ReadTimeout(ReadTimeoutError(\"HTTPConnectionPool(host='127.0.0.1', "
+                                   f"port={port}): Read timed out. (read timeout=0.3)\"))")
     # The client is still usable afterwards.
     assert user.client.get("/page").status_code == 200
 

@@ -17,7 +17,9 @@ cookie work while the target sets no cookies.
 from __future__ import annotations
 
 import json as jsonlib
+import re
 import time
+import traceback
 import zlib
 from base64 import b64encode
 from collections.abc import Callable, Iterator
@@ -169,6 +171,16 @@ class FastResponse:
 
     def __repr__(self) -> str:
         return f"<FastResponse [{self.status_code}]>"
+
+
+_HOME = re.compile(r"/(?:home|Users)/\w*/")
+
+
+def _where(error: BaseException) -> str:
+    """Where an error in a ``rest()`` block was raised, as Locust's failure text says it: each frame
+    from the block down, ``file:line in function``, comma-separated, a home directory as ``~/``."""
+    return ", ".join(f"{_HOME.sub('~/', frame.filename)}:{frame.lineno} in {frame.name}"
+                     for frame in traceback.extract_tb(error.__traceback__) if frame.filename.startswith("/"))
 
 
 def _decoded(body: bytes, headers: Any) -> bytes:
@@ -578,7 +590,8 @@ class FastHttpUser(User):
                     message = f"{message[:-1]}, response was {response.text[:200]}"
                 response.failure(message)
             except Exception as error:  # noqa: BLE001 - Locust's rest() records any error in the block as the failure
-                response.failure(f"{type(error).__name__}: {error}. Response was {response.text[:200]}")
+                response.failure(f"{type(error).__name__}: {error} at {_where(error)}. "
+                                 f"Response was {response.text[:200]}")
 
     @contextmanager
     def rest_(self, method: str, url: str, name: str | None = None,
