@@ -414,3 +414,15 @@ def test_fast_http_user_rest_parses_json_and_turns_errors_into_failures(target):
     assert str(verdicts["not json"]).startswith("Could not parse response as JSON. hello")
     assert isinstance(response, RestResponseContextManager)
     assert env.stats.total.num_requests == 6 and env.stats.total.num_failures == 4
+
+
+def test_an_exception_record_keeps_locusts_message_across_the_wire():
+    # runner.exceptions: msg is the repr (the type named, for our outputs), message Locust's str(exception),
+    # which the exceptions CSV writes; a worker's record reaches the master with both.
+    stats = RequestStats()
+    stats.log_exception(KeyError("sku"), "Traceback (most recent call last):\n  ...\nKeyError: 'sku'\n")
+    [record] = stats.exceptions.values()
+    assert (record["msg"], record["message"], record["count"]) == ("KeyError('sku')", "'sku'", 1)
+    wire = msgpack.unpackb(msgpack.packb(stats.serialize()), strict_map_key=False)
+    [remote] = RequestStats.from_serialized(wire).exceptions.values()
+    assert (remote["msg"], remote["message"]) == ("KeyError('sku')", "'sku'")
