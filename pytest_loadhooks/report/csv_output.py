@@ -13,7 +13,7 @@ formula are neutralised (:func:`spreadsheet_safe`); numbers are left as they are
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -81,7 +81,8 @@ def six_decimals(rate: float) -> str:
     return f"{rate:2f}"
 
 
-def _percentile_cells(num_requests: int, value_of: Any, percentiles: Sequence[float]) -> list[Any]:
+def _percentile_cells(num_requests: int, value_of: Callable[[float], float],
+                      percentiles: Sequence[float]) -> list[Any]:
     if not num_requests:
         return [NOT_MEASURED] * len(percentiles)
     return [whole_ms(value_of(q)) for q in percentiles]
@@ -186,7 +187,7 @@ def write_history_csv(data: Mapping[str, Any], path: Path,
 class HistoryCsvWriter:
     """Appends history rows to ``PREFIX_stats_history.csv`` as the run goes, flushing each one,
     so a run that dies half-way leaves every row sampled so far on disk. Given the run's
-    ``stats``, each line also has the run's percentiles and totals so far (Locust's columns)."""
+    ``stats``, each line has every one of Locust's columns (see :func:`history_csv_row`)."""
 
     def __init__(self, path: Path, percentiles: Sequence[float] = REPORT_PERCENTILES, stats: Any = None) -> None:
         self.path = path
