@@ -96,7 +96,8 @@ def response_failure(response: Any, name: str) -> BaseException | None:
     request (its root), or its HTTP error status, or None.
 
     The status error names the request by its ``name``, not its URL (Locust does the same),
-    so ``get(f"/item/{id}", name="/item/[id]")`` failing 100 times is one failures row.
+    so ``get(f"/item/{id}", name="/item/[id]")`` failing 100 times is one failures row. A response
+    with its own ``status_error()`` (FastHttpUser's: ``LocustBadStatusCode(code=404)``) says it itself.
     """
     error = getattr(response, "error", None)
     if error is not None:
@@ -104,6 +105,9 @@ def response_failure(response: Any, name: str) -> BaseException | None:
     status = response.status_code or 0
     if status < 400:
         return None
+    status_error = getattr(response, "status_error", None)
+    if status_error is not None:
+        return status_error()
     reason = response.reason
     if isinstance(reason, bytes):
         try:
@@ -193,11 +197,13 @@ class _CheapCheckHTTPSConnection(urllib3.connection.HTTPSConnection):
         return not _readable_now(self.sock)
 
 
-class _HTTPConnectionPool(urllib3.HTTPConnectionPool):
+# Named as urllib3's own pools: a pool's class name is in the text of the errors it raises
+# ("HTTPConnectionPool(host='...', port=80): Read timed out."), which the failures table shows.
+class HTTPConnectionPool(urllib3.HTTPConnectionPool):
     ConnectionCls = _CheapCheckHTTPConnection
 
 
-class _HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+class HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _CheapCheckHTTPSConnection
 
 
@@ -223,7 +229,7 @@ class LoadHTTPAdapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         if _os_poll is not None:
-            self.poolmanager.pool_classes_by_scheme = {"http": _HTTPConnectionPool, "https": _HTTPSConnectionPool}
+            self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": HTTPSConnectionPool}
 
 
 def _merge_setting(request_setting: Any, session_setting: Any, dict_class: type = OrderedDict) -> Any:

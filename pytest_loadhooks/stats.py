@@ -223,14 +223,32 @@ class StatsEntry:
         return self.total_response_time / timed if timed else 0.0
 
     @property
-    def median_response_time(self) -> float:
+    def median_response_time(self) -> int:
+        """The median in whole milliseconds, an int as Locust's (see :meth:`get_response_time_percentile`)."""
         return self.get_response_time_percentile(0.5)
+
+    @property
+    def exact_median_response_time(self) -> float:
+        """The median as measured (within 0.5 %), in milliseconds: what our own outputs and thresholds use."""
+        return self.exact_percentile(0.5)
 
     @property
     def avg_content_length(self) -> float:
         return self.total_content_length / self.num_requests if self.num_requests else 0.0
 
-    def get_response_time_percentile(self, q: float) -> float:
+    def get_response_time_percentile(self, q: float) -> int:
+        """Locust's call and Locust's type: the percentile rounded to a whole millisecond, an int.
+
+        Locust returns the key of its histogram bucket (an int: 0.4 ms reads 0, 147 ms reads 150);
+        here the exact percentile is rounded to the nearest millisecond (147 ms reads 147), so a
+        locustfile that formats it with ``%d`` or ``{:d}`` or compares it to Locust's works unchanged.
+        The figure to the 0.5 % is :meth:`exact_percentile`.
+        """
+        return round(self.exact_percentile(q))
+
+    def exact_percentile(self, q: float) -> float:
+        """The ``q`` percentile (0..1) of the response times, in milliseconds, within 0.5 % of the
+        exact value (nearest rank over the histogram): reports, thresholds and ``load_result`` read it."""
         return self.response_times.percentile(self.num_timed_requests, q)
 
     def _window(self, now: float | None) -> tuple[int, int]:
@@ -304,9 +322,10 @@ class StatsEntry:
 
     # -- what a locustfile reads, and the wire --
     def to_dict(self, escape_string_values: bool = False) -> dict[str, Any]:
-        """The entry's figures under Locust's ``to_dict()`` keys.
+        """The entry's figures under Locust's ``to_dict()`` keys and types.
 
-        Times stay in unrounded milliseconds (Locust rounds min and max to whole ms);
+        The median and ``response_time_percentile_<q>`` are whole milliseconds (ints), as Locust's;
+        the average, min and max stay unrounded (Locust rounds min and max to whole ms, as floats);
         ``escape_string_values`` is accepted for Locust's signature and changes nothing.
         """
         data = {
@@ -400,7 +419,7 @@ class StatsEntry:
                 forget_seconds_before(per_second, max(per_second) - self.rps_window - 2)
 
     def summary(self, percentiles: Iterable[float] = (0.5, 0.9, 0.95, 0.99)) -> dict[str, Any]:
-        """Figures a person reads: what reports and the terminal show."""
+        """Figures a person reads: what reports and the terminal show (times as measured, not rounded)."""
         data = {
             "name": self.name,
             "method": self.method,
@@ -410,15 +429,22 @@ class StatsEntry:
             "avg_response_time": self.avg_response_time,
             "min_response_time": self.min_response_time or 0.0,
             "max_response_time": self.max_response_time,
-            "median_response_time": self.median_response_time,
+            "median_response_time": self.exact_median_response_time,
             "avg_content_length": self.avg_content_length,
             "total_rps": self.total_rps,
             "current_rps": self.current_rps,
             "total_fail_per_sec": self.total_fail_per_sec,
         }
         for q in percentiles:
-            data[f"p{percentile_label(q)}"] = self.get_response_time_percentile(q)
+            data[f"p{percentile_label(q)}"] = self.exact_percentile(q)
         return data
+
+    def percentile(self) -> str:
+        """This entry's row of the percentile table (:func:`print_percentile_stats`): whole
+        milliseconds, as Locust's ``StatsEntry.percentile()``; a ValueError without requests."""
+        if not self.num_requests:
+            raise ValueError(f"no requests to {self.method} {self.name}: it has no percentiles")
+        return _percentile_row(self, _name_width([self]))
 
     def to_string(self, current: bool = True) -> str:
         """One row of :func:`print_stats`' table (rates of the last window, or of the whole run)."""
@@ -478,8 +504,10 @@ class StatsError:
     Failures of one request ``name`` group together whatever URLs they hit.
 
     ``record["occurrences"]`` (and ``"method"``, ``"name"``, ``"error"``, ``"first_seen"``,
-    ``"last_seen"``) reads a record as the outputs show it: ``record["error"]`` is the
-    displayed :attr:`message`, while ``to_dict()["error"]`` is Locust's recorded text.
+    ``"last_seen"``) reads a record as the failures tables and CSV show it: ``record["error"]``
+    is Locust's recorded text (``CatchResponseError('price missing')``, as in Locust's web UI,
+    HTML report and ``_failures.csv``); :attr:`message` and :meth:`to_name` unwrap a
+    ``response.failure("...")`` message, as Locust's console error report does.
     """
 
     __slots__ = ("error", "first_seen", "last_seen", "method", "name", "occurrences")
@@ -547,7 +575,7 @@ class StatsError:
     def __getitem__(self, key: str) -> Any:
         if key not in self._FIELDS:
             raise KeyError(key)
-        return self.message if key == "error" else getattr(self, key)
+        return parse_error(self.error) if key == "error" else getattr(self, key)
 
     def __repr__(self) -> str:
         return f"<StatsError {self.to_name()!r} x{self.occurrences}>"
@@ -709,11 +737,15 @@ class RequestStats:
         record.occurred(now)
 
     def log_exception(self, exception: BaseException, formatted_traceback: str, node: str = "local") -> None:
-        """Record an uncaught exception in a user (the ``user_error`` event)."""
+        """Record an uncaught exception in a user (the ``user_error`` event); equal tracebacks count
+        together. ``msg`` is the exception's repr, which names its type (what the terminal, the
+        report and ``load_result`` show); ``message`` is Locust's text for it, ``str(exception)``,
+        what the exceptions CSV writes in its Message column."""
         record = self.exceptions.get(formatted_traceback)
         if record is None:
             self.exceptions[formatted_traceback] = {
                 "count": 1, "msg": repr(exception), "traceback": formatted_traceback, "nodes": [node],
+                "message": str(exception),
             }
         else:
             record["count"] += 1
@@ -743,7 +775,7 @@ class RequestStats:
         difference over every bucket of the total, the costly part of a history sample)."""
         base = self._window_base(int(time.time() if now is None else now))
         if base is None:
-            return {q: self.total.get_response_time_percentile(q) for q in qs}
+            return {q: self.total.exact_percentile(q) for q in qs}
         older, older_count = base
         window = self.total.response_times.since(older)
         count = self.total.num_timed_requests - older_count
@@ -952,16 +984,17 @@ def get_percentile_stats_summary(stats: RequestStats) -> list[str]:
     header = f"{'Type Name':<{width}}{columns} {'# reqs':>8}"
     separator = "-" * len(header)
 
-    def row(entry: StatsEntry) -> str:
-        values = "".join(f" {entry.get_response_time_percentile(q):>7.0f}" for q in PERCENTILES_TO_REPORT)
-        return f"{f'{entry.method} {entry.name}'.strip():<{width}}{values} {entry.num_requests:>8}"
-
     lines = ["Response time percentiles", header, separator]
-    lines += [row(entry) for entry in entries]
+    lines += [_percentile_row(entry, width) for entry in entries]
     lines.append(separator)
     if stats.total.num_timed_requests:
-        lines.append(row(stats.total))
+        lines.append(_percentile_row(stats.total, width))
     return lines
+
+
+def _percentile_row(entry: StatsEntry, width: int) -> str:
+    values = "".join(f" {entry.get_response_time_percentile(q):>7d}" for q in PERCENTILES_TO_REPORT)
+    return f"{f'{entry.method} {entry.name}'.strip():<{width}}{values} {entry.num_requests:>8}"
 
 
 def get_error_report_summary(stats: RequestStats) -> list[str]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import site
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -73,6 +75,38 @@ def tls_target(tmp_path_factory):
     server = Target("https", str(cert), str(key))
     yield server.url, str(cert)
     server.stop()
+
+
+LOCUST_REQUIREMENT = "locust>=2.30,<3"
+
+
+@pytest.fixture(scope="session")
+def locust_python(tmp_path_factory):
+    """The python of a throw-away venv holding real Locust (built once per session; it also sees
+    this interpreter's packages, this project included)."""
+    venv = tmp_path_factory.mktemp("locust-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    see_our_packages(python)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    LOCUST_REQUIREMENT], check=True, timeout=600)
+    return str(python)
+
+
+def see_our_packages(python: Path) -> None:
+    """Make the throw-away venv see this interpreter's site directories, after its own.
+
+    ``venv --system-site-packages`` is not enough: run from a virtual environment it links
+    the base interpreter's packages, not the environment's, where this project is installed.
+    ``site.addsitedir`` (unlike a plain path line) also runs the directories' own .pth files,
+    which is how an editable install of this project is found.
+    """
+    ours = [path for path in [*site.getsitepackages(), site.getusersitepackages(),
+                              sysconfig.get_paths()["purelib"]] if Path(path).is_dir()]
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    lines = "; ".join(f"site.addsitedir({path!r})" for path in dict.fromkeys(ours))
+    (Path(purelib) / "zz_parent_site.pth").write_text(f"import site; {lines}\n")
 
 
 @pytest.fixture

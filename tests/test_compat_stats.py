@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import gevent
 import msgpack
@@ -61,8 +62,10 @@ def test_to_dict_has_locusts_keys_and_figures():
     assert list(data) == LOCUST_TO_DICT_KEYS
     assert (data["num_requests"], data["num_failures"]) == (5, 1)
     assert (data["min_response_time"], data["max_response_time"]) == (10.0, 50.0)
-    assert data["avg_response_time"] == 30.0 and data["median_response_time"] == 30.0
-    assert data["response_time_percentile_0.95"] == 50.0 and data["avg_content_length"] == 10
+    assert data["avg_response_time"] == 30.0 and data["median_response_time"] == 30
+    assert data["response_time_percentile_0.95"] == 50 and data["avg_content_length"] == 10
+    # Locust's types: the median and percentiles are whole milliseconds (its bucket keys are ints).
+    assert type(data["median_response_time"]) is int and type(data["response_time_percentile_0.95"]) is int
     assert list(stats.total.to_dict()) == LOCUST_TO_DICT_KEYS
     assert stats.total.to_dict()["name"] == "Aggregated"
 
@@ -187,18 +190,18 @@ def test_merged_errors_keep_the_first_and_last_seen_of_all_parts():
     assert list(merged.errors) == list(part_a.errors)  # the same failure meets under the same key
 
 
-def test_catch_response_messages_show_without_their_wrapper():
-    # Locust's error report shows response.failure("rejected") as "rejected"; its recorded
-    # text (CSV, to_dict, the wire) is "CatchResponseError('rejected')".
+def test_catch_response_failures_keep_locusts_wrapper_except_in_the_error_report():
+    # Locust's console error report shows response.failure("rejected") as "rejected"; its failures
+    # tables (web UI, HTML report), its CSV, to_dict and the wire show "CatchResponseError('rejected')".
     stats = RequestStats()
     fire(stats, "/i", 1.0, exception=CatchResponseError("rejected"))
     [record] = stats.errors.values()
-    assert record["error"] == record.message == "rejected"
-    assert record.to_name() == "GET /i: rejected"
-    assert record.to_dict()["error"] == "CatchResponseError('rejected')"
+    assert record["error"] == record.to_dict()["error"] == "CatchResponseError('rejected')"
+    assert record.message == "rejected" and record.to_name() == "GET /i: rejected"
+    assert repr(record.error) == "CatchResponseError('rejected')"
     # The same once the record came from a worker as text.
     [remote] = RequestStats.from_serialized(stats.serialize()).errors.values()
-    assert remote.error == "CatchResponseError('rejected')" and remote.message == "rejected"
+    assert remote.error == remote["error"] == "CatchResponseError('rejected')" and remote.message == "rejected"
 
 
 # -- printing and history in library mode -------------------------------------------------------------------
@@ -220,6 +223,18 @@ def test_print_helpers_log_the_tables(caplog):
     with caplog.at_level(logging.INFO, logger="pytest_loadhooks.stats_logger"):
         print_error_report(RequestStats())
     assert caplog.text == ""  # nothing failed: no report
+
+
+def test_an_entrys_percentile_row_is_in_whole_milliseconds():
+    # Locust's StatsEntry.percentile(): the entry's row of the percentile table, ints.
+    stats = RequestStats()
+    for value in (10.4, 20.6, 30.2):
+        fire(stats, "/j", value)
+    row = stats.get("/j", "GET").percentile().split()
+    assert row[:2] == ["GET", "/j"] and row[-1] == "3"
+    assert row[2:-1] == ["21", "21", "30", "30", "30", "30", "30", "30", "30", "30", "30"]
+    with pytest.raises(ValueError, match="no requests"):
+        StatsEntry("/none", "GET").percentile()
 
 
 def test_stats_printer_prints_until_its_greenlet_is_killed(caplog, monkeypatch):
@@ -283,22 +298,27 @@ def test_failures_group_by_request_name_not_by_url(user_base, target):
     with user.client.get("/status/500?item=1", name="/status/500?item=[n]", catch_response=True):
         pass
     rows = {(r.name, r.occurrences, r["error"]) for r in env.stats.errors.values()}
-    error_class = "HTTPError" if user_base is HttpUser else "ResponseError"
-    assert rows == {
-        ("/status/404?item=[n]", 20, f"{error_class}('404 Client Error: Not Found for url: /status/404?item=[n]')"),
-        ("/status/500?item=[n]", 1,
-         f"{error_class}('500 Server Error: Internal Server Error for url: /status/500?item=[n]')"),
-    }
+    if user_base is HttpUser:
+        assert rows == {
+            ("/status/404?item=[n]", 20, "HTTPError('404 Client Error: Not Found for url: /status/404?item=[n]')"),
+            ("/status/500?item=[n]", 1,
+             "HTTPError('500 Server Error: Internal Server Error for url: /status/500?item=[n]')"),
+        }
+    else:  # Locust's FastHttpUser: its LocustBadStatusCode, whose repr holds the code alone
+        assert rows == {("/status/404?item=[n]", 20, "LocustBadStatusCode(code=404)"),
+                        ("/status/500?item=[n]", 1, "LocustBadStatusCode(code=500)")}
 
 
-def test_failure_messages_without_the_wrapper(user_base, target):
+def test_catch_response_failures_as_locust_records_them(user_base, target):
     user, env, seen = client_user(user_base, target)
     for _ in range(3):
         with user.client.get("/page", name="/page", catch_response=True) as response:
             response.failure("rejected")
     [record] = env.stats.errors.values()
     assert isinstance(seen[0]["exception"], CatchResponseError)
-    assert (record.occurrences, record["error"], record.to_name()) == (3, "rejected", "GET /page: rejected")
+    assert (repr(seen[0]["exception"]), str(seen[0]["exception"])) == ("CatchResponseError('rejected')", "rejected")
+    assert (record.occurrences, record["error"], record.to_name()) == (
+        3, "CatchResponseError('rejected')", "GET /page: rejected")
 
 
 def test_a_refused_connection_is_recorded_as_its_root_error(user_base, refused_url):
@@ -385,7 +405,24 @@ def test_fast_http_user_rest_parses_json_and_turns_errors_into_failures(target):
     assert verdicts["/page"] is None and verdicts["/page?_=..."] is None
     assert str(verdicts["/cart"]) == "cart not ok"
     assert str(verdicts["trailing comma"]).startswith("not ok, response was {")
-    assert str(verdicts["bug"]).startswith("KeyError: 'missing'. Response was")
+    # Locust's text: the error, where it was raised (from the rest() block down), then the response.
+    where = re.fullmatch(r"KeyError: 'missing' at (.*)\. Response was \{.*", str(verdicts["bug"]))
+    frames = where.group(1).split(", ")
+    assert frames[0].endswith(" in rest") and "/contrib/fasthttp.py:" in frames[0]
+    assert frames[-1].endswith(" in test_fast_http_user_rest_parses_json_and_turns_errors_into_failures")
+    assert "test_compat_stats.py:" in frames[-1] and len(frames) == 2
     assert str(verdicts["not json"]).startswith("Could not parse response as JSON. hello")
     assert isinstance(response, RestResponseContextManager)
     assert env.stats.total.num_requests == 6 and env.stats.total.num_failures == 4
+
+
+def test_an_exception_record_keeps_locusts_message_across_the_wire():
+    # runner.exceptions: msg is the repr (the type named, for our outputs), message Locust's str(exception),
+    # which the exceptions CSV writes; a worker's record reaches the master with both.
+    stats = RequestStats()
+    stats.log_exception(KeyError("sku"), "Traceback (most recent call last):\n  ...\nKeyError: 'sku'\n")
+    [record] = stats.exceptions.values()
+    assert (record["msg"], record["message"], record["count"]) == ("KeyError('sku')", "'sku'", 1)
+    wire = msgpack.unpackb(msgpack.packb(stats.serialize()), strict_map_key=False)
+    [remote] = RequestStats.from_serialized(wire).exceptions.values()
+    assert (remote["msg"], remote["message"]) == ("KeyError('sku')", "'sku'")

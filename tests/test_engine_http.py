@@ -116,7 +116,12 @@ def test_catch_response_success_failure_and_status(user_base, target):
     assert isinstance(by_name["failed with exception"]["exception"], ValueError)
     assert len(seen) == 5  # each request reported exactly once, at the end of its block
     errors = {record["name"]: record["error"] for record in env.stats.errors.values()}
-    assert "body did not have what I wanted" in errors["marked failed"]
+    # The failures table's texts are Locust's: the exception's repr, a failure("...") message wrapped.
+    assert errors["marked failed"] == "CatchResponseError('body did not have what I wanted')"
+    assert errors["failed with exception"] == "ValueError('custom error')"
+    assert errors["decided by status"] == (
+        "HTTPError('404 Client Error: Not Found for url: decided by status')" if user_base is HttpUser
+        else "LocustBadStatusCode(code=404)")
 
 
 def test_catch_response_blocks_that_raise(user_base, target):
@@ -227,6 +232,11 @@ def test_a_hanging_target_times_out_as_a_recorded_failure(user_base, target):
     assert kwargs["exception"] is not None
     assert 250 <= kwargs["response_time"] < 2500
     assert env.stats.get("/hang", "GET").num_failures == 1
+    if user_base is HttpUser:  # Locust's text, naming urllib3's pool as urllib3 names it
+        [record] = env.stats.errors.values()
+        port = target.rsplit(":", 1)[1]
+        assert record["error"] == ("ReadTimeout(ReadTimeoutError(\"HTTPConnectionPool(host='127.0.0.1', "
+                                   f"port={port}): Read timed out. (read timeout=0.3)\"))")
     # The client is still usable afterwards.
     assert user.client.get("/page").status_code == 200
 

@@ -70,9 +70,13 @@ def test_percentiles_are_within_one_percent_of_the_exact_nearest_rank(seed):
     entry = stats.get("/", "GET")
     for q in QUANTILES:
         exact = nearest_rank(values, q)
-        for measured in (entry.get_response_time_percentile(q), stats.total.get_response_time_percentile(q)):
+        for measured in (entry.exact_percentile(q), stats.total.exact_percentile(q)):
             assert abs(measured - exact) <= 0.01 * exact, (q, measured, exact)
-    assert abs(entry.median_response_time - nearest_rank(values, 0.5)) <= 0.01 * nearest_rank(values, 0.5)
+        # Locust's call gives Locust's type: the same figure, to the nearest whole millisecond.
+        assert entry.get_response_time_percentile(q) == round(entry.exact_percentile(q))
+    median = nearest_rank(values, 0.5)
+    assert abs(entry.exact_median_response_time - median) <= 0.01 * median
+    assert entry.median_response_time == round(entry.exact_median_response_time)
     # min, max, average and count are exact, not bucketed.
     assert entry.min_response_time == min(values)
     assert entry.max_response_time == max(values)
@@ -84,10 +88,14 @@ def test_percentiles_of_small_and_sub_millisecond_samples():
     stats = RequestStats()
     feed(stats, [("GET", "/", v, 0, None) for v in (0.25, 0.5, 0.75, 3.0, 250.0)])
     entry = stats.get("/", "GET")
-    assert entry.get_response_time_percentile(0.2) == pytest.approx(0.25, abs=0.001)
-    assert entry.get_response_time_percentile(0.5) == pytest.approx(0.75, abs=0.001)
-    assert entry.get_response_time_percentile(1.0) == 250.0
-    assert StatsEntry("empty").get_response_time_percentile(0.95) == 0.0
+    assert entry.exact_percentile(0.2) == pytest.approx(0.25, abs=0.001)
+    assert entry.exact_percentile(0.5) == pytest.approx(0.75, abs=0.001)
+    assert entry.exact_percentile(1.0) == 250.0
+    assert StatsEntry("empty").exact_percentile(0.95) == 0.0
+    # Locust's call rounds to whole milliseconds, an int, as Locust's bucket keys are.
+    assert [entry.get_response_time_percentile(q) for q in (0.2, 0.5, 1.0)] == [0, 1, 250]
+    assert all(type(entry.get_response_time_percentile(q)) is int for q in (0.2, 0.5, 1.0))
+    assert StatsEntry("empty").get_response_time_percentile(0.95) == 0
     with pytest.raises(ValueError):
         entry.get_response_time_percentile(1.5)
 

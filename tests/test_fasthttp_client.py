@@ -16,7 +16,10 @@ import time
 import pytest
 
 from engine_support import REQUEST_KWARGS, make_env
+from geventhttpclient.useragent import ConnectionError as GeventConnectionError
 from pytest_loadhooks import FastHttpUser, task
+from pytest_loadhooks.contrib.fasthttp import LocustBadStatusCode
+from pytest_loadhooks.exception import ResponseError
 
 SERVER = textwrap.dedent('''
     import base64, gzip, json, sys, threading, time
@@ -227,5 +230,28 @@ def test_catch_response_on_a_redirected_error(server):
     user, env, seen = make_user(server)
     with user.client.get("/status-redirect?code=302&to=/missing", catch_response=True) as response:
         assert response.status_code == 404
-    assert "404 Client Error" in str(seen[-1]["exception"])
+    assert repr(seen[-1]["exception"]) == "LocustBadStatusCode(code=404)"
+    assert str(seen[-1]["exception"]) == f"URL {server}/missing: code=404"  # the URL it ended at
     assert env.stats.total.num_failures == 1
+
+
+def test_an_error_status_is_locusts_bad_status_code(server):
+    # Locust's FastHttpUser records an error status as LocustBadStatusCode, geventhttpclient's
+    # ConnectionError: repr with the code alone (one failures row per request name), str with the URL.
+    user, env, seen = make_user(server)
+    response = user.client.get("/status-redirect?code=503", name="busy")
+    error = seen[-1]["exception"]
+    assert isinstance(error, LocustBadStatusCode) and isinstance(error, GeventConnectionError)
+    assert not isinstance(error, ResponseError)
+    assert (repr(error), str(error), error.code) == (
+        "LocustBadStatusCode(code=503)", f"URL {server}/status-redirect?code=503: code=503", 503)
+    with pytest.raises(LocustBadStatusCode) as raised:
+        response.raise_for_status()
+    assert repr(raised.value) == repr(error)
+    [record] = env.stats.errors.values()
+    assert (record["error"], record.to_name()) == (
+        "LocustBadStatusCode(code=503)", "GET busy: LocustBadStatusCode(code=503)")
+    # As in Locust, it is not a ResponseError: raised in a catch_response block, it propagates.
+    with pytest.raises(LocustBadStatusCode):
+        with user.client.get("/status/404", catch_response=True) as caught:
+            caught.raise_for_status()

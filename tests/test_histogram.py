@@ -172,13 +172,13 @@ def test_stats_entries_count_through_the_histogram_and_merge_exactly():
     entry = stats.get("/n0", "GET")
     rebuilt = StatsEntry.unserialize(json.loads(json.dumps(entry.serialize())))
     assert rebuilt.response_times == entry.response_times
-    assert rebuilt.get_response_time_percentile(0.95) == entry.get_response_time_percentile(0.95)
+    assert rebuilt.exact_percentile(0.95) == entry.exact_percentile(0.95)
     merged = RequestStats()
     for half in halves:
         merged.merge(json.loads(json.dumps(half.serialize())))
     assert merged.total.response_times == stats.total.response_times
     for q in (0.5, 0.95, 0.999):
-        assert merged.total.get_response_time_percentile(q) == stats.total.get_response_time_percentile(q)
+        assert merged.total.exact_percentile(q) == stats.total.exact_percentile(q)
 
 
 def test_a_window_against_a_wider_histogram_is_still_exact():

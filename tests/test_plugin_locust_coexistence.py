@@ -1,49 +1,15 @@
 """Both plugins in one environment: Locust's own pytest plugin auto-loads beside ours.
 
-Locust is never a dependency of this project: the test installs it into a
-throw-away virtual environment that also sees every package the running interpreter sees
-(this project included), whether that is the system Python or a virtual environment.
+Locust is never a dependency of this project: the ``locust_python`` fixture (tests/conftest.py)
+installs it into a throw-away virtual environment that also sees every package the running
+interpreter sees (this project included).
 """
 
 from __future__ import annotations
 
-import site
 import subprocess
-import sys
-import sysconfig
-from pathlib import Path
 
-import pytest
 from plugin_helpers import SHOP_MODULE, load_args
-
-LOCUST_REQUIREMENT = "locust>=2.30,<3"
-
-
-@pytest.fixture(scope="session")
-def locust_python(tmp_path_factory):
-    venv = tmp_path_factory.mktemp("locust-venv")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    see_our_packages(python)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    LOCUST_REQUIREMENT], check=True, timeout=600)
-    return str(python)
-
-
-def see_our_packages(python: Path) -> None:
-    """Make the throw-away venv see this interpreter's site directories, after its own.
-
-    ``venv --system-site-packages`` is not enough: run from a virtual environment it links
-    the base interpreter's packages, not the environment's, where this project is installed.
-    ``site.addsitedir`` (unlike a plain path line) also runs the directories' own .pth files,
-    which is how an editable install of this project is found.
-    """
-    ours = [path for path in [*site.getsitepackages(), site.getusersitepackages(),
-                              sysconfig.get_paths()["purelib"]] if Path(path).is_dir()]
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
-    lines = "; ".join(f"site.addsitedir({path!r})" for path in dict.fromkeys(ours))
-    (Path(purelib) / "zz_parent_site.pth").write_text(f"import site; {lines}\n")
 
 
 def test_load_session_with_locust_installed(pytester, target, locust_python):

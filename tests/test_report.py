@@ -210,7 +210,7 @@ def shop_run(target, tmp_path_factory):
         patch.setenv("NO_PROXY", "127.0.0.1,localhost")
         environment = load_run([shop_user()], target, users=4, run_time=1.5, writer=writer, setup=watch_history)
     stats = environment.stats
-    thresholds = [dict(THRESHOLDS[0], measured=stats.total.get_response_time_percentile(0.95)),
+    thresholds = [dict(THRESHOLDS[0], measured=stats.total.exact_percentile(0.95)),
                   dict(THRESHOLDS[1], measured=stats.total.total_rps)]
     info = run_info(environment, name="tests/test_report.py::shop", users=4, spawn_rate=20, run_time=1.5,
                     thresholds=thresholds, custom_arguments=CUSTOM_ARGUMENTS)
@@ -246,7 +246,7 @@ def test_json_matches_the_run_stats_and_validates(shop_run):
     assert (run["status"], run["exit_code"]) == ("failed", 1)
     assert run["user_classes"] == ["ShopUser"]
     assert [t["passed"] for t in data["thresholds"]] == [True, False]
-    assert data["thresholds"][0]["measured"] == stats.total.get_response_time_percentile(0.95)
+    assert data["thresholds"][0]["measured"] == stats.total.exact_percentile(0.95)
 
     assert {(e["name"], e["method"]) for e in data["stats"]} == set(stats.entries) == {
         ("/", "GET"), ("/api/data", "GET"), ("/slow", "GET"), ("/status/500", "GET"), ("/cart", "POST")}
@@ -258,12 +258,13 @@ def test_json_matches_the_run_stats_and_validates(shop_run):
         assert item["avg_response_time"] == entry.avg_response_time
         assert item["min_response_time"] == entry.min_response_time
         assert item["max_response_time"] == entry.max_response_time
-        assert item["median_response_time"] == entry.median_response_time
+        # The document keeps the figures as measured, not rounded to Locust's whole milliseconds.
+        assert item["median_response_time"] == entry.exact_median_response_time
         assert item["avg_content_length"] == entry.avg_content_length
         # Every rate is spread over the run's duration (stats.per_second), not the entry's own span.
         assert item["total_rps"] == entry.rps_over(run["duration"]) == item["num_requests"] / run["duration"]
         for q in REPORT_PERCENTILES:
-            assert item["percentiles"][percentile_label(q)] == entry.get_response_time_percentile(q)
+            assert item["percentiles"][percentile_label(q)] == entry.exact_percentile(q)
         assert {ms: count for ms, count in item["response_times"]} == entry.response_times
     assert data["total"]["num_requests"] == sum(e.num_requests for e in stats.entries.values())
     assert stats.entries[("/status/500", "GET")].num_failures == stats.entries[("/status/500", "GET")].num_requests
@@ -284,7 +285,10 @@ def test_csv_files_match_the_run_stats(shop_run):
     directory = shop_run["dir"] / "csv"
 
     rows = read_csv(directory / "shop_stats.csv")
-    assert list(rows[0])[:4] == ["Type", "Name", "Request Count", "Failure Count"]
+    assert list(rows[0]) == [
+        "Type", "Name", "Request Count", "Failure Count", "Median Response Time", "Average Response Time",
+        "Min Response Time", "Max Response Time", "Average Content Size", "Requests/s", "Failures/s",
+        "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%"]
     assert rows[-1]["Name"] == "Aggregated" and rows[-1]["Type"] == ""
     assert len(rows) == len(stats.entries) + 1
     for row in rows:
@@ -292,37 +296,59 @@ def test_csv_files_match_the_run_stats(shop_run):
         assert int(row["Request Count"]) == entry.num_requests
         assert int(row["Failure Count"]) == entry.num_failures
         assert float(row["Average Response Time"]) == entry.avg_response_time
-        assert float(row["Median Response Time"]) == entry.median_response_time
+        # Locust's formats: the median and percentiles in whole milliseconds, the rest as measured.
+        assert row["Median Response Time"] == str(round(entry.exact_median_response_time))
         assert float(row["Min Response Time"]) == entry.min_response_time
         assert float(row["Max Response Time"]) == entry.max_response_time
         assert float(row["Average Content Size"]) == entry.avg_content_length
         assert float(row["Requests/s"]) == entry.rps_over(shop_run["info"]["duration"])
         for q in REPORT_PERCENTILES:
-            assert float(row[f"{percentile_label(q)}%"]) == entry.get_response_time_percentile(q)
+            assert row[f"{percentile_label(q)}%"] == str(round(entry.exact_percentile(q)))
 
     failures = read_csv(directory / "shop_failures.csv")
+    assert list(failures[0]) == ["Method", "Name", "Error", "Occurrences", "First Seen", "Last Seen"]
     assert sorted((r["Method"], r["Name"], r["Error"], int(r["Occurrences"])) for r in failures) == sorted(
         (r["method"], r["name"], r["error"], r["occurrences"]) for r in stats.errors.values())
+    assert any(r["Error"] == "CatchResponseError('cart rejected the order')" for r in failures)
+    utc = "%Y-%m-%dT%H:%M:%SZ"
+    for row in failures:
+        record = next(r for r in stats.errors.values() if (r["name"], r["error"]) == (row["Name"], row["Error"]))
+        for column, seen in (("First Seen", record.first_seen), ("Last Seen", record.last_seen)):
+            assert row[column] == time.strftime(utc, time.gmtime(int(seen)))
 
     exceptions = read_csv(directory / "shop_exceptions.csv")
     assert [(int(r["Count"]), r["Message"], r["Traceback"], r["Nodes"]) for r in exceptions] == [
-        (r["count"], r["msg"], r["traceback"], "local") for r in stats.exceptions.values()]
+        (r["count"], r["message"], r["traceback"], "local") for r in stats.exceptions.values()]
+    assert exceptions[0]["Message"] == "out of stock"  # Locust's str(exception); the traceback names the type
+    assert exceptions[0]["Traceback"].endswith("RuntimeError: out of stock\n")
 
     history = read_csv(directory / "shop_stats_history.csv")
     assert list(history[0]) == [
-        "Timestamp", "User Count", "Type", "Name", "Requests/s", "Failures/s", "50%", "95%",
-        "Total Request Count", "Total Failure Count", "Total Average Response Time"]
+        "Timestamp", "User Count", "Type", "Name", "Requests/s", "Failures/s",
+        "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%",
+        "Total Request Count", "Total Failure Count", "Total Median Response Time", "Total Average Response Time",
+        "Total Min Response Time", "Total Max Response Time", "Total Average Content Size"]
     assert len(history) == len(stats.history)
     for row, sample in zip(history, stats.history):
         assert int(row["Timestamp"]) == int(sample["time"])
         assert int(row["User Count"]) == sample["user_count"]
-        assert float(row["Requests/s"]) == sample["current_rps"]
-        assert float(row["Failures/s"]) == sample["current_fail_per_sec"]
-        assert float(row["50%"]) == sample["response_time_percentile_0.5"]
-        assert float(row["95%"]) == sample["response_time_percentile_0.95"]
+        # Locust's six decimals for the rates of the last seconds
+        assert row["Requests/s"] == f"{sample['current_rps']:.6f}"
+        assert row["Failures/s"] == f"{sample['current_fail_per_sec']:.6f}"
         assert int(row["Total Request Count"]) == sample["num_requests"]
         assert int(row["Total Failure Count"]) == sample["num_failures"]
-    assert int(history[-1]["Total Request Count"]) == stats.total.num_requests
+        assert float(row["Total Average Response Time"]) == sample["total_avg_response_time"]
+        # Percentiles of the last seconds (the document's), the Total median so far: whole milliseconds.
+        assert all(row[f"{percentile_label(q)}%"].isdigit() for q in REPORT_PERCENTILES), row
+        assert row["50%"] == str(round(sample["response_time_percentile_0.5"]))
+        assert row["95%"] == str(round(sample["response_time_percentile_0.95"]))
+        assert row["Total Median Response Time"].isdigit()
+    last = history[-1]
+    assert int(last["Total Request Count"]) == stats.total.num_requests
+    assert last["Total Median Response Time"] == str(stats.total.median_response_time)
+    assert float(last["Total Min Response Time"]) == stats.total.min_response_time
+    assert float(last["Total Max Response Time"]) == stats.total.max_response_time
+    assert float(last["Total Average Content Size"]) == stats.total.avg_content_length
 
 
 def test_history_csv_rows_reach_disk_as_they_are_sampled(shop_run):
@@ -352,9 +378,24 @@ def test_html_is_rebuilt_from_the_json_alone(shop_run, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert rebuilt.read_text(encoding="utf-8") == (shop_run["dir"] / "report.html").read_text(encoding="utf-8")
-    for kind in ("stats", "failures", "exceptions", "stats_history"):
-        assert (tmp_path / f"again_{kind}.csv").read_text(encoding="utf-8") == (
-            shop_run["dir"] / "csv" / f"shop_{kind}.csv").read_text(encoding="utf-8")
+    assert (tmp_path / "again_stats.csv").read_text(encoding="utf-8") == (
+        shop_run["dir"] / "csv" / "shop_stats.csv").read_text(encoding="utf-8")
+    # What the document does not keep stays empty or as the document has it: the failures' first and
+    # last times, the exceptions' Locust message (the document's repr instead), the history's percentiles
+    # other than its 50 %/95 % and its totals beyond the counts and the average.
+    def both(kind):
+        return read_csv(tmp_path / f"again_{kind}.csv"), read_csv(shop_run["dir"] / "csv" / f"shop_{kind}.csv")
+
+    again, first = both("failures")
+    assert [{**row, "First Seen": "", "Last Seen": ""} for row in first] == again
+    again, first = both("exceptions")
+    assert [{**row, "Message": "RuntimeError('out of stock')"} for row in first] == again
+    again, first = both("stats_history")
+    assert list(again[0]) == list(first[0]) and len(again) == len(first)
+    kept = ["Timestamp", "User Count", "Type", "Name", "Requests/s", "Failures/s", "50%", "95%",
+            "Total Request Count", "Total Failure Count", "Total Average Response Time"]
+    assert [[row[k] for k in kept] for row in again] == [[row[k] for k in kept] for row in first]
+    assert {row["66%"] + row["Total Median Response Time"] for row in again} == {""}
 
 
 def test_html_is_self_contained_and_runs_only_its_own_scripts(shop_run):
@@ -685,9 +726,9 @@ FORMULA_NAMES = ['=HYPERLINK("http://x","y")', "@SUM(1,1)", "+1", "-cmd", "\tTAB
 
 
 class FormulaError(Exception):
-    """An exception whose repr (the exceptions CSV's Message) is a formula."""
+    """An exception whose str (the exceptions CSV's Message, as Locust's) is a formula."""
 
-    def __repr__(self):
+    def __str__(self):
         return "=cmd|' /C calc'!A0"
 
 

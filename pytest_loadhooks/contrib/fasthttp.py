@@ -17,7 +17,9 @@ cookie work while the target sets no cookies.
 from __future__ import annotations
 
 import json as jsonlib
+import re
 import time
+import traceback
 import zlib
 from base64 import b64encode
 from collections.abc import Callable, Iterator
@@ -30,6 +32,7 @@ from urllib.request import Request as CookieRequest
 import gevent
 from geventhttpclient import HTTPClient
 from geventhttpclient.header import Headers
+from geventhttpclient.useragent import ConnectionError as GeventConnectionError
 from requests.utils import requote_uri
 
 from ..clients import (
@@ -41,7 +44,6 @@ from ..clients import (
     request_name,
     response_failure,
 )
-from ..exception import ResponseError
 from ..user.users import User
 
 if TYPE_CHECKING:
@@ -62,6 +64,19 @@ class TooManyRedirects(Exception):
 
 class RequestTimeout(TimeoutError):
     """No complete response within the call's ``timeout=``."""
+
+
+class LocustBadStatusCode(GeventConnectionError):
+    """A response whose HTTP status is an error (400 and up), under Locust's name and in its texts:
+    ``repr`` is ``LocustBadStatusCode(code=404)`` (what the failures table and CSV show, one row
+    for every URL of a request name) and ``str`` is ``URL http://host/path: code=404``.
+
+    As Locust's, it is geventhttpclient's ``ConnectionError`` (``.url``, ``.code``), not a
+    ``ResponseError``: raised by ``raise_for_status()`` in a ``catch_response`` block, it propagates.
+    """
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code})"
 
 
 class FastResponse:
@@ -143,8 +158,11 @@ class FastResponse:
         if self.error is not None:
             raise self.error
         if self.status_code >= 400:
-            kind = "Client" if self.status_code < 500 else "Server"
-            raise ResponseError(f"{self.status_code} {kind} Error: {self.reason} for url: {self.url}")
+            raise self.status_error()
+
+    def status_error(self) -> LocustBadStatusCode:
+        """What an error status is recorded and raised as (Locust's exception for it)."""
+        return LocustBadStatusCode(self.url, code=self.status_code)
 
     def close(self) -> None:
         raw, self._raw = self._raw, None
@@ -153,6 +171,16 @@ class FastResponse:
 
     def __repr__(self) -> str:
         return f"<FastResponse [{self.status_code}]>"
+
+
+_HOME = re.compile(r"/(?:home|Users)/\w*/")
+
+
+def _where(error: BaseException) -> str:
+    """Where an error in a ``rest()`` block was raised, as Locust's failure text says it: each frame
+    from the block down, ``file:line in function``, comma-separated, a home directory as ``~/``."""
+    return ", ".join(f"{_HOME.sub('~/', frame.filename)}:{frame.lineno} in {frame.name}"
+                     for frame in traceback.extract_tb(error.__traceback__) if frame.filename.startswith("/"))
 
 
 def _decoded(body: bytes, headers: Any) -> bytes:
@@ -562,7 +590,8 @@ class FastHttpUser(User):
                     message = f"{message[:-1]}, response was {response.text[:200]}"
                 response.failure(message)
             except Exception as error:  # noqa: BLE001 - Locust's rest() records any error in the block as the failure
-                response.failure(f"{type(error).__name__}: {error}. Response was {response.text[:200]}")
+                response.failure(f"{type(error).__name__}: {error} at {_where(error)}. "
+                                 f"Response was {response.text[:200]}")
 
     @contextmanager
     def rest_(self, method: str, url: str, name: str | None = None,

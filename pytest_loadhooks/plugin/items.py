@@ -41,8 +41,8 @@ class LoadRunItem(pytest.Item):
         self.user_properties += [
             ("requests", result.num_requests), ("failures", result.num_failures),
             ("fail_ratio", round(result.fail_ratio, 6)), ("rps", round(result.rps, 3)),
-            ("p50_ms", result.total.get_response_time_percentile(0.5)),
-            ("p95_ms", result.total.get_response_time_percentile(0.95)),
+            ("p50_ms", result.total.exact_percentile(0.5)),
+            ("p95_ms", result.total.exact_percentile(0.95)),
             ("duration_s", round(result.duration, 3)), ("status", result.status),
         ]
         for verdict in result.thresholds:

@@ -181,7 +181,7 @@ class LoadResult:
         entry = self.entry(name, method)
         if entry is None:
             raise KeyError(f"no requests named {name!r}" + (f" with method {method}" if method else ""))
-        return entry.get_response_time_percentile(fraction)
+        return entry.exact_percentile(fraction)
 
     @property
     def failures(self) -> list[StatsError]:

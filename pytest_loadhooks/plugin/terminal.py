@@ -128,8 +128,8 @@ def _row(entry: Any, duration: float, name: str | None = None) -> list[str]:
         entry.method or "", name if name is not None else entry.name, str(entry.num_requests),
         str(entry.num_failures), f"{entry.fail_ratio * 100:.1f}", f"{entry.avg_response_time:.1f}",
         f"{entry.min_response_time or 0:.1f}", f"{entry.max_response_time:.1f}",
-        f"{entry.get_response_time_percentile(0.5):.1f}", f"{entry.get_response_time_percentile(0.95):.1f}",
-        f"{entry.get_response_time_percentile(0.99):.1f}", f"{rps:.1f}",
+        f"{entry.exact_percentile(0.5):.1f}", f"{entry.exact_percentile(0.95):.1f}",
+        f"{entry.exact_percentile(0.99):.1f}", f"{rps:.1f}",
     ]
 
 
@@ -170,7 +170,7 @@ def summary_lines(result: LoadResult, verbosity: int) -> list[str]:
 def _summary_lines(result: LoadResult, verbosity: int) -> list[str]:
     head = (f"{result.run_id}: {result.status.upper()} - {result.num_requests} requests, "
             f"{result.num_failures} failures ({result.fail_ratio * 100:.2f}%), {result.rps:.1f} rps, "
-            f"p95 {result.total.get_response_time_percentile(0.95):.1f} ms over {result.duration:.1f}s")
+            f"p95 {result.total.exact_percentile(0.95):.1f} ms over {result.duration:.1f}s")
     node_lines = []
     if result.workers is not None:
         node_lines.append(workers_line(result.workers))

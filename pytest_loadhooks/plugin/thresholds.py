@@ -53,7 +53,7 @@ METRICS: dict[str, Metric] = {
     "avg": Metric("time", _timed(lambda entry: entry.avg_response_time)),
     "min": Metric("time", _timed(lambda entry: entry.min_response_time or 0.0)),
     "max": Metric("time", _timed(lambda entry: entry.max_response_time)),
-    "median": Metric("time", _timed(lambda entry: entry.median_response_time)),
+    "median": Metric("time", _timed(lambda entry: entry.exact_median_response_time)),
 }
 METRIC_ALIASES = {"fail-ratio": "fail_ratio", "failratio": "fail_ratio", "error_rate": "fail_ratio"}
 METRICS_HELP = ", ".join(METRICS) + ", pNN (e.g. p95, p99.9)"
@@ -73,7 +73,7 @@ def metric_named(name: str) -> Metric | None:
     if not match:
         return None
     fraction = float(match[1]) / 100
-    return Metric("time", _timed(lambda entry: entry.get_response_time_percentile(fraction)))
+    return Metric("time", _timed(lambda entry: entry.exact_percentile(fraction)))
 
 
 class ThresholdError(ValueError):

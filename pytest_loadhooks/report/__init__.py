@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..stats import HISTORY_PERCENTILES
 from .csv_output import (
     HistoryCsvWriter,
     csv_paths,
@@ -27,6 +26,7 @@ from .csv_output import (
     write_failures_csv,
     write_history_csv,
     write_stats_csv,
+    with_run_details,
 )
 from .data import SCHEMA_VERSION, SECRET_MASK, build_report_data, load_schema, read_json, write_json
 from .redact import mask_url_credentials
@@ -54,7 +54,7 @@ def write_csv_files(data: Mapping[str, Any], prefix: str | Path, *, history: boo
         write_exceptions_csv(data, paths["exceptions"]),
     ]
     if history:
-        written.insert(1, write_history_csv(data, paths["stats_history"], HISTORY_PERCENTILES))
+        written.insert(1, write_history_csv(data, paths["stats_history"]))
     return written
 
 
@@ -88,7 +88,7 @@ class ReportWriter:
             return
         path = csv_paths(self.csv_prefix)["stats_history"]
         try:
-            self._history = _GuardedHistory(HistoryCsvWriter(path, HISTORY_PERCENTILES))
+            self._history = _GuardedHistory(HistoryCsvWriter(path, stats=runner.stats))
         except OSError as error:
             self._fail("--load-csv", path, error)
             return
@@ -114,9 +114,11 @@ class ReportWriter:
         data = build_report_data(environment, run_info or {})
         self._written = []
         if self.csv_prefix is not None:
+            # Locust's CSV files hold details the document does not keep (failure times, exception messages).
+            csv_data = with_run_details(data, environment.stats)
             for kind, path in csv_paths(self.csv_prefix).items():
                 if kind != "stats_history" or not streamed:
-                    self._write("--load-csv", path, lambda p, k=kind: _CSV_WRITERS[k](data, p))
+                    self._write("--load-csv", path, lambda p, k=kind: _CSV_WRITERS[k](csv_data, p))
                 elif self._history is not None and self._history.error is None:  # streamed whole during the run
                     self._written.append(path)
         if self.json_path is not None:
@@ -131,9 +133,10 @@ class ReportWriter:
         data = build_report_data(environment, run_info or {})
         writers: dict[Path, tuple[str, Callable[[Path], Path]]] = {}
         if self.csv_prefix is not None:
+            csv_data = with_run_details(data, environment.stats)
             for kind, path in csv_paths(self.csv_prefix).items():
                 if kind != "stats_history":
-                    writers[path] = ("--load-csv", lambda p, k=kind: _CSV_WRITERS[k](data, p))
+                    writers[path] = ("--load-csv", lambda p, k=kind: _CSV_WRITERS[k](csv_data, p))
         if self.json_path is not None:
             writers[self.json_path] = ("--load-json", lambda p: write_json(data, p))
         if self.html is not None:
@@ -162,7 +165,7 @@ class ReportWriter:
 
 _CSV_WRITERS: dict[str, Callable[[Mapping[str, Any], Path], Path]] = {
     "stats": write_stats_csv,
-    "stats_history": lambda data, path: write_history_csv(data, path, HISTORY_PERCENTILES),
+    "stats_history": write_history_csv,
     "failures": write_failures_csv,
     "exceptions": write_exceptions_csv,
 }

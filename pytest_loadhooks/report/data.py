@@ -65,7 +65,7 @@ def entry_data(entry: Any, duration: float | None = None) -> dict[str, Any]:
         "min_response_time": summary["min_response_time"],
         "max_response_time": summary["max_response_time"],
         "median_response_time": summary["median_response_time"],
-        "percentiles": {percentile_label(q): entry.get_response_time_percentile(q) for q in REPORT_PERCENTILES},
+        "percentiles": {percentile_label(q): entry.exact_percentile(q) for q in REPORT_PERCENTILES},
         "avg_content_length": summary["avg_content_length"],
         "total_content_length": entry.total_content_length,
         "total_rps": entry.rps_over(duration),

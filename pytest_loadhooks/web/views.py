@@ -345,7 +345,7 @@ def report_document(web_ui: WebUI) -> dict[str, Any]:
 def _csv_download(web_ui: WebUI, kind: str) -> Response:
     from ..report import csv_output
 
-    document = report_document(web_ui)
+    document = csv_output.with_run_details(report_document(web_ui), web_ui.environment.stats)
     writers = {"stats": csv_output.write_stats_csv, "failures": csv_output.write_failures_csv,
                "exceptions": csv_output.write_exceptions_csv}
     with tempfile.TemporaryDirectory() as directory:
