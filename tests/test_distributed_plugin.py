@@ -369,7 +369,7 @@ def test_a_worker_killed_mid_run(pytester, target, allow_loss):
     pytester.makepyfile(test_shop=LOSS_SHOP)
     directory = pytester.path
     port = str(free_port())
-    run_time = 4.0
+    run_time = 6.0
     master = start(directory, "-v", "--load-master", "--load-expect-workers=2", f"--load-master-bind-port={port}",
                    "--load-users=4", f"--load-run-time={run_time:g}s", f"--load-host={target}",
                    "--load-json=result.json", "--load-live-interval=0.5",
@@ -377,7 +377,7 @@ def test_a_worker_killed_mid_run(pytester, target, allow_loss):
     workers = [start(directory, "--load-worker", f"--load-master-port={port}") for _ in range(2)]
     victim, survivor = workers
     wait_for_files(directory, "worker-*.json", 2)
-    time.sleep(1.5)  # well into the run: the victim counted and reported some requests
+    time.sleep(1.2)  # into the run: the victim counted (and most likely reported) some requests
     victim.send_signal(signal.SIGKILL)
     killed_at = time.time()
     master_output = finish(master)
@@ -391,17 +391,17 @@ def test_a_worker_killed_mid_run(pytester, target, allow_loss):
     # The master kept the clock: the run ended about on time, not a heartbeat timeout (10 s) later,
     # and the survivor was told to stop then (its last request is not after the run's end).
     assert run["duration"] < run_time + 4, master_output
-    assert kept["last_request_at"] <= run["ended_at"] + 0.5
+    assert kept["last_request_at"] <= min(run["ended_at"], run["started_at"] + run_time + 1.5)
     assert killed_at < run["ended_at"]
     # The report's workers and rates: the lost worker is shown as such, rps uses the real duration.
     states = {w["id"]: w["state"] for w in document["workers"]}
     assert states[lost["id"]] == "missing" and states[kept["id"]] != "missing", document["workers"]
     total = document["total"]["num_requests"]
     assert document["total"]["total_rps"] == pytest.approx(total / run["duration"], rel=0.02)
-    # Every request of the survivor reached the master; some of the victim's did before it died.
-    assert kept["requests"] < total <= kept["requests"] + lost["requests"]
+    # Every request of the survivor reached the master, and what the victim reported before it died.
+    assert kept["requests"] <= total <= kept["requests"] + lost["requests"], (kept, lost, master_output)
     # The live line stopped counting the lost worker.
-    assert "workers 1 (1 missing)" in master_output
+    assert "workers 1 (1 missing)" in master_output, master_output
     lines = [line for line in run["run_failures"] + run["warnings"] if lost["id"] in line]
     assert len(lines) == 1, run
     assert "lost at 00:0" in lines[0] and "requests counted from it" in lines[0], lines[0]
@@ -427,12 +427,15 @@ def test_a_worker_with_the_wrong_secret_is_told_it_was_refused_and_the_master_na
     # The worker: refused, not unreachable, and it says so in one line (it gives up long before 20 s).
     assert worker.returncode == 1, worker_output
     assert "could not reach the master" not in worker_output
-    refused = [line for line in worker_output.splitlines() if "refused this worker's credentials" in line]
-    assert len(refused) == 1 and f"127.0.0.1:{port}" in refused[0], worker_output
-    # The master: one line about the refused peer (its address), however often it retried.
-    master_lines = [line for line in master_output.splitlines() if "refused a worker from 127.0.0.1" in line]
+    refused = f"the master at 127.0.0.1:{port} refused this worker's credentials ("
+    assert any(refused in line and "handshakes failed" in line for line in worker_output.splitlines()), worker_output
+    # The master: one line in its terminal about the refused peer (its address), however often it retried.
+    master_lines = [line for line in master_output.splitlines()
+                    if line.startswith("pytest-loadhooks: refused a worker from 127.0.0.1")]
     assert len(master_lines) == 1, master_output
+    assert "does not hold this master's secret" in master_lines[0]
     assert "0 of 1 workers connected within 4s" in master_output
+    assert "refused (handshake failed: a different --load-secret?): 127.0.0.1" in master_output
 
 
 # A listener branching on the runner's type, as Locust's docs show (a worker is not a local runner there).

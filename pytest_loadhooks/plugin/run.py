@@ -433,6 +433,8 @@ class LoadRun:
             started_at = self.web.started_at(started_at)
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
+        if self.node is not None:  # the master: the workers it lost fail the run (or warn, when accepted)
+            self.node.judge(runner, result)
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
         if self.baselines is not None:
             self._compare_and_save(result, environment, forced=signals.forced)
