@@ -74,6 +74,7 @@ class WorkerNode:
         self.working_since: float | None = None
         self.requests_counted = 0
         self.last_report_at: float | None = None
+        self.first_report: tuple[float, int] | None = None  # (when, requests in it): its rate leaves the ramp out
         self.loss: WorkerLoss | None = None  # set while it is lost during a run
         self._heartbeat_timeout = heartbeat_timeout
 
@@ -91,16 +92,27 @@ class WorkerNode:
         return f"<WorkerNode {self.index} {self.id} {self.state} users={self.user_count}>"
 
     def forget_run(self) -> None:
-        self.working_since = self.last_report_at = self.loss = None
+        self.working_since = self.last_report_at = self.first_report = self.loss = None
         self.requests_counted = 0
+
+    def reported(self, requests: int) -> None:
+        self.requests_counted += requests
+        self.last_report_at = time.time()
+        if self.first_report is None:
+            self.first_report = (self.last_report_at, requests)
 
     @property
     def rate(self) -> float | None:
-        """Requests per second it reported over the time it worked, when that says something."""
-        if self.working_since is None or self.last_report_at is None:
+        """Requests per second it reported, when that says something: between its first report and
+        its last (its ramp and start-up left out), or else since it was given users."""
+        if self.last_report_at is None or self.first_report is None:
             return None
-        span = self.last_report_at - self.working_since
-        return self.requests_counted / span if span >= 0.5 else None
+        first_at, first_requests = self.first_report
+        if self.last_report_at - first_at >= 0.5:
+            return (self.requests_counted - first_requests) / (self.last_report_at - first_at)
+        if self.working_since is not None and self.last_report_at - self.working_since >= 0.5:
+            return self.requests_counted / (self.last_report_at - self.working_since)
+        return None
 
 
 def clock(seconds: float) -> str:
@@ -413,8 +425,7 @@ class MasterRunner(Runner):
         counted = _checked_stats(data["stats"])  # whole or not at all: a bad report must not half-merge
         user_counts = _user_counts(data.get("user_classes_count") or {})
         self.stats.extend(counted)
-        node.requests_counted += counted.total.num_requests
-        node.last_report_at = time.time()
+        node.reported(counted.total.num_requests)
         if node.state != STATE_MISSING:
             node.user_classes_count = user_counts
         self.environment.events.worker_report.fire(client_id=node.id, data=data)
