@@ -189,7 +189,8 @@ class MasterNode:
         run.cleanups.append(lambda: environment.events.worker_connect.remove_listener(announce))
         runner.server.refused.listeners.append(self._say_refused)
         if self.settings.processes is not None and self.local_workers is None:
-            self.local_workers = LocalWorkers(self.config, self.settings.processes, self.port, self.settings.secret)
+            self.local_workers = LocalWorkers(self.config, self.settings.processes, self.port, self.settings.secret,
+                                              allow_loss=self.settings.allow_worker_loss)
             self.local_workers.start()
         return runner
 
@@ -258,8 +259,10 @@ def _roles_given(config: Any) -> set[str]:
 class LocalWorkers:
     """The worker processes of ``--load-processes``: started once, stopped at the session's end, never left behind."""
 
-    def __init__(self, config: pytest.Config, count: int, port: int, secret: str | None) -> None:
+    def __init__(self, config: pytest.Config, count: int, port: int, secret: str | None,
+                 allow_loss: bool = False) -> None:
         self.config = config
+        self.allow_loss = allow_loss  # --load-allow-worker-loss: one killed by a signal does not fail the session
         self.count = count
         self.port = port
         self.secret = secret
@@ -333,6 +336,8 @@ class LocalWorkers:
         for index, (process, log) in enumerate(zip(self.processes, self.logs)):
             if process.returncode == 0 and index not in self.killed:
                 continue
+            if self.allow_loss and process.returncode < 0 and index not in self.killed:
+                continue  # killed from outside (OOM killer, kill -9): a loss the run's verdict already told
             why = "did not end by itself and was stopped" if index in self.killed else f"exited {process.returncode}"
             lines.append(f"local worker {index} {why}; its output ({log}):")
             try:

@@ -3,9 +3,10 @@
 The worker runs users in its own process as a :class:`LocalRunner` does (both are
 :class:`~.local.InProcessRunner` subclasses; a worker is not a LocalRunner, as in Locust),
 steered from afar: the master decides how many users of each class it runs (``spawn``),
-when they stop (``stop``) and when the worker ends (``quit``). Every ``stats_report_interval`` seconds, and once more when it stops,
-it sends what it counted since its last report (``report_to_master`` listeners add to
-that report) and forgets it, so the master's merge counts every request exactly once.
+when they stop (``stop``) and when the worker ends (``quit``). Every
+``stats_report_interval`` seconds, and once more when it stops, it sends what it counted
+since its last report (``report_to_master`` listeners add to that report) and forgets it,
+so the master's merge counts every request exactly once.
 """
 
 from __future__ import annotations
