@@ -84,7 +84,7 @@ class ZapAuthenticator:
                  on_refused: Callable[[str | None, str], None] | None = None) -> None:
         self.allowed_key = z85.decode(keys.worker.public)
         self.refused = 0
-        self.on_refused = on_refused  # the server's rate-limited record of refused peers
+        self.on_refused = on_refused  # None: the server's socket monitor reports the refusal
         self.socket = context.socket(zmq.REP)
         self.socket.linger = 0
         self.socket.bind(ZAP_ENDPOINT)
@@ -112,7 +112,8 @@ class ZapAuthenticator:
         if self.on_refused is not None:
             self.on_refused(host, why)
         else:
-            logger.warning("refused a connection from %s: %s", host or "an unknown address", why)
+            # The server's socket monitor sees the failed handshake too, and says it (rate-limited).
+            logger.debug("refused a connection from %s: %s", host or "an unknown address", why)
         return [ZAP_VERSION, request_id, b"400", b"unknown key", b"", b""]
 
     def close(self) -> None:

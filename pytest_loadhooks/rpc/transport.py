@@ -134,8 +134,8 @@ class Server:
         self.refused = RefusedPeers(lambda: getattr(self, "port", "?"), secure=bool(self.keys))
         # The ZAP handler must be in place before the socket binds, or the first
         # handshakes would go unauthenticated.
-        self.authenticator = (ZapAuthenticator(self.context, self.keys, on_refused=self.refused.add)
-                              if self.keys else None)
+        # (Its refusals reach self.refused through the socket monitor, like every failed handshake.)
+        self.authenticator = ZapAuthenticator(self.context, self.keys) if self.keys else None
         self.socket = self.context.socket(zmq.ROUTER)
         self.socket.linger = LINGER_MS
         # A worker that reconnects (same id) after a network loss takes over its old route.
