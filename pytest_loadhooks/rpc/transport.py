@@ -107,7 +107,7 @@ class RefusedPeers:
         for listener in list(self.listeners):
             try:
                 listener(host, line)
-            except Exception:  # noqa: BLE001 - a display must not break the master
+            except Exception:  # a display must not break the master
                 logger.exception("refused-peer listener %r failed", listener)
 
     def _reason(self) -> str:
