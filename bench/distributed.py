@@ -50,6 +50,8 @@ METRICS = [
     ("http_rps_p2", "HttpUser, 50 users, 2 processes", "req/s", "higher"),
     ("fast_rps_p1", "FastHttpUser, 50 users, 1 process", "req/s", "higher"),
     ("fast_rps_p2", "FastHttpUser, 50 users, 2 processes", "req/s", "higher"),
+    ("worker_loss_s", "a SIGKILLed worker's counts that never reached the master (ours only)", "s of its work",
+     "lower"),
 ]
 
 
@@ -99,7 +101,7 @@ def merge_run(python: str, impl: str, args: argparse.Namespace) -> dict:
             shared.pinned([python, str(MERGE_SCRIPT), "--impl", impl, "workers", "--port", port,
                            "--workers", str(args.workers), "--endpoints", str(args.endpoints),
                            "--requests", str(args.requests), "--rounds", str(args.rounds),
-                           "--report-interval", "3", "--baseline", "3"], shared.TARGET_CORE),
+                           "--report-interval", f"{args.report_interval:g}", "--baseline", "3"], shared.TARGET_CORE),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=shared.clean_env())
         built = read_line_starting(workers, "BENCH-BUILT ", 120)
         if built is None:
@@ -172,6 +174,94 @@ def rps_ours(kind: str, processes: int, url: str, args: argparse.Namespace) -> d
         document = json.loads((directory / "result.json").read_text())
     rate, requests, failures = rate_of(document["total"])
     return {"rps": rate, "requests": requests, "failures": failures, "wall_s": wall}
+
+
+# -- 3. what a SIGKILLed worker's counts lose -----------------------------------------------------
+
+# Each worker writes, at every request, how many it has made: what a SIGKILLed one made is on disk.
+LOSS_CONFTEST = """
+import json, os, time
+from pytest_loadhooks import events
+
+TALLY = {"requests": 0, "first_at": None, "last_at": None}
+
+@events.request.add_listener
+def _count(**kw):
+    TALLY["requests"] += 1
+    TALLY["last_at"] = time.time()
+    TALLY["first_at"] = TALLY["first_at"] or TALLY["last_at"]
+    path = f"tally-{os.getpid()}.json"
+    with open(path + ".tmp", "w") as handle:
+        json.dump(TALLY, handle)
+    os.replace(path + ".tmp", path)
+"""
+
+LOSS_TEST = """
+from pytest_loadhooks import HttpUser, task, constant
+
+class Shopper(HttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def page(self):
+        self.client.get("/")
+"""
+
+LOSS_LINE = re.compile(r"(?P<counted>\d+) requests counted from it.*?about (?P<estimate>\d+) requests it made after "
+                       r"that are missing \((?P<gap>[\d.]+) s at its (?P<rate>[\d.]+) req/s\)")
+
+
+def worker_loss_run(url: str, args: argparse.Namespace) -> dict:
+    """A master and two workers (separate pytest processes); one SIGKILLed mid-run. What it made (its own
+    tally, written at every request) against what reached the master, and the master's estimate of the gap."""
+    import signal
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="bench-dist-loss-") as tmp:
+        directory = Path(tmp)
+        (directory / "conftest.py").write_text(LOSS_CONFTEST)
+        (directory / "test_loss.py").write_text(LOSS_TEST)
+        (directory / "pytest.ini").write_text("[pytest]\n")
+        base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_loss.py"]
+        run_time = args.kill_at + 4
+
+        def spawn(*extra: str) -> subprocess.Popen:
+            return subprocess.Popen([*base, *extra], cwd=directory, env=shared.clean_env(), stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+
+        master = spawn("--load-master", "--load-expect-workers=2", f"--load-master-bind-port={port}",
+                       "--load-users=10", f"--load-run-time={run_time:g}s", f"--load-host={url}",
+                       "--load-json=result.json", "--load-allow-worker-loss")
+        workers = [spawn("--load-worker", f"--load-master-port={port}") for _ in range(2)]
+        victim = workers[0]
+        deadline = time.monotonic() + 60
+        while not (directory / f"tally-{victim.pid}.json").exists():
+            if time.monotonic() > deadline or master.poll() is not None:
+                for process in (master, *workers):
+                    process.kill()
+                return {"error": "the run did not start"}
+            time.sleep(0.02)
+        time.sleep(args.kill_at)
+        victim.send_signal(signal.SIGKILL)
+        for process in (master, *workers):
+            try:
+                process.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        tally = json.loads((directory / f"tally-{victim.pid}.json").read_text())
+        document = json.loads((directory / "result.json").read_text())
+    lines = [line for line in document["run"]["warnings"] if "was lost at" in line]
+    match = LOSS_LINE.search(lines[0]) if lines else None
+    if match is None:
+        return {"error": f"no loss line with an estimate: {lines}"}
+    made, counted = tally["requests"], int(match["counted"])
+    rate = made / max(tally["last_at"] - tally["first_at"], 1e-9)  # what the victim really did, by its own clock
+    return {"made": made, "counted": counted, "lost": made - counted, "lost_s": (made - counted) / rate,
+            "estimate": int(match["estimate"]), "rate": rate, "master_rate": float(match["rate"]),
+            "duration": document["run"]["duration"], "run_time": run_time}
 
 
 def json_documents(text: str) -> list[list]:
@@ -267,7 +357,10 @@ def write_readme(results: dict, markdown: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="merge,rps", help="comma-separated subset of: merge,rps")
+    parser.add_argument("--only", default="merge,rps", help="comma-separated subset of: merge,rps,loss")
+    parser.add_argument("--loss-repeats", type=int, default=5, help="runs of the worker-loss scenario (default 5)")
+    parser.add_argument("--kill-at", type=float, default=2.3,
+                        help="seconds into the worker-loss run its victim is SIGKILLed (default 2.3)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of the master scenario per tool (default 3)")
     parser.add_argument("--rps-repeats", type=int, default=2, help="runs of each req/s scenario per tool (default 2)")
     parser.add_argument("--kinds", default="http,fast", help="user classes in the req/s scenarios: http,fast")
@@ -277,6 +370,10 @@ def main() -> int:
     parser.add_argument("--endpoints", type=int, default=100, help="endpoints per report (default 100)")
     parser.add_argument("--requests", type=int, default=200, help="requests per endpoint per report (default 200)")
     parser.add_argument("--rounds", type=int, default=3, help="reports per simulated worker (default 3)")
+    parser.add_argument("--report-interval", type=float, default=3.0,
+                        help="seconds between a simulated worker's reports (default 3, Locust's; ours report every "
+                             "1 s: give 1 with --requests scaled to what a second holds)")
+    parser.add_argument("--ours-only", action="store_true", help="measure pytest-loadhooks alone (no Locust venv)")
     parser.add_argument("--locust-version", default=shared.LOCUST_VERSION)
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--no-write", action="store_true", help="don't write bench/results or bench/README.md")
@@ -290,10 +387,10 @@ def main() -> int:
                             ("no_write", True)):
             setattr(args, name, value)
     only = set(args.only.split(","))
-    impls = ("ours",) if args.smoke else ("locust", "ours")
+    impls = ("ours",) if args.smoke or args.ours_only else ("locust", "ours")
 
     pythons = {"ours": sys.executable}
-    if not args.smoke:
+    if "locust" in impls:
         pythons["locust"] = shared.ensure_locust_venv(args.locust_version)
     try:
         target = shared.Nginx(shared.TARGET_CORE)
@@ -304,7 +401,8 @@ def main() -> int:
         "smoke": args.smoke, "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": shared.machine(), "target": target.version,
         "locust_version": args.locust_version, "repeats": args.repeats, "rps_repeats": args.rps_repeats,
         "run_time_s": args.run_time, "settings": {k: getattr(args, k) for k in
-                                                  ("workers", "endpoints", "requests", "rounds", "kinds", "processes")},
+                                                  ("workers", "endpoints", "requests", "rounds", "report_interval",
+                                                   "kinds", "processes")},
         "metrics": {}, "runs": [], "errors": [], "load_average_start": os.getloadavg()[0],
     }
     raw: dict[str, dict] = {}
@@ -365,6 +463,19 @@ def main() -> int:
                                 results["errors"].append(f"{name} {impl}: {result['failures']} failed requests")
                             print(f"  {name:12} {impl:6} #{repeat + 1}: {result['rps']:,.0f} req/s "
                                   f"({result['requests']:,} requests, load average {load:.1f})", flush=True)
+        if "loss" in only:
+            for repeat in range(args.loss_repeats):
+                result = worker_loss_run(target.url, args)
+                results["runs"].append({"scenario": "worker-loss", "impl": "ours", "repeat": repeat + 1, **result})
+                if "error" in result:
+                    note_error(["worker_loss_s"], "ours", "worker-loss", result["error"])
+                    print(f"  worker-loss  ours   #{repeat + 1}: ERROR {result['error']}", flush=True)
+                    continue
+                record("worker_loss_s", "ours", result["lost_s"])
+                print(f"  worker-loss  ours   #{repeat + 1}: {result['lost']} of the victim's {result['made']} requests "
+                      f"never reached the master ({result['lost_s']:.2f} s of its {result['rate']:.0f} req/s; the "
+                      f"master estimated {result['estimate']}); run {result['duration']:.1f} s of "
+                      f"{result['run_time']:g}", flush=True)
     finally:
         target.stop()
     for key, per_impl in raw.items():

@@ -483,3 +483,37 @@ def test_a_worker_back_after_a_network_loss_is_taken_back_and_loses_nothing(targ
     finally:
         master.quit()
         worker.wait(5)
+
+
+# -- a lost worker, in words (issue #18) -------------------------------------------------------------------
+
+def test_a_worker_loss_says_which_when_and_what_is_missing():
+    from pytest_loadhooks.runners.master import WorkerLoss
+
+    start = 1_000_000.0
+    killed = WorkerLoss(index=1, id="host_ab12", how="its connection closed", lost_at=start + 7.4, run_started=start,
+                        requests_counted=130, last_report_at=start + 6.9, rate=20.0, others_took_over=True)
+    assert killed.missing_estimate == 10
+    assert killed.describe() == (
+        "worker 1 (host_ab12) was lost at 00:07 into the run (its connection closed): 130 requests counted from "
+        "it, its last report at 00:07; about 10 requests it made after that are missing (0.5 s at its 20.0 req/s); "
+        "the other workers took over its users")
+    early = WorkerLoss(index=0, id="w0", how="not heard from for 10.2 s", lost_at=start + 0.8, run_started=start,
+                       requests_counted=0, last_report_at=None, rate=None)
+    assert early.missing_estimate is None
+    assert "no requests counted from it (it died before its first report)" in early.describe()
+    assert "what it made since is missing (its rate is unknown)" in early.describe()
+    quit_ = WorkerLoss(index=2, id="w2", how="it quit", lost_at=start + 65, run_started=start, requests_counted=9,
+                       last_report_at=start + 65, rate=3.0, counts_complete=True)
+    assert quit_.missing_estimate == 0
+    assert "lost at 01:05" in quit_.describe() and "nothing is missing" in quit_.describe()
+    quit_.came_back_at = start + 70
+    assert "came back at 01:10" in quit_.describe()
+
+
+def test_a_worker_is_no_local_runner_and_a_master_neither():
+    from pytest_loadhooks.runners import LocalRunner
+    from pytest_loadhooks.runners.local import InProcessRunner
+
+    assert not issubclass(WorkerRunner, LocalRunner) and issubclass(WorkerRunner, InProcessRunner)
+    assert not issubclass(MasterRunner, (LocalRunner, InProcessRunner))

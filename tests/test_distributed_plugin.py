@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -298,3 +300,170 @@ def _refuse(environment, **kw):
     assert "test_shop.py::load_run: PASSED" in output  # the master's run itself went well
     assert "local worker 0 exited 1; its output" in output
     assert "this worker's listener broke" in output
+
+
+# -- worker loss (issue #18): a SIGKILLed worker ends nothing late and is never a silent PASS -------------
+
+# Each worker says when its run started, under which id the master knows it, and (every 0.1 s) how many
+# requests it has counted so far: what a SIGKILLed worker counted is on disk up to its last 0.1 s.
+LOSS_CONFTEST = '''
+import json, os, time
+import gevent
+from pytest_loadhooks import events
+from pytest_loadhooks.runners import WorkerRunner
+
+TALLY = {"requests": 0, "last_request_at": None}
+
+@events.request.add_listener
+def _count(**kw):
+    TALLY["requests"] += 1
+    TALLY["last_request_at"] = time.time()
+
+def _write(runner):
+    path = f"worker-{os.getpid()}.json"
+    with open(path + ".tmp", "w") as handle:
+        json.dump({**TALLY, "id": runner.client_id, "pid": os.getpid()}, handle)
+    os.replace(path + ".tmp", path)
+
+def _keep_writing(runner):
+    while True:
+        _write(runner)
+        gevent.sleep(0.1)
+
+@events.test_start.add_listener
+def _start(environment, **kw):
+    if isinstance(environment.runner, WorkerRunner):
+        gevent.spawn(_keep_writing, environment.runner)
+
+@events.quitting.add_listener
+def _last(environment, **kw):
+    if isinstance(environment.runner, WorkerRunner):
+        _write(environment.runner)
+'''
+
+LOSS_SHOP = '''
+from pytest_loadhooks import HttpUser, task, constant
+
+class Shopper(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def page(self):
+        self.client.get("/page")
+'''
+
+
+def wait_for_files(directory: Path, pattern: str, count: int, timeout: float = 90) -> list[Path]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sorted(directory.glob(pattern))
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"{count} files {pattern} did not appear within {timeout}s")
+
+
+@pytest.mark.parametrize("allow_loss", [False, True], ids=["loss-fails-the-run", "loss-allowed"])
+def test_a_worker_killed_mid_run(pytester, target, allow_loss):
+    pytester.makeconftest(LOSS_CONFTEST)
+    pytester.makepyfile(test_shop=LOSS_SHOP)
+    directory = pytester.path
+    port = str(free_port())
+    run_time = 6.0
+    master = start(directory, "-v", "--load-master", "--load-expect-workers=2", f"--load-master-bind-port={port}",
+                   "--load-users=4", f"--load-run-time={run_time:g}s", f"--load-host={target}",
+                   "--load-json=result.json", "--load-live-interval=0.5",
+                   *(["--load-allow-worker-loss"] if allow_loss else []))
+    workers = [start(directory, "--load-worker", f"--load-master-port={port}") for _ in range(2)]
+    victim, survivor = workers
+    wait_for_files(directory, "worker-*.json", 2)
+    time.sleep(1.2)  # into the run: the victim counted (and most likely reported) some requests
+    victim.send_signal(signal.SIGKILL)
+    killed_at = time.time()
+    master_output = finish(master)
+    survivor_output = finish(survivor)
+    victim.communicate()
+    document = json.loads((directory / "result.json").read_text())
+    run = document["run"]
+    tallies = {json.loads(p.read_text())["pid"]: json.loads(p.read_text()) for p in directory.glob("worker-*.json")}
+    lost, kept = tallies[victim.pid], tallies[survivor.pid]
+
+    # The master kept the clock: the run ended about on time, not a heartbeat timeout (10 s) later,
+    # and the survivor was told to stop then (its last request is not after the run's end).
+    assert run["duration"] < run_time + 4, master_output
+    assert kept["last_request_at"] <= min(run["ended_at"], run["started_at"] + run_time + 1.5)
+    assert killed_at < run["ended_at"]
+    # The report's workers and rates: the lost worker is shown as such, rps uses the real duration.
+    states = {w["id"]: w["state"] for w in document["workers"]}
+    assert states[lost["id"]] == "missing" and states[kept["id"]] != "missing", document["workers"]
+    total = document["total"]["num_requests"]
+    assert document["total"]["total_rps"] == pytest.approx(total / run["duration"], rel=0.02)
+    # Every request of the survivor reached the master, and what the victim reported before it died.
+    assert kept["requests"] <= total <= kept["requests"] + lost["requests"], (kept, lost, master_output)
+    # The live line stopped counting the lost worker.
+    assert "workers 1 (1 missing)" in master_output, master_output
+    lines = [line for line in run["run_failures"] + run["warnings"] if lost["id"] in line]
+    assert len(lines) == 1, run
+    assert "lost at 00:0" in lines[0] and "requests counted from it" in lines[0], lines[0]
+    assert survivor.returncode == 0, survivor_output
+    if allow_loss:
+        assert master.returncode == 0, master_output
+        assert run["status"] == "passed" and lines[0] in run["warnings"]
+    else:
+        assert master.returncode == 1, master_output
+        assert run["status"] == "failed" and lines[0] in run["run_failures"]
+        assert lost["id"] in master_output.split("FAILED", 1)[1], master_output
+
+
+def test_a_worker_with_the_wrong_secret_is_told_it_was_refused_and_the_master_names_it(shop, pytester, target):
+    port = str(free_port())
+    master = start(shop, "--load-master", f"--load-master-bind-port={port}", "--load-secret=the-right-one",
+                   "--load-expect-workers-timeout=4s", "--load-users=1", "--load-run-time=1s",
+                   f"--load-host={target}")
+    worker = start(shop, "--load-worker", f"--load-master-port={port}", "--load-secret=a-wrong-one",
+                   "--load-expect-workers-timeout=20s")
+    worker_output = finish(worker)
+    master_output = finish(master)
+    # The worker: refused, not unreachable, and it says so in one line (it gives up long before 20 s).
+    assert worker.returncode == 1, worker_output
+    assert "could not reach the master" not in worker_output
+    refused = f"the master at 127.0.0.1:{port} refused this worker's credentials ("
+    assert any(refused in line and "handshakes failed" in line for line in worker_output.splitlines()), worker_output
+    # The master: one line in its terminal about the refused peer (its address), however often it retried.
+    master_lines = [line for line in master_output.splitlines()
+                    if line.startswith("pytest-loadhooks: refused a worker from 127.0.0.1")]
+    assert len(master_lines) == 1, master_output
+    assert "does not hold this master's secret" in master_lines[0]
+    assert "0 of 1 workers connected within 4s" in master_output
+    assert "refused (handshake failed: a different --load-secret?): 127.0.0.1" in master_output
+
+
+# A listener branching on the runner's type, as Locust's docs show (a worker is not a local runner there).
+RUNNER_TYPES_CONFTEST = '''
+import json, os
+from pytest_loadhooks import events
+from pytest_loadhooks.runners import LocalRunner, MasterRunner, WorkerRunner
+
+@events.init.add_listener
+def _types(environment, runner, **kw):
+    kinds = {name: isinstance(runner, cls) for name, cls in
+             (("local", LocalRunner), ("master", MasterRunner), ("worker", WorkerRunner))}
+    with open(f"types-{type(runner).__name__}-{os.getpid()}.json", "w") as handle:
+        json.dump(kinds, handle)
+'''
+
+
+def test_runner_types_on_each_node_match_locust(pytester, target):
+    pytester.makeconftest(RUNNER_TYPES_CONFTEST)
+    pytester.makepyfile(test_shop=LOSS_SHOP)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-processes=1", "--load-users=1",
+                                           "--load-run-time=1s", f"--load-host={target}")
+    assert result.ret == 0, result.stdout.str()
+    seen = {path.name.split("-")[1]: json.loads(path.read_text()) for path in pytester.path.glob("types-*.json")}
+    assert seen == {"MasterRunner": {"local": False, "master": True, "worker": False},
+                    "WorkerRunner": {"local": False, "master": False, "worker": True}}
+    local = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-users=1", "--load-run-time=1s",
+                                          f"--load-host={target}")
+    assert local.ret == 0
+    assert json.loads(next(pytester.path.glob("types-LocalRunner-*.json")).read_text()) == {
+        "local": True, "master": False, "worker": False}

@@ -50,7 +50,7 @@ WORKER_SKIP_REASON = "results and thresholds live on the master"
 LOCAL_WORKER_STOP_TIMEOUT = 10.0  # how long local workers get to end by themselves, then terminate, then kill
 ROLE_OPTIONS = ("processes", "master", "worker")
 NODE_OPTIONS = ("processes", "master", "expect_workers", "master_bind_host", "master_bind_port", "worker",
-                "master_host", "master_port")
+                "master_host", "master_port", "allow_worker_loss")
 """Option names put in ``parsed_options`` as Locust has them; each node keeps its own values."""
 
 # What a local worker is not given from the master's command line: the master's own role and
@@ -77,6 +77,7 @@ class NodeSettings:
     master_host: str
     master_port: int
     secret: str | None
+    allow_worker_loss: bool = False
 
     @property
     def parsed_options(self) -> dict[str, Any]:
@@ -84,7 +85,7 @@ class NodeSettings:
         return {"processes": self.processes, "master": self.role == "master", "worker": self.role == "worker",
                 "expect_workers": self.expect_workers, "master_bind_host": self.master_bind_host,
                 "master_bind_port": self.master_bind_port, "master_host": self.master_host,
-                "master_port": self.master_port}
+                "master_port": self.master_port, "allow_worker_loss": self.allow_worker_loss}
 
 
 def resolve_node(values: dict[str, Any], config: Any) -> NodeSettings:
@@ -126,7 +127,8 @@ def resolve_node(values: dict[str, Any], config: Any) -> NodeSettings:
     return NodeSettings(role=role, processes=processes, expect_workers=expect,
                         expect_workers_timeout=values["expect_workers_timeout"],
                         master_bind_host=values["master_bind_host"], master_bind_port=values["master_bind_port"],
-                        master_host=values["master_host"], master_port=values["master_port"], secret=secret)
+                        master_host=values["master_host"], master_port=values["master_port"], secret=secret,
+                        allow_worker_loss=bool(values["allow_worker_loss"]))
 
 
 def _option(key: str) -> opts.LoadOption:
@@ -185,8 +187,10 @@ class MasterNode:
 
         environment.events.worker_connect.add_listener(announce)
         run.cleanups.append(lambda: environment.events.worker_connect.remove_listener(announce))
+        runner.server.refused.listeners.append(self._say_refused)
         if self.settings.processes is not None and self.local_workers is None:
-            self.local_workers = LocalWorkers(self.config, self.settings.processes, self.port, self.settings.secret)
+            self.local_workers = LocalWorkers(self.config, self.settings.processes, self.port, self.settings.secret,
+                                              allow_loss=self.settings.allow_worker_loss)
             self.local_workers.start()
         return runner
 
@@ -206,7 +210,30 @@ class MasterNode:
             gevent.sleep(0.05)
         if runner.worker_count >= expected:
             return None
-        return f"{runner.worker_count} of {expected} workers connected within {timeout:g}s: the run did not start"
+        reason = f"{runner.worker_count} of {expected} workers connected within {timeout:g}s: the run did not start"
+        refused = runner.server.refused.by_host
+        if refused:
+            reason += "; refused (handshake failed: a different --load-secret?): " + ", ".join(
+                f"{host} ({count} times)" for host, count in refused.items())
+        return reason
+
+    def _say_refused(self, host: str, line: str) -> None:
+        """A refused peer in the master's terminal, as it happens (already rate-limited per host)."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"pytest-loadhooks: {line}")
+
+    def judge(self, runner: Any, result: Any) -> None:
+        """The workers the run lost: a failure of the run, or with --load-allow-worker-loss a warning.
+        A worker that came back (what it counted arrived late, not lost) is a warning either way."""
+        for loss in getattr(runner, "lost_workers", ()):
+            line = loss.describe()
+            if loss.came_back_at is not None:
+                result.warnings.append(line)
+            elif self.settings.allow_worker_loss:
+                result.warnings.append(f"{line} (accepted: --load-allow-worker-loss)")
+            else:
+                result.run_failures.append(line)
 
     def after_run(self, runner: Any, run: LoadRun, ended_early: bool) -> None:
         """Tell the workers the run is over (and, if the session ends now, that no run follows), close the port."""
@@ -232,8 +259,10 @@ def _roles_given(config: Any) -> set[str]:
 class LocalWorkers:
     """The worker processes of ``--load-processes``: started once, stopped at the session's end, never left behind."""
 
-    def __init__(self, config: pytest.Config, count: int, port: int, secret: str | None) -> None:
+    def __init__(self, config: pytest.Config, count: int, port: int, secret: str | None,
+                 allow_loss: bool = False) -> None:
         self.config = config
+        self.allow_loss = allow_loss  # --load-allow-worker-loss: one killed by a signal does not fail the session
         self.count = count
         self.port = port
         self.secret = secret
@@ -307,6 +336,8 @@ class LocalWorkers:
         for index, (process, log) in enumerate(zip(self.processes, self.logs)):
             if process.returncode == 0 and index not in self.killed:
                 continue
+            if self.allow_loss and process.returncode < 0 and index not in self.killed:
+                continue  # killed from outside (OOM killer, kill -9): a loss the run's verdict already told
             why = "did not end by itself and was stopped" if index in self.killed else f"exited {process.returncode}"
             lines.append(f"local worker {index} {why}; its output ({log}):")
             try:

@@ -380,6 +380,9 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("master-port", "the master's port (default 5557)", parse_port, 5557, metavar="PORT"),
     LoadOption("secret", "a secret shared by the master and its workers: only workers that hold it join, and "
                "the traffic is encrypted (never shown)", parse_secret, None, metavar="SECRET", secret=True),
+    LoadOption("allow-worker-loss", "a distributed run that lost a worker (killed, silent, quit) passes, the loss a "
+               "warning (default: the run fails, naming the worker and what of its work is missing)", parse_bool,
+               False, flag=True),
     LoadOption("web", "serve the web UI (dashboard, start form, Locust's JSON endpoints) while the session runs",
                parse_bool, False, flag=True),
     LoadOption("web-host", "the address the web UI listens on (default 127.0.0.1: this machine only)",

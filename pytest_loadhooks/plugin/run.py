@@ -448,6 +448,8 @@ class LoadRun:
                             interrupted=runner.interrupted or signals.interrupted_by)
         if self.web is not None:  # ended early from the web UI (Stop, End run): stopped, its numbers partial
             result.stopped = self.web.stopped_reason()
+        if self.node is not None:  # the master: the workers it lost fail the run (or warn, when accepted)
+            self.node.judge(runner, result)
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
         result.warnings += generator.warnings(result.duration)
         if self.baselines is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,9 +80,11 @@ class ZapAuthenticator:
     greenlet, so it lives in the gevent hub with the runner it guards.
     """
 
-    def __init__(self, context: Any, keys: CurveKeys) -> None:
+    def __init__(self, context: Any, keys: CurveKeys,
+                 on_refused: Callable[[str | None, str], None] | None = None) -> None:
         self.allowed_key = z85.decode(keys.worker.public)
         self.refused = 0
+        self.on_refused = on_refused  # None: the server's socket monitor reports the refusal
         self.socket = context.socket(zmq.REP)
         self.socket.linger = 0
         self.socket.bind(ZAP_ENDPOINT)
@@ -104,8 +107,13 @@ class ZapAuthenticator:
         if mechanism == b"CURVE" and credentials and credentials[0] == self.allowed_key:
             return [ZAP_VERSION, request_id, b"200", b"OK", b"worker", b""]
         self.refused += 1
-        logger.warning("refused a connection from %s: it does not hold the shared secret (%s)",
-                       address.decode("utf-8", "replace") or "an unknown address", mechanism.decode("ascii", "replace"))
+        host = address.decode("utf-8", "replace") or None
+        why = f"its key is not the workers' key of this secret ({mechanism.decode('ascii', 'replace')})"
+        if self.on_refused is not None:
+            self.on_refused(host, why)
+        else:
+            # The server's socket monitor sees the failed handshake too, and says it (rate-limited).
+            logger.debug("refused a connection from %s: %s", host or "an unknown address", why)
         return [ZAP_VERSION, request_id, b"400", b"unknown key", b"", b""]
 
     def close(self) -> None:

@@ -36,8 +36,10 @@ KILL_STRAGGLERS_WAIT = 1.0
 """How long users killed a second time (in their ``on_stop``) get to end."""
 
 
-class LocalRunner(Runner):
-    """Runs users as greenlets in this process."""
+class InProcessRunner(Runner):
+    """Runs users as greenlets in this process: what :class:`LocalRunner` and the distributed
+    mode's ``WorkerRunner`` share. Not a LocalRunner itself, so that ``isinstance(runner,
+    LocalRunner)`` is False on a worker, as in Locust (listeners branch on it)."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -202,3 +204,7 @@ class LocalRunner(Runner):
         self.environment.events.test_stop.fire(environment=self.environment)
         self.update_state(STATE_STOPPED)
         self._finished.set()
+
+
+class LocalRunner(InProcessRunner):
+    """Runs users as greenlets in this process: a whole run, on its own."""

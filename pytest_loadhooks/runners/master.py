@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -46,6 +47,9 @@ HEARTBEAT_INTERVAL = 1.0
 HEARTBEAT_TIMEOUT = 10.0
 STOPPED_TIMEOUT = 10.0  # beyond the stop timeout, how long to wait for the workers' last stats
 SPAWN_REPORT_TIMEOUT = 5.0  # beyond the ramp's own length, how long to wait for workers to confirm it
+# After a worker's connection closed, how long it has to be heard from again (over a new connection:
+# a network hiccup) before it is lost. Its heartbeats come every second; a killed process never.
+DISCONNECT_GRACE = 2.0
 ACTIVE_STATES = (STATE_INIT, STATE_SPAWNING, STATE_RUNNING, STATE_STOPPING, STATE_CLEANUP)
 
 
@@ -65,6 +69,13 @@ class WorkerNode:
         self.spawned_sequence = -1
         self.awaiting_stop = False
         self.last_seen = time.monotonic()
+        self.disconnected_at: float | None = None  # (monotonic) its connection closed, not heard from since
+        # What it did in the current run: when it was first given users, what it reported, and when.
+        self.working_since: float | None = None
+        self.requests_counted = 0
+        self.last_report_at: float | None = None
+        self.first_report: tuple[float, int] | None = None  # (when, requests in it): its rate leaves the ramp out
+        self.loss: WorkerLoss | None = None  # set while it is lost during a run
         self._heartbeat_timeout = heartbeat_timeout
 
     @property
@@ -79,6 +90,89 @@ class WorkerNode:
 
     def __repr__(self) -> str:
         return f"<WorkerNode {self.index} {self.id} {self.state} users={self.user_count}>"
+
+    def forget_run(self) -> None:
+        self.working_since = self.last_report_at = self.first_report = self.loss = None
+        self.requests_counted = 0
+
+    def reported(self, requests: int) -> None:
+        self.requests_counted += requests
+        self.last_report_at = time.time()
+        if self.first_report is None:
+            self.first_report = (self.last_report_at, requests)
+
+    @property
+    def rate(self) -> float | None:
+        """Requests per second it reported, when that says something: between its first report and
+        its last (its ramp and start-up left out), or else since it was given users."""
+        if self.last_report_at is None or self.first_report is None:
+            return None
+        first_at, first_requests = self.first_report
+        if self.last_report_at - first_at >= 0.5:
+            return (self.requests_counted - first_requests) / (self.last_report_at - first_at)
+        if self.working_since is not None and self.last_report_at - self.working_since >= 0.5:
+            return self.requests_counted / (self.last_report_at - self.working_since)
+        return None
+
+
+def clock(seconds: float) -> str:
+    """``mm:ss`` (``h:mm:ss`` past an hour) of a moment into the run."""
+    seconds = max(round(seconds), 0)
+    hours, rest = divmod(seconds, 3600)
+    return (f"{hours}:" if hours else "") + f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+@dataclass
+class WorkerLoss:
+    """A worker lost during a run: which, when, how, and how much of what it did the master lacks.
+
+    Times are wall-clock (``time.time()``); ``run_started`` is the run's start.
+    """
+
+    index: int
+    id: str
+    how: str  # "its connection closed", "not heard from for 10.0 s", "it quit"
+    lost_at: float  # its last sign of life: the connection's close, or its last message
+    run_started: float
+    requests_counted: int
+    last_report_at: float | None
+    rate: float | None
+    counts_complete: bool = False  # it said goodbye with its last counts (a quit)
+    others_took_over: bool = False  # its users were moved to the workers left
+    came_back_at: float | None = None
+
+    @property
+    def missing_estimate(self) -> int | None:
+        """Requests it probably made after its last report (its rate times the gap); None: unknown."""
+        if self.counts_complete:
+            return 0
+        if self.rate is None or self.last_report_at is None:
+            return None
+        return round(self.rate * max(self.lost_at - self.last_report_at, 0.0))
+
+    def describe(self) -> str:
+        def at(moment: float) -> str:
+            return clock(moment - self.run_started)
+
+        if self.came_back_at is not None:
+            return (f"worker {self.index} ({self.id}) was lost at {at(self.lost_at)} into the run ({self.how}) and "
+                    f"came back at {at(self.came_back_at)}: what it counted meanwhile reached the master when it did")
+        line = f"worker {self.index} ({self.id}) was lost at {at(self.lost_at)} into the run ({self.how}): "
+        if self.last_report_at is None:
+            line += "no requests counted from it (it died before its first report)"
+        else:
+            line += f"{self.requests_counted} requests counted from it, its last report at {at(self.last_report_at)}"
+        missing = self.missing_estimate
+        if self.counts_complete:
+            line += "; nothing is missing (it sent its last counts as it left)"
+        elif missing is not None:
+            line += (f"; about {missing} requests it made after that are missing "
+                     f"({self.lost_at - self.last_report_at:.1f} s at its {self.rate:.1f} req/s)")
+        else:
+            line += "; what it made since is missing (its rate is unknown)"
+        if self.others_took_over:
+            line += "; the other workers took over its users"
+        return line
 
 
 class WorkerNodes(dict):
@@ -134,6 +228,7 @@ class MasterRunner(Runner):
     heartbeat_timeout = HEARTBEAT_TIMEOUT
     stopped_timeout = STOPPED_TIMEOUT
     spawn_report_timeout = SPAWN_REPORT_TIMEOUT
+    disconnect_grace = DISCONNECT_GRACE
 
     def __init__(self, environment: Environment, master_bind_host: str = DEFAULT_BIND_HOST,
                  master_bind_port: int = DEFAULT_BIND_PORT, secret: str | bytes | None = None, *,
@@ -151,13 +246,16 @@ class MasterRunner(Runner):
                            "secret", master_bind_host, master_bind_port)
         from ..rpc.transport import Server  # loads pyzmq: only when a master is made
 
-        self.server = Server(master_bind_host, master_bind_port, secret=secret, max_message_size=max_message_size)
+        self.server = Server(master_bind_host, master_bind_port, secret=secret, max_message_size=max_message_size,
+                             on_disconnect=self._on_disconnect)
         self.master_bind_host = master_bind_host
         self.master_bind_port = self.server.port  # the real one when 0 asked for any free port
         self.secure = bool(secret)
         self.clients = WorkerNodes()
         self.worker_indexes: dict[str, int] = {}
         self.dropped_messages = 0
+        self.lost_workers: list[WorkerLoss] = []
+        """The workers lost during the current run (SIGKILLed, silent, quit), each once; see :class:`WorkerLoss`."""
         self.spawning_completed = False
         self.worker_cpu_warning_emitted = False
         self.spawning_greenlet: gevent.Greenlet | None = None
@@ -255,6 +353,7 @@ class MasterRunner(Runner):
             self._send(client_id, "reconnect")
             return
         node.last_seen = time.monotonic()
+        node.disconnected_at = None  # heard from again: over a new connection, if the old one closed
         if kind == "heartbeat":
             self._on_heartbeat(node, data)
         elif kind == "stats":
@@ -298,6 +397,7 @@ class MasterRunner(Runner):
             self.environment.events.worker_connect.fire(client_id=client_id)
         else:
             logger.info("worker %d (%s) is back", index, client_id)
+            self._came_back(node)
         node.version = version
         node.last_seen = time.monotonic()
         node.state = str(data.get("state") or STATE_INIT)
@@ -307,6 +407,7 @@ class MasterRunner(Runner):
     def _on_heartbeat(self, node: WorkerNode, data: dict[str, Any]) -> None:
         if node.state == STATE_MISSING:
             logger.info("worker %d (%s) is heard from again", node.index, node.id)
+            self._came_back(node)
             node.state = str(data["state"])
             self._rebalance()
         elif node.state not in (STATE_SPAWNING,) and data["state"] in ACTIVE_STATES:
@@ -324,30 +425,65 @@ class MasterRunner(Runner):
         counted = _checked_stats(data["stats"])  # whole or not at all: a bad report must not half-merge
         user_counts = _user_counts(data.get("user_classes_count") or {})
         self.stats.extend(counted)
+        node.reported(counted.total.num_requests)
         if node.state != STATE_MISSING:
             node.user_classes_count = user_counts
         self.environment.events.worker_report.fire(client_id=node.id, data=data)
 
     def _on_quit(self, node: WorkerNode) -> None:
         logger.info("worker %d (%s) quit", node.index, node.id)
+        if self._run_going_on():  # it sent its last counts first: the run lacks its users, not its numbers
+            self._record_loss(node, "it quit", time.time(), counts_complete=True)
         del self.clients[node.id]
         self._after_worker_loss()
 
     # -- liveness --
+    def _on_disconnect(self, client_id: str) -> None:
+        """A worker's connection closed: it is lost unless heard from within ``disconnect_grace``."""
+        node = self.clients.get(client_id)
+        if node is not None and node.state != STATE_MISSING:
+            logger.info("worker %d (%s): its connection closed", node.index, node.id)
+            node.disconnected_at = time.monotonic()
+
     def _liveness_loop(self) -> None:
         while True:
-            gevent.sleep(self.heartbeat_interval)
+            gevent.sleep(min(self.heartbeat_interval, 0.5))
             now = time.monotonic()
-            lost = [node for node in self.clients.active if now - node.last_seen > self.heartbeat_timeout]
-            for node in lost:
-                logger.warning("worker %d (%s) is missing: not heard from for %.1f s; its users move to the "
-                               "other workers, what it reported is kept", node.index, node.id, now - node.last_seen)
+            lost = []
+            for node in self.clients.active:
+                if node.disconnected_at is not None and now - node.disconnected_at > self.disconnect_grace:
+                    lost.append((node, "its connection closed", node.disconnected_at))
+                elif now - node.last_seen > self.heartbeat_timeout:
+                    lost.append((node, f"not heard from for {now - node.last_seen:.1f} s", node.last_seen))
+            for node, how, since in lost:
+                logger.warning("worker %d (%s) is missing: %s; its users move to the other workers, what it "
+                               "reported is kept", node.index, node.id, how)
+                if self._run_going_on():
+                    self._record_loss(node, how, time.time() - (now - since))
                 node.state = STATE_MISSING
                 node.user_classes_count = {}
                 node.awaiting_stop = False
+                node.disconnected_at = None
             if lost:
                 self._after_worker_loss()
             self._check_workers_left()
+
+    def _run_going_on(self) -> bool:
+        return self.state in (STATE_SPAWNING, STATE_RUNNING, STATE_STOPPING) and self.start_time is not None
+
+    def _record_loss(self, node: WorkerNode, how: str, lost_at: float, counts_complete: bool = False) -> None:
+        loss = WorkerLoss(index=node.index, id=node.id, how=how, lost_at=lost_at, run_started=self.start_time or 0.0,
+                          requests_counted=node.requests_counted, last_report_at=node.last_report_at,
+                          rate=node.rate, counts_complete=counts_complete,
+                          others_took_over=self.state in (STATE_SPAWNING, STATE_RUNNING)
+                          and len(self.clients.active) > 1)
+        node.loss = loss
+        self.lost_workers.append(loss)
+
+    def _came_back(self, node: WorkerNode) -> None:
+        if node.loss is not None and self._run_going_on():
+            node.loss.came_back_at = time.time()
+        node.loss = None
 
     def _after_worker_loss(self) -> None:
         if self.state in (STATE_SPAWNING, STATE_RUNNING) and not self.clients.active:
@@ -384,6 +520,9 @@ class MasterRunner(Runner):
         self.spawn_rate = spawn_rate
         self._run_classes = classes
         if self.state in (STATE_INIT, STATE_STOPPED):
+            self.lost_workers = []
+            for node in self.clients.values():
+                node.forget_run()
             self._begin_run()
         self._dispatch()
         if wait and self.spawning_greenlet is not None:
@@ -409,6 +548,8 @@ class MasterRunner(Runner):
         }
         for node in workers:
             node.assigned = {cls.__name__: n for cls, n in shares[node.id].items()}
+            if node.working_since is None and sum(node.assigned.values()):
+                node.working_since = time.time()
             self._send(node.id, "spawn", {**job, "user_classes_count": node.assigned})
         self.update_state(STATE_SPAWNING)
         self.spawning_completed = False

@@ -1,10 +1,12 @@
 """A worker of the distributed mode: runs the users its master assigns it, reports back.
 
-The worker is a :class:`LocalRunner` steered from afar: the master decides how many
-users of each class it runs (``spawn``), when they stop (``stop``) and when the worker
-ends (``quit``). Every ``stats_report_interval`` seconds, and once more when it stops,
-it sends what it counted since its last report (``report_to_master`` listeners add to
-that report) and forgets it, so the master's merge counts every request exactly once.
+The worker runs users in its own process as a :class:`LocalRunner` does (both are
+:class:`~.local.InProcessRunner` subclasses; a worker is not a LocalRunner, as in Locust),
+steered from afar: the master decides how many users of each class it runs (``spawn``),
+when they stop (``stop``) and when the worker ends (``quit``). Every
+``stats_report_interval`` seconds, and once more when it stops, it sends what it counted
+since its last report (``report_to_master`` listeners add to that report) and forgets it,
+so the master's merge counts every request exactly once.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from .base import (
     STATE_STOPPED,
     STATE_STOPPING,
 )
-from .local import LocalRunner
+from .local import InProcessRunner
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,11 +47,14 @@ HEARTBEAT_INTERVAL = 1.0
 # Longer than the master's (10 s): a worker cut off for a while is marked missing by the
 # master first, and can still come back (and be given users again) when the network does.
 HEARTBEAT_TIMEOUT = 20.0
-STATS_REPORT_INTERVAL = 3.0
+# How often a worker hands its counts over: a worker that dies (SIGKILL, a lost machine) loses
+# at most this much of its counts. Each report costs the master a merge (bench/distributed.py).
+STATS_REPORT_INTERVAL = 1.0
 CONNECT_TIMEOUT = 60.0
+REFUSED_GIVE_UP = 3  # handshakes refused in a row (within a second or two): the master says no, stop asking
 
 
-class WorkerRunner(LocalRunner):
+class WorkerRunner(InProcessRunner):
     """Runs users for a master over ZeroMQ until the master says ``quit`` (or is gone).
 
     ``run()`` blocks until then and returns the worker's exit code: 0, or 2 when the
@@ -89,7 +94,7 @@ class WorkerRunner(LocalRunner):
         self.reported_stats = RequestStats(self.stats.rps_window)
         self._quit = gevent.event.Event()
         self._closing = False
-        # The connection's greenlets live apart from the run's: ending a run (LocalRunner
+        # The connection's greenlets live apart from the run's: ending a run (InProcessRunner
         # kills its background greenlets then) must not cut this worker off its master.
         self._links = Group()
         from ..rpc.transport import Client  # loads pyzmq: only when a worker is made
@@ -186,6 +191,11 @@ class WorkerRunner(LocalRunner):
             gevent.sleep(min(self.heartbeat_interval, 1.0))
             now = time.monotonic()
             if not self.connected.is_set():
+                refused = self.client.refused_handshakes
+                if refused >= REFUSED_GIVE_UP or (refused and now - self._created > self.connect_timeout):
+                    self._lose_master(f"the master at {self.master_host}:{self.master_port} refused this worker's "
+                                      f"credentials ({refused} handshakes failed: {self.client.refusal()})")
+                    return
                 if now - self._created > self.connect_timeout:
                     self._lose_master(f"could not reach the master at {self.master_host}:{self.master_port} "
                                       f"within {self.connect_timeout:g} s")
