@@ -299,3 +299,64 @@ class TestSpeed:
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*threshold 'p99 < 0.002' failed: p99 of all requests = * ms, limit < 0.002 ms*"])
     result.stdout.fnmatch_lines(["*threshold 'p95 < 0.001' failed*"])
+
+
+# A task that starts its own request loop (once per user) and keeps it in a module-level list.
+LEAKING_MODULE = '''
+import gevent, pytest
+from pytest_loadhooks import HttpUser, task, constant
+
+pytestmark = pytest.mark.load(users=2, spawn_rate=20, run_time="1s", host="{target}")
+LOOPS = []
+SENT = []
+
+class Leaker(HttpUser):
+    wait_time = constant(0.05)
+
+    def _loop(self):
+        while True:
+            self.client.get("/page", name="bg-leak")
+            SENT.append(1)
+            gevent.sleep(0.02)
+
+    @task
+    def start_loop(self):
+        if not getattr(self, "started", False):
+            self.started = True
+            LOOPS.append(gevent.spawn(self._loop))
+        self.client.get("/page", name="leaker")
+
+def test_the_loops_die_with_their_run(load_result):
+    assert load_result.entry("bg-leak").num_requests > 0  # counted while the run ran
+    assert LOOPS and all(loop.dead for loop in LOOPS), "a greenlet a task started outlived its run"
+    sent = len(SENT)
+    gevent.sleep(0.3)
+    assert len(SENT) == sent, "the background loop kept sending after its run ended"
+'''
+
+NEXT_RUN_MODULE = '''
+import pytest
+from pytest_loadhooks import HttpUser, task, constant
+
+pytestmark = pytest.mark.load(users=1, spawn_rate=10, run_time="1s", host="{target}")
+
+class Quiet(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def page(self):
+        self.client.get("/page", name="quiet")
+
+def test_only_its_own_requests_count(load_result):
+    names = sorted({{name for _method, name in load_result.entries}})
+    assert names == ["quiet"], names
+'''
+
+
+def test_greenlets_a_task_starts_die_with_its_run_and_never_count_in_the_next(pytester, target):
+    pytester.makepyfile(test_a_leaker=LEAKING_MODULE.replace("{target}", target),
+                        test_b_next=NEXT_RUN_MODULE.format(target=target))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", f"--load-host={target}")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*test_a_leaker.py::load_run PASSED*"])
+    result.stdout.fnmatch_lines(["*test_b_next.py::load_run PASSED*"])
