@@ -131,6 +131,8 @@ class LocalRunner(Runner):
     def _spawn_one_user(self, cls: type) -> None:
         user = cls(self.environment)
         greenlet = user.start(self.user_greenlets)
+        if self.run_scope is not None:  # before the user first runs: whatever it starts is the run's too
+            self.run_scope.adopt(greenlet)
         self.users.setdefault(cls, []).append(user)
         greenlet.link(lambda g, user=user, cls=cls: self._forget_user(cls, user))
 
@@ -194,6 +196,7 @@ class LocalRunner(Runner):
         self._stop_users(everyone, self.environment.stop_timeout)
         self.user_greenlets.kill(block=True, timeout=kill_timeout(self.environment.stop_timeout))
         self._kill_stragglers()
+        self._end_owned_greenlets(kill_timeout(self.environment.stop_timeout))
         self.users.clear()
         self.update_state(STATE_CLEANUP)
         self.stop_time = time.time()
