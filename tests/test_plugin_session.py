@@ -360,3 +360,49 @@ def test_greenlets_a_task_starts_die_with_its_run_and_never_count_in_the_next(py
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*test_a_leaker.py::load_run PASSED*"])
     result.stdout.fnmatch_lines(["*test_b_next.py::load_run PASSED*"])
+
+
+# A loop that swallows the kill at its run's end (and gives up after a few seconds, so the session ends).
+STUBBORN_MODULE = '''
+import time, gevent, pytest
+from pytest_loadhooks import HttpUser, task, constant
+
+pytestmark = pytest.mark.load(users=1, spawn_rate=10, run_time="1s", host="{target}")
+
+class Stubborn(HttpUser):
+    wait_time = constant(0.05)
+
+    def _loop(self):
+        until = time.monotonic() + 6
+        while time.monotonic() < until:
+            try:
+                self.client.get("/page", name="stubborn")
+                gevent.sleep(0.02)
+            except gevent.GreenletExit:
+                pass
+
+    @task
+    def start_loop(self):
+        if not getattr(self, "started", False):
+            self.started = True
+            gevent.spawn(self._loop)
+        self.client.get("/page", name="own")
+
+def test_first(load_result):
+    assert any("1 greenlet started by users did not end" in line for line in load_result.warnings)
+'''
+
+
+def test_a_greenlet_that_swallows_its_kill_is_named_and_its_late_requests_counted_nowhere(pytester, target):
+    pytester.makepyfile(test_a_stubborn=STUBBORN_MODULE.replace("{target}", target),
+                        test_b_next=NEXT_RUN_MODULE.format(target=target))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", f"--load-host={target}")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines([
+        "test_a_stubborn.py::load_run: PASSED*",
+        "  WARNING 1 greenlet started by users did not end when killed at the run's end*",
+    ])
+    result.stdout.fnmatch_lines([
+        "test_b_next.py::load_run: PASSED*",
+        "  WARNING * requests were sent by greenlets that users started, after their run had ended: not counted",
+    ])

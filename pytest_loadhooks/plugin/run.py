@@ -433,6 +433,7 @@ class LoadRun:
             started_at = self.web.started_at(started_at)
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
+        result.warnings.extend(runner.run_warnings)  # e.g. a greenlet a user started that outlived its run
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
         if self.baselines is not None:
             self._compare_and_save(result, environment, forced=signals.forced)
