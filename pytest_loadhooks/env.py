@@ -110,9 +110,11 @@ class Environment:
         self._listener_errors_from = len(self.events.listener_errors)
         self._init_fired = False
         self._closed = False
-        self._run_tree: dict[str, Any] | None = None  # the spawn_tree_locals of this Environment's running run
+        self._run_scope: RunScope | None = None  # this Environment's current or last run
+        self._run_tree: dict[str, Any] | None = None  # the spawn_tree_locals of its run, while the run runs
         self.late_requests_refused = 0
-        """Requests that greenlets of an ended run fired since this Environment's run began: not counted."""
+        """Requests that greenlets of an earlier run fired, after it ended, since this Environment's run
+        began: not counted (those of its own run, late, are counted on its RunScope)."""
         self.events.request.add_listener(self._count_request)
 
     def _count_request(self, request_type, name, response_time, response_length, response=None, context=None,
@@ -140,7 +142,8 @@ class Environment:
     def _refuse_request(self, scope: RunScope) -> None:
         if scope.ended:  # a late request; one from a run going on beside this one is that run's to count
             scope.count_late_request()
-            self.late_requests_refused += 1
+            if scope is not self._run_scope:
+                self.late_requests_refused += 1
 
     def own_run(self, scope: RunScope | None) -> None:
         """The run whose users' requests this Environment counts from now on (None: its run ended).
@@ -149,6 +152,7 @@ class Environment:
         """
         self._run_tree = scope.tree if scope is not None else None
         if scope is not None:
+            self._run_scope = scope
             self.late_requests_refused = 0
 
     def _filtered(self, user_classes: list[type]) -> list[type]:

@@ -594,12 +594,13 @@ def test_a_greenlet_that_survives_its_kill_is_said_and_never_counted_in_a_later_
         first.create_local_runner().run(1, 10, 0.3)
         assert counted_names(first) == {"first", "stubborn"}  # counted while its run ran
         assert [line for line in first.runner.run_warnings if "1 greenlet started by users" in line]
+        assert len(first.runner.run_warnings) == 1  # its own late requests are said there, not as an earlier run's
         first.close()
         before = seen_by_listener["stubborn"]
         second.create_local_runner().run(1, 10, 0.5)
         assert counted_names(second) == {"second"}
         assert seen_by_listener["stubborn"] > before  # the hook itself still hands every request on
-        late = [line for line in second.runner.run_warnings if "not counted" in line]
+        late = [line for line in second.runner.run_warnings if "users of an earlier run started, after it ended: not counted" in line]
         assert late and "stubborn" not in late[0], second.runner.run_warnings
     finally:
         going[0] = False
@@ -624,3 +625,11 @@ def test_two_runs_at_once_on_one_events_count_only_their_own_users():
     second.quit()
     assert counted_names(one) == {"one", "by-hand"}
     assert counted_names(two) == {"two", "by-hand"}
+
+
+def test_with_greenlet_tree_tracking_off_the_run_says_it_cannot_end_what_users_start(monkeypatch):
+    monkeypatch.setattr(gevent.config, "track_greenlet_tree", False)  # GEVENT_TRACK_GREENLET_TREE=0
+    env = make_env(idle_class("A"))
+    runner = env.create_local_runner()
+    runner.run(1, 10, 0.2)
+    assert [line for line in runner.run_warnings if line.startswith("GEVENT_TRACK_GREENLET_TREE is off")]

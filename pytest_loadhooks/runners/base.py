@@ -309,13 +309,13 @@ class Runner:
         if survivors:
             some = "1 greenlet" if len(survivors) == 1 else f"{len(survivors)} greenlets"
             line = (f"{some} started by users did not end when killed at the run's end (GreenletExit caught?): "
-                    "requests they send now are not counted in any run")
+                    f"requests sent after the run are counted in no run ({scope.late_requests} so far)")
             logger.warning(line)
             self.run_warnings.append(line)
         late = self.environment.late_requests_refused
         if late:
             were = "requests were" if late != 1 else "request was"
-            line = f"{late} {were} sent by greenlets that users started, after their run had ended: not counted"
+            line = f"{late} {were} sent by greenlets that users of an earlier run started, after it ended: not counted"
             logger.warning(line)
             self.run_warnings.append(line)
 
