@@ -474,6 +474,33 @@ def test_what_a_user_starts_belongs_to_its_run_not_to_the_user():
         gevent.killall([alive["task"], *alive.get("stoppers", [])])
 
 
+def test_a_greenlet_a_user_starts_in_its_init_is_its_runs_too():
+    started = []
+
+    def keepalive():
+        while True:
+            gevent.sleep(0.01)
+
+    class Eager(User):
+        wait_time = constant(0.05)
+
+        def __init__(self, environment):
+            super().__init__(environment)
+            started.append(gevent.spawn(keepalive))
+
+        @task
+        def idle(self):
+            pass
+
+    env = make_env(Eager)
+    runner = env.create_local_runner()
+    try:
+        runner.run(2, 100, 0.2)
+        assert len(started) == 2 and all(greenlet.dead for greenlet in started)
+    finally:
+        gevent.killall(started)
+
+
 def test_an_exception_in_on_start_is_a_user_error_not_a_crash():
     class BadStart(User):
         wait_time = constant(0.02)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import gevent
@@ -48,6 +50,18 @@ class RunScope:
     def adopt(self, greenlet: Greenlet) -> None:
         """Make ``greenlet`` (a user's, not yet run) and every greenlet it will start this run's."""
         greenlet.spawn_tree_locals = self.tree
+
+    @contextmanager
+    def spawning(self) -> Iterator[None]:
+        """While a user is built and started: what the calling greenlet spawns (the user's greenlet,
+        anything the user's ``__init__`` starts) is this run's."""
+        current = gevent.getcurrent()
+        previous = getattr(current, "spawn_tree_locals", None)
+        current.spawn_tree_locals = self.tree
+        try:
+            yield
+        finally:
+            current.spawn_tree_locals = previous if previous is not None else {}
 
     def greenlets(self) -> list[Greenlet]:
         """The greenlets of this run still alive (the calling one left out).
