@@ -192,115 +192,6 @@ def test_marked_module_gets_its_own_run_item(pytester, target):
     result.stdout.fnmatch_lines(["*test_mod_b.py::load_run PASSED*"])
 
 
-def test_k_deselects_the_run_item_and_strict_markers_accept_ours(pytester, target):
-    pytester.makepyfile(
-        test_shop=SHOP_MODULE + '''
-import pytest
-
-pytestmark = pytest.mark.thresholds("p95 < 10000")  # judges the module's run, which -k deselects
-
-def test_plain():
-    pass
-'''
-    )
-    result = pytester.runpytest_subprocess(*load_args(target), "--strict-markers", "-k", "not load_run", "-v")
-    result.assert_outcomes(passed=1, deselected=1)
-    result.stdout.no_fnmatch_line("*load test results*")
-
-
-def test_load_only_runs_only_load_items(pytester, target):
-    pytester.makepyfile(
-        test_mix=SHOP_MODULE + "\ndef test_functional():\n    pass\n\ndef test_reads(load_result):\n    pass\n"
-    )
-    result = pytester.runpytest_subprocess(*load_args(target), "--load-only", "-v")
-    result.assert_outcomes(passed=2, deselected=1)
-
-
-def test_junit_xml_records_the_run_and_its_threshold_message(pytester, target):
-    pytester.makepyfile(test_unlucky=FAILING_MODULE)
-    report = pytester.path / "junit.xml"
-    result = pytester.runpytest_subprocess(
-        *load_args(target, f"--junitxml={report}", "--load-threshold", "fail_ratio < 5%")
-    )
-    result.assert_outcomes(failed=1)
-    case = ET.parse(report).getroot().find(".//testcase[@name='load_run']")
-    assert case is not None and case.get("classname") == "test_unlucky"
-    failure = case.find("failure")
-    assert "threshold 'fail_ratio < 5%' failed" in failure.get("message")
-    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
-    assert int(properties["requests"]) > 0 and int(properties["failures"]) > 0
-    assert properties["threshold fail_ratio < 5%"] == "failed"
-
-
-def test_options_precedence_cli_over_env_over_ini(pytester, target, monkeypatch):
-    pytester.makeini(f"[pytest]\nload_users = 2\nload_host = {target}\nload_run_time = 1s\n")
-    pytester.makepyfile(
-        test_opts=SHOP_MODULE + "\ndef test_users(load_env):\n    print('USERS', load_env.parsed_options.num_users)\n"
-    )
-    ini_only = pytester.runpytest_subprocess("-s", "-k", "test_users", "-p", "no:cacheprovider")
-    ini_only.stdout.fnmatch_lines(["*USERS 2*"])
-    monkeypatch.setenv("LOADHOOKS_USERS", "3")
-    from_env = pytester.runpytest_subprocess("-s", "-k", "test_users", "-p", "no:cacheprovider")
-    from_env.stdout.fnmatch_lines(["*USERS 3*"])
-    from_cli = pytester.runpytest_subprocess("-s", "-k", "test_users", "--load-users=4", "-p", "no:cacheprovider")
-    from_cli.stdout.fnmatch_lines(["*USERS 4*"])
-
-
-def test_help_lists_the_load_testing_group(pytester):
-    result = pytester.runpytest_subprocess("--help")
-    result.stdout.fnmatch_lines([
-        "load testing*",
-        "*--load-users=N*",
-        "*--load-run-time=DURATION*",
-        "*--load-threshold=EXPR*",
-        "*load_run_time (string)*",
-    ])
-
-
-SHAPE_MODULE = '''
-from pytest_loadhooks import LoadTestShape
-
-class Short(LoadTestShape):
-    def tick(self):
-        return (2, 10) if self.get_run_time() < 1 else None
-'''
-
-
-def test_a_shape_in_another_module_drives_the_session_run(pytester, target):
-    pytester.makepyfile(test_a_users=SHOP_MODULE, test_b_shape=SHAPE_MODULE)
-    result = pytester.runpytest_subprocess(*load_args(target, run_time="20s"))
-    result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*test_a_users.py::load_run: PASSED*over 1.*s*"])
-
-
-def test_two_shapes_for_one_run_are_rejected(pytester, target):
-    pytester.makepyfile(test_a_users=SHOP_MODULE, test_b_shape=SHAPE_MODULE,
-                        test_c_shape=SHAPE_MODULE.replace("Short", "Other"))
-    result = pytester.runpytest_subprocess(*load_args(target))
-    assert result.ret == 4
-    result.stderr.fnmatch_lines(["ERROR: pytest-loadhooks: several LoadTestShape classes for one run*"])
-
-
-def test_thresholds_on_a_class_and_on_a_module_without_users(pytester, target):
-    pytester.makepyfile(
-        test_a_users=SHOP_MODULE,
-        test_b_checks='''
-import pytest
-
-pytestmark = pytest.mark.thresholds("p95 < 0.001")
-
-@pytest.mark.thresholds("p99 < 0.002")
-class TestSpeed:
-    def test_reads(self, load_result):
-        assert load_result.num_requests > 0
-''',
-    )
-    result = pytester.runpytest_subprocess(*load_args(target), "-v")
-    result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["*threshold 'p99 < 0.002' failed: p99 of all requests = * ms, limit < 0.002 ms*"])
-    result.stdout.fnmatch_lines(["*threshold 'p95 < 0.001' failed*"])
-
-
 # A task that starts its own request loop (once per user) and keeps it in a module-level list.
 LEAKING_MODULE = '''
 import gevent, pytest
@@ -409,3 +300,112 @@ def test_a_greenlet_that_swallows_its_kill_is_named_and_its_late_requests_counte
         "test_b_next.py::load_run: PASSED*",
         "  WARNING * requests were sent by greenlets that users of an earlier run started, after it ended: not counted",
     ])
+
+
+def test_k_deselects_the_run_item_and_strict_markers_accept_ours(pytester, target):
+    pytester.makepyfile(
+        test_shop=SHOP_MODULE + '''
+import pytest
+
+pytestmark = pytest.mark.thresholds("p95 < 10000")  # judges the module's run, which -k deselects
+
+def test_plain():
+    pass
+'''
+    )
+    result = pytester.runpytest_subprocess(*load_args(target), "--strict-markers", "-k", "not load_run", "-v")
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.no_fnmatch_line("*load test results*")
+
+
+def test_load_only_runs_only_load_items(pytester, target):
+    pytester.makepyfile(
+        test_mix=SHOP_MODULE + "\ndef test_functional():\n    pass\n\ndef test_reads(load_result):\n    pass\n"
+    )
+    result = pytester.runpytest_subprocess(*load_args(target), "--load-only", "-v")
+    result.assert_outcomes(passed=2, deselected=1)
+
+
+def test_junit_xml_records_the_run_and_its_threshold_message(pytester, target):
+    pytester.makepyfile(test_unlucky=FAILING_MODULE)
+    report = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(
+        *load_args(target, f"--junitxml={report}", "--load-threshold", "fail_ratio < 5%")
+    )
+    result.assert_outcomes(failed=1)
+    case = ET.parse(report).getroot().find(".//testcase[@name='load_run']")
+    assert case is not None and case.get("classname") == "test_unlucky"
+    failure = case.find("failure")
+    assert "threshold 'fail_ratio < 5%' failed" in failure.get("message")
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert int(properties["requests"]) > 0 and int(properties["failures"]) > 0
+    assert properties["threshold fail_ratio < 5%"] == "failed"
+
+
+def test_options_precedence_cli_over_env_over_ini(pytester, target, monkeypatch):
+    pytester.makeini(f"[pytest]\nload_users = 2\nload_host = {target}\nload_run_time = 1s\n")
+    pytester.makepyfile(
+        test_opts=SHOP_MODULE + "\ndef test_users(load_env):\n    print('USERS', load_env.parsed_options.num_users)\n"
+    )
+    ini_only = pytester.runpytest_subprocess("-s", "-k", "test_users", "-p", "no:cacheprovider")
+    ini_only.stdout.fnmatch_lines(["*USERS 2*"])
+    monkeypatch.setenv("LOADHOOKS_USERS", "3")
+    from_env = pytester.runpytest_subprocess("-s", "-k", "test_users", "-p", "no:cacheprovider")
+    from_env.stdout.fnmatch_lines(["*USERS 3*"])
+    from_cli = pytester.runpytest_subprocess("-s", "-k", "test_users", "--load-users=4", "-p", "no:cacheprovider")
+    from_cli.stdout.fnmatch_lines(["*USERS 4*"])
+
+
+def test_help_lists_the_load_testing_group(pytester):
+    result = pytester.runpytest_subprocess("--help")
+    result.stdout.fnmatch_lines([
+        "load testing*",
+        "*--load-users=N*",
+        "*--load-run-time=DURATION*",
+        "*--load-threshold=EXPR*",
+        "*load_run_time (string)*",
+    ])
+
+
+SHAPE_MODULE = '''
+from pytest_loadhooks import LoadTestShape
+
+class Short(LoadTestShape):
+    def tick(self):
+        return (2, 10) if self.get_run_time() < 1 else None
+'''
+
+
+def test_a_shape_in_another_module_drives_the_session_run(pytester, target):
+    pytester.makepyfile(test_a_users=SHOP_MODULE, test_b_shape=SHAPE_MODULE)
+    result = pytester.runpytest_subprocess(*load_args(target, run_time="20s"))
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_a_users.py::load_run: PASSED*over 1.*s*"])
+
+
+def test_two_shapes_for_one_run_are_rejected(pytester, target):
+    pytester.makepyfile(test_a_users=SHOP_MODULE, test_b_shape=SHAPE_MODULE,
+                        test_c_shape=SHAPE_MODULE.replace("Short", "Other"))
+    result = pytester.runpytest_subprocess(*load_args(target))
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["ERROR: pytest-loadhooks: several LoadTestShape classes for one run*"])
+
+
+def test_thresholds_on_a_class_and_on_a_module_without_users(pytester, target):
+    pytester.makepyfile(
+        test_a_users=SHOP_MODULE,
+        test_b_checks='''
+import pytest
+
+pytestmark = pytest.mark.thresholds("p95 < 0.001")
+
+@pytest.mark.thresholds("p99 < 0.002")
+class TestSpeed:
+    def test_reads(self, load_result):
+        assert load_result.num_requests > 0
+''',
+    )
+    result = pytester.runpytest_subprocess(*load_args(target), "-v")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*threshold 'p99 < 0.002' failed: p99 of all requests = * ms, limit < 0.002 ms*"])
+    result.stdout.fnmatch_lines(["*threshold 'p95 < 0.001' failed*"])
