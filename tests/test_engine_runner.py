@@ -12,8 +12,8 @@ from collections import Counter
 import gevent
 import pytest
 
-from engine_support import make_env, sample_while, wait_for
-from pytest_loadhooks import LoadTestShape, User, constant, task
+from engine_support import make_env, run_until, sample_while, wait_for
+from pytest_loadhooks import Events, LoadTestShape, User, constant, task
 from pytest_loadhooks.dispatch import changes, distribution, spawn_order
 from pytest_loadhooks.runners import (
     STATE_CLEANUP,
@@ -472,3 +472,164 @@ def test_a_crashing_history_listener_does_not_stop_the_run():
     runner.history_listeners.append(broken)
     assert runner.run(1, 10, 0.4) == 0
     assert len(env.stats.history) >= 3
+
+
+# -- what a run owns: the greenlets its users start -----------------------------------------------------------
+
+def fire(environment, name: str) -> None:
+    environment.events.request.fire(request_type="CUSTOM", name=name, response_time=1.0, response_length=1,
+                                    response=None, context={}, exception=None, start_time=time.time(), url=None)
+
+
+def counted_names(env) -> set[str]:
+    return {name for name, _method in env.stats.entries}
+
+
+def test_greenlets_a_user_starts_are_killed_when_its_run_ends():
+    import threading
+
+    from gevent.pool import Pool
+
+    ticks: Counter = Counter()
+    started: list[gevent.Greenlet] = []
+
+    def loop(key):
+        while True:
+            ticks[key] += 1
+            gevent.sleep(0.01)
+
+    class Starter(User):
+        wait_time = constant(0.05)
+
+        def on_start(self):
+            started.append(gevent.spawn(loop, "spawn"))
+            started.append(gevent.spawn_later(0.01, loop, "spawn_later"))
+            greenlet = gevent.Greenlet(loop, "Greenlet.start")
+            greenlet.start()
+            started.append(greenlet)
+            started.append(Pool(2).spawn(loop, "pool"))
+            # a grandchild whose parent is gone by the time the run ends
+            started.append(gevent.spawn(lambda: started.append(gevent.spawn(loop, "grandchild"))))
+            threading.Thread(target=loop, args=("thread",), daemon=True).start()  # a greenlet, patched
+
+        @task
+        def idle(self):
+            pass
+
+    env = make_env(Starter, stop_timeout=1)
+    runner = env.create_local_runner()
+    try:
+        run_until(env, 1, 10, lambda: len(ticks) == 6)
+        assert all(greenlet.dead for greenlet in started), [g for g in started if not g.dead]
+        seen = dict(ticks)
+        gevent.sleep(0.1)
+        assert dict(ticks) == seen, "a greenlet a user started went on after its run ended"
+        assert runner.state == STATE_STOPPED and not runner.run_warnings
+    finally:
+        gevent.killall(started)
+
+
+def test_greenlets_the_users_did_not_start_outlive_the_run():
+    ticks: Counter = Counter()
+
+    def loop(key):
+        while True:
+            ticks[key] += 1
+            gevent.sleep(0.01)
+
+    env = make_env(idle_class("A"))
+    runner = env.create_local_runner()
+    from_listener = []
+    env.events.test_start.add_listener(lambda **kw: from_listener.append(gevent.spawn(loop, "listener")))
+    runner.history_interval = 0.1
+    runner.start(2, 100, wait=True)
+    from_test = gevent.spawn(loop, "test")
+    try:
+        gevent.sleep(0.3)
+        runner.quit()
+        assert not from_test.dead and not from_listener[0].dead
+        assert runner.run_warnings == []
+        runner.run(1, 100, 0.5)  # the runner's own loops start again and sample the second run
+        assert len(env.stats.history) >= 3
+        assert not from_test.dead
+    finally:
+        gevent.killall([from_test, *from_listener])
+
+
+def test_a_greenlet_that_survives_its_kill_is_said_and_never_counted_in_a_later_run():
+    shared = Events()
+    going = [True]
+    seen_by_listener = Counter()
+    shared.request.add_listener(lambda name, **kw: seen_by_listener.update([name]))
+    stubborn = []
+
+    def refuse_to_die(environment):
+        while going[0]:
+            try:
+                fire(environment, "stubborn")
+                gevent.sleep(0.01)
+            except gevent.GreenletExit:
+                pass  # swallows the kill: the run cannot end it
+
+    class Leaving(User):
+        wait_time = constant(0.05)
+
+        def on_start(self):
+            stubborn.append(gevent.spawn(refuse_to_die, self.environment))
+
+        @task
+        def op(self):
+            fire(self.environment, "first")
+
+    class Staying(User):
+        wait_time = constant(0.02)
+
+        @task
+        def op(self):
+            fire(self.environment, "second")
+
+    first = make_env(Leaving, events=shared)
+    second = make_env(Staying, events=shared)
+    try:
+        first.create_local_runner().run(1, 10, 0.3)
+        assert counted_names(first) == {"first", "stubborn"}  # counted while its run ran
+        assert [line for line in first.runner.run_warnings if "1 greenlet started by users" in line]
+        assert len(first.runner.run_warnings) == 1  # its own late requests are said there, not as an earlier run's
+        first.close()
+        before = seen_by_listener["stubborn"]
+        second.create_local_runner().run(1, 10, 0.5)
+        assert counted_names(second) == {"second"}
+        assert seen_by_listener["stubborn"] > before  # the hook itself still hands every request on
+        late = [line for line in second.runner.run_warnings if "users of an earlier run started, after it ended: not counted" in line]
+        assert late and "stubborn" not in late[0], second.runner.run_warnings
+    finally:
+        going[0] = False
+        gevent.joinall(stubborn, timeout=2)
+
+
+def test_two_runs_at_once_on_one_events_count_only_their_own_users():
+    shared = Events()
+
+    def firing(name):
+        def op(self):
+            fire(self.environment, name)
+        return type(name.upper(), (User,), {"wait_time": constant(0.02), "op": task(op)})
+
+    one, two = make_env(firing("one"), events=shared), make_env(firing("two"), events=shared)
+    first, second = one.create_local_runner(), two.create_local_runner()
+    first.start(1, 10)
+    second.start(1, 10)
+    fire(one, "by-hand")  # fired by no user of any run: counted as ever, by every Environment listening
+    gevent.sleep(0.3)
+    first.quit()
+    second.quit()
+    assert counted_names(one) == {"one", "by-hand"}
+    assert counted_names(two) == {"two", "by-hand"}
+
+
+def test_with_greenlet_tree_tracking_off_the_run_says_it_cannot_end_what_users_start(monkeypatch):
+    monkeypatch.setattr(gevent.config, "track_greenlet_tree", False)  # GEVENT_TRACK_GREENLET_TREE=0
+    env = make_env(idle_class("A"))
+    runner = env.create_local_runner()
+    runner.run(1, 10, 0.2)
+    assert [line for line in runner.run_warnings if line.startswith("GEVENT_TRACK_GREENLET_TREE is off")]

@@ -441,6 +441,66 @@ def test_stop_user_ends_one_user_and_calls_on_stop():
     runner.quit()
 
 
+def test_what_a_user_starts_belongs_to_its_run_not_to_the_user():
+    """A greenlet a user starts lives on when that user stops (StopUser, a ramp down) and ends with
+    the run; one started in on_stop, as the run ends, ends with it too."""
+    alive = {}
+
+    def work(key):
+        alive[key] = True
+        while True:
+            gevent.sleep(0.01)
+
+    class Brief(User):
+        wait_time = constant(0.01)
+
+        @task
+        def once(self):
+            alive["task"] = gevent.spawn(work, "from-task")
+            raise StopUser()
+
+        def on_stop(self):
+            alive.setdefault("stoppers", []).append(gevent.spawn(work, "from-on_stop"))
+
+    env = make_env(Brief)
+    runner = env.create_local_runner()
+    runner.start(1, 100, wait=True)
+    try:
+        gevent.sleep(0.2)
+        assert runner.user_count == 0 and not alive["task"].dead  # the user is gone, its greenlet is the run's
+        runner.quit()
+        assert alive["task"].dead and all(g.dead for g in alive["stoppers"])
+    finally:
+        gevent.killall([alive["task"], *alive.get("stoppers", [])])
+
+
+def test_a_greenlet_a_user_starts_in_its_init_is_its_runs_too():
+    started = []
+
+    def keepalive():
+        while True:
+            gevent.sleep(0.01)
+
+    class Eager(User):
+        wait_time = constant(0.05)
+
+        def __init__(self, environment):
+            super().__init__(environment)
+            started.append(gevent.spawn(keepalive))
+
+        @task
+        def idle(self):
+            pass
+
+    env = make_env(Eager)
+    runner = env.create_local_runner()
+    try:
+        runner.run(2, 100, 0.2)
+        assert len(started) == 2 and all(greenlet.dead for greenlet in started)
+    finally:
+        gevent.killall(started)
+
+
 def test_an_exception_in_on_start_is_a_user_error_not_a_crash():
     class BadStart(User):
         wait_time = constant(0.02)

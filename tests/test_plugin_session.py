@@ -194,6 +194,116 @@ def test_marked_module_gets_its_own_run_item(pytester, target):
     result.stdout.fnmatch_lines(["*test_mod_b.py::load_run PASSED*"])
 
 
+# A task that starts its own request loop (once per user) and keeps it in a module-level list.
+LEAKING_MODULE = '''
+import gevent, pytest
+from pytest_loadhooks import HttpUser, task, constant
+
+pytestmark = pytest.mark.load(users=2, spawn_rate=20, run_time="1s", host="{target}")
+LOOPS = []
+SENT = []
+
+class Leaker(HttpUser):
+    wait_time = constant(0.05)
+
+    def _loop(self):
+        while True:
+            self.client.get("/page", name="bg-leak")
+            SENT.append(1)
+            gevent.sleep(0.02)
+
+    @task
+    def start_loop(self):
+        if not getattr(self, "started", False):
+            self.started = True
+            LOOPS.append(gevent.spawn(self._loop))
+        self.client.get("/page", name="leaker")
+
+def test_the_loops_die_with_their_run(load_result):
+    assert load_result.entry("bg-leak").num_requests > 0  # counted while the run ran
+    assert LOOPS and all(loop.dead for loop in LOOPS), "a greenlet a task started outlived its run"
+    sent = len(SENT)
+    gevent.sleep(0.3)
+    assert len(SENT) == sent, "the background loop kept sending after its run ended"
+'''
+
+NEXT_RUN_MODULE = '''
+import pytest
+from pytest_loadhooks import HttpUser, task, constant
+
+pytestmark = pytest.mark.load(users=1, spawn_rate=10, run_time="1s", host="{target}")
+
+class Quiet(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def page(self):
+        self.client.get("/page", name="quiet")
+
+def test_only_its_own_requests_count(load_result):
+    names = sorted({{name for _method, name in load_result.entries}})
+    assert names == ["quiet"], names
+'''
+
+
+def test_greenlets_a_task_starts_die_with_its_run_and_never_count_in_the_next(pytester, target):
+    pytester.makepyfile(test_a_leaker=LEAKING_MODULE.replace("{target}", target),
+                        test_b_next=NEXT_RUN_MODULE.format(target=target))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", f"--load-host={target}")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*test_a_leaker.py::load_run PASSED*"])
+    result.stdout.fnmatch_lines(["*test_b_next.py::load_run PASSED*"])
+
+
+# A loop that swallows the kill at its run's end (and gives up after a few seconds, so the session ends).
+STUBBORN_MODULE = '''
+import time, gevent, pytest
+from pytest_loadhooks import HttpUser, task, constant
+
+pytestmark = pytest.mark.load(users=1, spawn_rate=10, run_time="1s", host="{target}")
+
+class Stubborn(HttpUser):
+    wait_time = constant(0.05)
+
+    def _loop(self):
+        until = time.monotonic() + 6
+        while time.monotonic() < until:
+            try:
+                self.client.get("/page", name="stubborn")
+                gevent.sleep(0.02)
+            except gevent.GreenletExit:
+                pass
+
+    @task
+    def start_loop(self):
+        if not getattr(self, "started", False):
+            self.started = True
+            gevent.spawn(self._loop)
+        self.client.get("/page", name="own")
+
+def test_first(load_result):
+    assert any("1 greenlet started by users did not end" in line for line in load_result.warnings)
+'''
+
+
+def test_a_greenlet_that_swallows_its_kill_is_named_and_its_late_requests_counted_nowhere(pytester, target):
+    pytester.makepyfile(test_a_stubborn=STUBBORN_MODULE.replace("{target}", target),
+                        test_b_next=NEXT_RUN_MODULE.format(target=target))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", f"--load-host={target}")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines([
+        "test_a_stubborn.py::load_run: PASSED*",
+        "  WARNING 1 greenlet started by users did not end when killed at the run's end*",
+    ])
+    first = result.stdout.lines.index(next(line for line in result.stdout.lines
+                                           if line.startswith("test_a_stubborn.py::load_run: PASSED")))
+    assert "earlier run" not in result.stdout.lines[first + 2]  # its own late requests are not an earlier run's
+    result.stdout.fnmatch_lines([
+        "test_b_next.py::load_run: PASSED*",
+        "  WARNING * requests were sent by greenlets that users of an earlier run started, after it ended: not counted",
+    ])
+
+
 def test_k_deselects_the_run_item_and_strict_markers_accept_ours(pytester, target):
     pytester.makepyfile(
         test_shop=SHOP_MODULE + '''

@@ -450,6 +450,7 @@ class LoadRun:
             result.stopped = self.web.stopped_reason()
         if self.node is not None:  # the master: the workers it lost fail the run (or warn, when accepted)
             self.node.judge(runner, result)
+        result.warnings.extend(runner.run_warnings)  # e.g. a greenlet a user started that outlived its run
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
         result.warnings += generator.warnings(result.duration)
         if self.baselines is not None:

@@ -19,6 +19,7 @@ from gevent.pool import Group
 
 from ..exception import ConfigurationError
 from ..rpc.protocol import Message  # one Message for custom messages, local or over the wire
+from ..user.ownership import RunScope, detach, tracking_available
 
 if TYPE_CHECKING:
     from ..env import Environment
@@ -72,6 +73,10 @@ class Runner:
         self.current_memory_usage = 0
         self.cpu_warning_emitted = False
         self.runner_errors: list[str] = []
+        self.run_warnings: list[str] = []
+        """What a reader of this run's numbers must know without the run failing (since its start)."""
+        self.run_scope: RunScope | None = None
+        """The greenlets the users of the current (or last) run started: ended with the run."""
         # Why the run was ended early from outside ("SIGINT", "SIGTERM"): set by interrupt().
         self.interrupted: str | None = None
         self.start_time: float | None = None
@@ -161,7 +166,7 @@ class Runner:
     # -- background work --
     def spawn_background(self, func: Callable, *args: Any) -> gevent.Greenlet:
         """A runner greenlet whose crash is logged and marks the run errored."""
-        greenlet = self.greenlet.spawn(func, *args)
+        greenlet = detach(self.greenlet.spawn(func, *args))  # the runner's, even when a user's greenlet asks
         greenlet.link_exception(self._background_failed)
         return greenlet
 
@@ -279,9 +284,40 @@ class Runner:
         self.cpu_warning_emitted = False
         self._finished.clear()
         self._stopped.clear()
+        self._claim_greenlets()
         self.spawn_background(self._history_loop).name = "history"
         self.spawn_background(self._usage_monitor_loop).name = "usage-monitor"
         self.environment.events.test_start.fire(environment=self.environment)
+
+    def _claim_greenlets(self) -> None:
+        """A new run: the greenlets its users will start are its own, and its Environment counts their requests."""
+        self.run_warnings = []
+        self.run_scope = RunScope()
+        self.environment.own_run(self.run_scope)
+        if not tracking_available():
+            self.run_warnings.append("GEVENT_TRACK_GREENLET_TREE is off: greenlets the users start are not "
+                                     "ended with the run, and their requests may count in a later run")
+
+    def _end_owned_greenlets(self, timeout: float) -> None:
+        """The run's users have stopped: kill the greenlets they started (waiting up to ``timeout`` s),
+        and from now on count none of their requests. Says what it could not end, and what came late."""
+        scope = self.run_scope
+        if scope is None or scope.ended:
+            return
+        self.environment.own_run(None)
+        survivors = scope.end(timeout)
+        if survivors:
+            some = "1 greenlet" if len(survivors) == 1 else f"{len(survivors)} greenlets"
+            line = (f"{some} started by users did not end when killed at the run's end (GreenletExit caught?): "
+                    f"requests sent after the run are counted in no run ({scope.late_requests} so far)")
+            logger.warning(line)
+            self.run_warnings.append(line)
+        late = self.environment.late_requests_refused
+        if late:
+            were = "requests were" if late != 1 else "request was"
+            line = f"{late} {were} sent by greenlets that users of an earlier run started, after it ended: not counted"
+            logger.warning(line)
+            self.run_warnings.append(line)
 
     def reset_stats(self) -> None:
         """Zero the stats mid-run (Locust's "reset stats") and fire ``reset_stats``."""
@@ -306,8 +342,8 @@ class Runner:
             return
         if current in self.user_greenlets:
             # A task called stop()/quit(). Stopping waits for and kills every user, this
-            # one included, so it must run in a greenlet of its own.
-            gevent.spawn(self.stop)
+            # one included, so it must run in a greenlet of its own: the runner's, not the run's.
+            detach(gevent.spawn(self.stop))
             return
         self._stopping_in = current
         try:

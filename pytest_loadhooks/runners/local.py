@@ -7,6 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -131,8 +132,12 @@ class InProcessRunner(Runner):
             gevent.sleep(0)  # let the new users run even when spawning faster than we can
 
     def _spawn_one_user(self, cls: type) -> None:
-        user = cls(self.environment)
-        greenlet = user.start(self.user_greenlets)
+        scope = self.run_scope
+        with scope.spawning() if scope is not None else nullcontext():  # what __init__ starts is the run's
+            user = cls(self.environment)
+            greenlet = user.start(self.user_greenlets)
+        if scope is not None:  # before the user first runs: whatever it starts is the run's too
+            scope.adopt(greenlet)
         self.users.setdefault(cls, []).append(user)
         greenlet.link(lambda g, user=user, cls=cls: self._forget_user(cls, user))
 
@@ -196,6 +201,7 @@ class InProcessRunner(Runner):
         self._stop_users(everyone, self.environment.stop_timeout)
         self.user_greenlets.kill(block=True, timeout=kill_timeout(self.environment.stop_timeout))
         self._kill_stragglers()
+        self._end_owned_greenlets(kill_timeout(self.environment.stop_timeout))
         self.users.clear()
         self.update_state(STATE_CLEANUP)
         self.stop_time = time.time()
