@@ -119,7 +119,7 @@ SELECTED = [
     Example("locustfile.py", "the quickstart: on_start POST, name= grouping, time.sleep under gevent",
             names=("/login",)),
     # Each report fails with probability 1/2 (failing_task always, decorator_test one time in two), and a user
-    # reports once or twice in 2 s: 2 users made 2-3 reports, all failed about one run in 6; 20 users, < 2**-20.
+    # reports once or twice in 2 s: 2 users made 2-3 reports, all failed in 1 run in 4 to 8; 20 users, < 2**-20.
     Example("manual_stats_reporting.py", "plain User firing events.request itself, exceptions in tasks",
             http=False, any_name=("successful_task", "decorator_test", "failing_task"), users=20),
     Example("markov_taskset.py", "MarkovTaskSet with every transition/transitions form", http=False,
