@@ -4,7 +4,7 @@
 
 Endpoints:
   /                 200 "hello"
-  /page, /api/data  200 with a small JSON body
+  /page, /api/data  200 with a small JSON body (so do /api/environment and /other_request)
   /cart             200; POST also accepted
   /json             200 {"requestId": N}
   /login            POST, 200
@@ -14,22 +14,43 @@ Endpoints:
   /flaky?fail=P     fails (500) a fraction P of requests, deterministically by count
   /bad-utf8         200 with bytes that are not valid UTF-8
   /big?kb=N         N KiB of body
+The routes Locust's own example locustfiles request (scripts/locust_examples.py runs them here),
+answered as the service each example was written for answers them:
+  /hello, /world, /hello1, /hello2   200 (the quickstart and the debugging examples)
+  /item?id=N        200 {"id": "N"}
+  /login            (above) a POST naming a username (form or JSON) also sets a session cookie
+  /protected/resource  200 with that cookie, 401 without (a login that has not happened)
+  /authenticate     POST {"username": U} -> {"message": "Welcome U!"} (400 {"error": ...} without one)
+  /checkout/confirm POST -> {"orderId": 42}
+  /stats/requests   its own request counts, shaped like Locust's web UI answer (the many examples
+                    written against Locust's UI on 127.0.0.1:8089 request it)
+  /response-headers?K=V  httpbin's: each query pair comes back as a header and in the JSON body
+Any other path answers 404 (an example's deliberate `/does_not_exist` stays a failure).
 It listens on 127.0.0.1 only, and exits after --max-seconds (default 3600) so it never outlives its run.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import itertools
 import json
+import re
+import secrets
 import ssl
 import threading
 import time
+from collections import Counter
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 _counter = itertools.count(1)
 _flaky_counter = itertools.count(1)
+_served: Counter[tuple[str, str, bool]] = Counter()  # (method, path, failed) -> answers, for /stats/requests
+_served_lock = threading.Lock()
+_session_key = secrets.token_bytes(16)  # signs the session cookies of /login; new at each start
 
 
 SERVER_NAME = "loadhooks-example-target"
@@ -44,27 +65,35 @@ class TargetHandler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - quiet: load tests make many requests
         pass
 
-    def _send(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+    def _send(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
+              headers: dict[str, str] | None = None) -> None:
+        with _served_lock:
+            _served[(self.command, urlsplit(self.path).path, status >= 400)] += 1
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _json(self, data: object, status: int = 200) -> None:
-        self._send(status, json.dumps(data).encode(), "application/json")
+    def _json(self, data: object, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(data).encode(), "application/json", headers)
 
     def _route(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        self.body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         path = parts.path
         if path == "/":
             self._send(200, b"hello")
-        elif path in ("/page", "/api/data", "/cart", "/login", "/api/environment", "/other_request"):
+        elif path == "/login":
+            username = self._posted_username()
+            cookie = {"Set-Cookie": f"session={_session_token(username)}; Path=/; HttpOnly"} if username else None
+            self._json({"path": path, "ok": True}, headers=cookie)
+        elif path in ("/page", "/api/data", "/cart", "/api/environment", "/other_request"):
             self._json({"path": path, "ok": True})
         elif path == "/json":
             self._json({"requestId": next(_counter)})
@@ -87,10 +116,94 @@ class TargetHandler(BaseHTTPRequestHandler):
             self._send(200, b"\xff\xfe\xfa not utf-8 \xc3\x28", "text/plain; charset=utf-8")
         elif path == "/big":
             self._send(200, b"x" * (1024 * int(query.get("kb", ["64"])[0])))
-        else:
+        elif not self._locust_example_route(path, query):
             self._send(404, b"not found")
 
+    def _locust_example_route(self, path: str, query: dict[str, list[str]]) -> bool:
+        """The routes Locust's example locustfiles request, answered as their services do; False: none."""
+        if path in ("/hello", "/world", "/hello1", "/hello2"):
+            self._send(200, path[1:].encode())
+        elif path == "/item":
+            self._json({"id": query.get("id", [None])[0]})
+        elif path == "/protected/resource":
+            if self._logged_in():
+                self._json({"path": path, "ok": True})
+            else:
+                self._send(401, b"log in first (POST /login with a username)")
+        elif path in ("/authenticate", "/checkout/confirm") and self.command != "POST":
+            self._send(405, b"POST only", headers={"Allow": "POST"})
+        elif path == "/authenticate":
+            # Locust's examples add this route to its own web UI: a welcome for the posted username.
+            username = self._posted_username()
+            if username:
+                self._json({"message": f"Welcome {username}!"})
+            else:
+                self._json({"error": "a JSON body with a username is required"}, status=400)
+        elif path == "/checkout/confirm":
+            self._json({"orderId": 42})
+        elif path == "/stats/requests":
+            self._json(_request_stats())
+        elif path == "/response-headers":
+            # httpbin's route: the query's pairs come back as response headers and as the JSON body.
+            pairs = {name: values[-1] for name, values in query.items() if _settable_header(name, values[-1])}
+            self._json(pairs, headers=pairs)
+        else:
+            return False
+        return True
+
+    def _posted_username(self) -> str | None:
+        """The ``username`` of a POSTed JSON object or form, if any."""
+        if self.command != "POST" or not self.body:
+            return None
+        try:
+            if "json" in (self.headers.get("Content-Type") or ""):
+                data = json.loads(self.body)
+                username = data.get("username") if isinstance(data, dict) else None
+            else:
+                username = parse_qs(self.body.decode("utf-8", "replace")).get("username", [None])[0]
+        except ValueError:
+            return None
+        return username if isinstance(username, str) and username else None
+
+    def _logged_in(self) -> bool:
+        cookies = SimpleCookie()
+        try:
+            cookies.load(self.headers.get("Cookie") or "")
+        except CookieError:
+            return False
+        token = cookies["session"].value if "session" in cookies else ""
+        username = unquote(token.rpartition(".")[0])
+        return bool(username) and hmac.compare_digest(token, _session_token(username))
+
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _route
+
+
+def _session_token(username: str) -> str:
+    """A session cookie value: the username, signed with this process's key (nothing to store)."""
+    signature = hmac.new(_session_key, username.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{quote(username, safe='')}.{signature}"
+
+
+def _settable_header(name: str, value: str) -> bool:
+    """A header a query may set: a plain token name, one line, and not one this server writes itself."""
+    return (re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name) is not None and "\r" not in value
+            and "\n" not in value and name.lower() not in ("content-length", "content-type", "transfer-encoding"))
+
+
+def _request_stats() -> dict:
+    """What this target has answered so far, in the keys of Locust's web UI ``/stats/requests``."""
+    with _served_lock:
+        served = dict(_served)
+    rows: dict[tuple[str, str], dict] = {}
+    for (method, path, failed), count in sorted(served.items()):
+        row = rows.setdefault((method, path), {"method": method, "name": path, "num_requests": 0, "num_failures": 0})
+        row["num_requests"] += count
+        row["num_failures"] += count if failed else 0
+    total = sum(row["num_requests"] for row in rows.values())
+    failures = sum(row["num_failures"] for row in rows.values())
+    aggregated = {"method": "", "name": "Aggregated", "num_requests": total, "num_failures": failures}
+    return {"state": "running", "stats": [*rows.values(), aggregated], "errors": [],
+            "fail_ratio": failures / total if total else 0.0}
 
 
 class TargetServer(ThreadingHTTPServer):
