@@ -297,7 +297,7 @@ def stats_report(web_ui: WebUI) -> dict[str, Any]:
 
 def status_report(web_ui: WebUI) -> dict[str, Any]:
     """``/loadhooks/status``: what the dashboard shows beyond Locust's numbers (charts, thresholds, the run)."""
-    from ..report.html import _timeline  # the report's own chart series: one chart code for both
+    from ..report.format import timeline  # the report's own chart series: one chart code for both
 
     environment = web_ui.environment
     control = web_ui.control
@@ -314,7 +314,7 @@ def status_report(web_ui: WebUI) -> dict[str, Any]:
                 "controlled": control is not None and control.driving,
                 "ended": bool(control is not None and control.over),
                 "verdict": judged},
-        "timeline": _timeline(history) if history else None,
+        "timeline": timeline(history) if history else None,
         "thresholds": web_ui.thresholds() if web_ui.thresholds is not None else [],
         "arguments": [argument.public() for argument in web_ui.arguments],
     }
