@@ -19,8 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..stats import percentile_label, percentile_of
-
 Entry = Mapping[str, Any]
 """An entry of a result document: an endpoint, or the Aggregated total."""
 StatsReader = Callable[[Any, float], "float | None"]
@@ -95,6 +93,10 @@ def _timed_document(read: DocumentReader) -> DocumentReader:
 def document_percentile(entry: Entry, fraction: float) -> float:
     """A percentile of a document entry: its listed value, else recomputed from its histogram (nearest rank,
     as the run), which is what makes any pNN of a saved document comparable."""
+    # Imported here: the pytest plugin loads this table in every session, and a session without a
+    # load test must not import the engine (tests/test_plugin_session.py: a plain session is unaffected).
+    from ..stats import percentile_label, percentile_of
+
     listed = (entry.get("percentiles") or {}).get(percentile_label(fraction))
     if listed is not None:
         return float(listed)
