@@ -28,7 +28,8 @@ from pytest_loadhooks import Environment, Events, HttpUser, StopUser, User, cons
 from pytest_loadhooks.report import SECRET_MASK, ReportWriter, build_report_data, load_schema, write_html
 from pytest_loadhooks.report.csv_output import FORMULA_TRIGGERS, spreadsheet_safe
 from pytest_loadhooks.report.data import REPORT_PERCENTILES, exit_code_of
-from pytest_loadhooks.report.html import DISTRIBUTION_TOP_N, TIMELINE_MAX_POINTS, _timeline, distribution_bins
+from pytest_loadhooks.report.format import TIMELINE_MAX_POINTS, timeline
+from pytest_loadhooks.report.html import DISTRIBUTION_TOP_N, distribution_bins
 from pytest_loadhooks.report.redact import mask_url_credentials
 from pytest_loadhooks.stats import percentile_label
 
@@ -695,7 +696,7 @@ def test_charts_of_a_day_long_run_stay_small_and_keep_spikes():
     day = [{"time": 1.8e9 + i, "user_count": 100, "current_rps": 50.0, "current_fail_per_sec": 0.0,
             "response_time_percentile_0.5": 10.0, "response_time_percentile_0.95": 900.0 if i == 43_210 else 20.0}
            for i in range(86_400)]
-    series = _timeline(day)
+    series = timeline(day)
     assert len(series["time"]) <= TIMELINE_MAX_POINTS
     assert max(series["p95"]) == 900.0 and set(series["rps"]) == {50.0} and set(series["users"]) == {100}
 

@@ -39,8 +39,8 @@ def _figure(metric_name: str, entry: Entry | None) -> float | None:
     if entry is None:
         return None
     metric = metric_named(metric_name)
-    assert metric is not None  # TABLE_METRICS are all known
-    return metric.read(entry)
+    assert metric is not None and metric.from_document is not None  # TABLE_METRICS are all known, and comparable
+    return metric.from_document(entry)
 
 
 def relative_change(baseline: float | None, current: float | None) -> float | None:

@@ -198,7 +198,8 @@ def _values(rule: Rule, row: Mapping[str, Any], documents: Sequence[Mapping[str,
         return cell["baseline"], cell["current"]
     if len(documents) < 2:
         return None, None
-    read = rule.definition.read
+    read = rule.definition.from_document
+    assert read is not None  # metric_named() gives only metrics a document can be read for
     found = []
     for document in documents[:2]:
         if row["side"] == "total":

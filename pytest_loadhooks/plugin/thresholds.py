@@ -1,7 +1,8 @@
 """Thresholds: the assertions a load run must meet, e.g. ``p95 < 300`` or ``GET /cart: p99 < 500``.
 
 Grammar: ``[METHOD] [NAME:] METRIC OP VALUE[UNIT]`` where METRIC is one of ``METRICS``
-(fail_ratio, failures, requests, rps, avg, min, max, median) or a percentile pNN / pNN.N;
+(the one table in ``pytest_loadhooks.verdicts.metrics``, shared with the comparisons:
+fail_ratio, failures, requests, rps, avg, min, max, median) or a percentile pNN / pNN.N;
 OP is one of < <= > >= == !=; UNIT is ms or s for times, % for fail_ratio. A new metric
 is one entry in ``METRICS``: parsing, measuring, units and messages all read it.
 """
@@ -15,50 +16,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..verdicts.metrics import METRICS, Metric, lookup
+
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"}
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
 }
 
-
-@dataclass(frozen=True)
-class Metric:
-    """What a threshold can measure: how to read it from a stats entry, and what kind of figure it is."""
-
-    kind: str  # "time" (ms; accepts ms/s units), "ratio" (accepts %), "count" or "rate"
-    read: Callable[[Any, float], float | None]  # (entry, run duration in s) -> value; None: nothing to judge
-
-    def format(self, value: float) -> str:
-        if self.kind == "ratio":
-            return f"{value:.4g} ({value * 100:.2f}%)"
-        if self.kind == "count":
-            return f"{value:g}"
-        if self.kind == "rate":
-            return f"{value:.2f}/s"
-        return f"{value:.1f} ms" if value >= 1 else f"{value:.3g} ms"
-
-
-def _timed(read: Callable[[Any], float | None]) -> Callable[[Any, float], float | None]:
-    """A response-time figure: nothing to judge when no request matched."""
-    return lambda entry, _duration: read(entry) if entry.num_requests else None
-
-
-METRICS: dict[str, Metric] = {
-    "fail_ratio": Metric("ratio", lambda entry, _duration: entry.fail_ratio if entry.num_requests else 0.0),
-    "failures": Metric("count", lambda entry, _duration: float(entry.num_failures)),
-    "requests": Metric("count", lambda entry, _duration: float(entry.num_requests)),
-    "rps": Metric("rate", lambda entry, duration: (entry.num_requests / duration if duration > 0 else 0.0)
-                  if entry.num_requests else None),
-    "avg": Metric("time", _timed(lambda entry: entry.avg_response_time)),
-    "min": Metric("time", _timed(lambda entry: entry.min_response_time or 0.0)),
-    "max": Metric("time", _timed(lambda entry: entry.max_response_time)),
-    "median": Metric("time", _timed(lambda entry: entry.exact_median_response_time)),
-}
 METRIC_ALIASES = {"fail-ratio": "fail_ratio", "failratio": "fail_ratio", "error_rate": "fail_ratio"}
-METRICS_HELP = ", ".join(METRICS) + ", pNN (e.g. p95, p99.9)"
-
-_PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
+METRICS_HELP = ", ".join(name for name, metric in METRICS.items() if metric.from_stats) + ", pNN (e.g. p95, p99.9)"
 _EXPRESSION = re.compile(
     r"^\s*(?:(?P<scope>.+?)\s*:\s+)?(?P<metric>[A-Za-z_][A-Za-z_0-9.]*)\s*(?P<op><=|>=|==|!=|<|>)\s*"
     r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>ms|s|%)?\s*$"
@@ -66,14 +33,12 @@ _EXPRESSION = re.compile(
 
 
 def metric_named(name: str) -> Metric | None:
-    """The metric of a (lower-case, alias-resolved) name: one of ``METRICS`` or a percentile like p95."""
-    if name in METRICS:
-        return METRICS[name]
-    match = _PERCENTILE.match(name)
-    if not match:
+    """The metric of a (lower-case, alias-resolved) name that live stats can be judged on: one of ``METRICS``
+    or a percentile like p95."""
+    metric = lookup(name)
+    if metric is None or metric.from_stats is None:
         return None
-    fraction = float(match[1]) / 100
-    return Metric("time", _timed(lambda entry: entry.exact_percentile(fraction)))
+    return metric
 
 
 class ThresholdError(ValueError):
@@ -113,10 +78,10 @@ class Threshold:
         if measured is None:
             return Verdict(self, False, None, f"threshold {self.label} failed: no requests matched {self.scope}")
         passed = OPERATORS[self.op](measured, self.limit)
-        shown = self.definition.format(measured)
+        shown = self.definition.format_threshold(measured)
         state = "passed" if passed else "failed"
         message = (f"threshold {self.label} {state}: {self.metric} of {self.scope} = {shown}, "
-                   f"limit {self.op} {self.definition.format(self.limit)}")
+                   f"limit {self.op} {self.definition.format_threshold(self.limit)}")
         return Verdict(self, passed, measured, message)
 
 
@@ -205,4 +170,6 @@ def measure(result: Any, threshold: Threshold) -> float | None:
     entry = result.entry(threshold.name, threshold.method) if threshold.name or threshold.method else result.total
     if entry is None:
         return None
-    return threshold.definition.read(entry, result.duration)
+    read = threshold.definition.from_stats
+    assert read is not None  # metric_named() gives only metrics live stats can be judged on
+    return read(entry, result.duration)

@@ -4,13 +4,15 @@ The comparison itself is made by ``pytest_loadhooks.compare`` and stored in the 
 module only lays it out: a table with, per endpoint and figure, the value now, the baseline's
 and the change (red when worse, green when better, plain when inside the baselines' spread),
 and three charts overlaying this run on its baseline (``LoadhooksCharts.overlay`` in charts.js).
+Numbers read as in the rest of the report (:mod:`.format`); the page (:mod:`.html`) places the section.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
+
+from .format import fmt_int, fmt_ms, fmt_percent, fmt_rate, fmt_time, package_template
 
 METRIC_LABELS = {"requests": "Requests", "fail_ratio": "Fail %", "p50": "Median (ms)", "p95": "p95 (ms)",
                  "p99": "p99 (ms)", "rps": "Requests/s"}
@@ -19,8 +21,6 @@ SMALL_CHANGE = 0.005  # as in the terminal: a change of less than half a percent
 
 
 def _value(metric: str, value: float | None) -> str:
-    from .html import fmt_int, fmt_ms, fmt_percent, fmt_rate
-
     if value is None:
         return "–"
     if metric == "requests":
@@ -114,8 +114,6 @@ def comparison_view(data: Mapping[str, Any]) -> dict[str, Any] | None:
     comparison = data.get("comparison")
     if not comparison:
         return None
-    from .html import fmt_time
-
     metrics = list(comparison["metrics"])
     baseline = comparison["baseline"]
     return {
@@ -131,13 +129,6 @@ def comparison_view(data: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-@lru_cache(maxsize=1)
-def _template() -> Any:
-    from .html import _environment, _package_text
-
-    return _environment().from_string(_package_text("comparison.html"))
-
-
 def comparison_section(data: Mapping[str, Any]) -> Any:
     """The section's HTML (autoescaped), or "" for a run compared with nothing."""
     from markupsafe import Markup
@@ -145,4 +136,4 @@ def comparison_section(data: Mapping[str, Any]) -> Any:
     view = comparison_view(data)
     if view is None:
         return ""
-    return Markup(_template().render(comparison=view))
+    return Markup(package_template("comparison.html").render(comparison=view))

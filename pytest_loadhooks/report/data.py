@@ -15,7 +15,7 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -179,40 +179,85 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
     info = dict(run_info or {})
     runner = getattr(environment, "runner", None)
     stats = environment.stats
-
-    started_at = info.get("started_at")
-    if started_at is None:
-        started_at = getattr(runner, "start_time", None) or stats.start_time
-    ended_at = info.get("ended_at")
-    if ended_at is None:
-        ended_at = getattr(runner, "stop_time", None) or stats.last_request_timestamp or time.time()
-    duration = info.get("duration")
-    if duration is None:
-        duration = max(float(ended_at) - float(started_at), 0.0)
-
+    started_at, ended_at, duration = _run_window(info, runner, stats)
     thresholds = [_threshold(t) for t in info.get("thresholds") or ()]
-    exit_code = info.get("exit_code")
-    if exit_code is None:
-        exit_code = getattr(runner, "exit_code", 0) if runner is not None else 0
-    exit_code = int(exit_code)
+    status, exit_code = _status_and_exit_code(info, runner, thresholds)
+    listener_errors = _given(info, "listener_errors", lambda: getattr(environment, "listener_errors", []))
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"name": "pytest-loadhooks", "version": _version()},
+        "generated_at": time.time(),
+        "run": _run_section(info, environment, (started_at, ended_at, duration), status, exit_code),
+        "thresholds": thresholds,
+        "custom_arguments": [_custom_argument(a) for a in info.get("custom_arguments") or ()],
+        "listener_errors": [_listener_error(e) for e in listener_errors],
+        "percentiles": list(REPORT_PERCENTILES),
+        **_stats_sections(stats, float(duration)),
+    }
+    workers = _given(info, "workers", lambda: _workers_of(runner))
+    if workers is not None:
+        document["workers"] = [_worker(w) for w in workers]
+    if info.get("comparison") is not None:  # --load-compare: made by pytest_loadhooks.compare
+        document["comparison"] = info["comparison"]
+    return _clean(document)
+
+
+def _given(info: Mapping[str, Any], key: str, otherwise: Callable[[], Any]) -> Any:
+    """What the caller said of ``key``, else what ``otherwise()`` finds out (None counts as not said)."""
+    value = info.get(key)
+    return otherwise() if value is None else value
+
+
+def _run_window(info: Mapping[str, Any], runner: Any, stats: Any) -> tuple[Any, Any, Any]:
+    """When the run started and ended, and how long it ran: as the caller says, else as the runner
+    (or, without one, the stats) saw it."""
+    started_at = _given(info, "started_at", lambda: getattr(runner, "start_time", None) or stats.start_time)
+    ended_at = _given(info, "ended_at", lambda: getattr(runner, "stop_time", None) or stats.last_request_timestamp
+                      or time.time())
+    duration = _given(info, "duration", lambda: max(float(ended_at) - float(started_at), 0.0))
+    return started_at, ended_at, duration
+
+
+def _status_and_exit_code(info: Mapping[str, Any], runner: Any, thresholds: list[dict[str, Any]]) -> tuple[str, int]:
+    """The run's status and the exit code that goes with it (see :func:`run_status`, :func:`exit_code_of`)."""
+    exit_code = int(_given(info, "exit_code", lambda: getattr(runner, "exit_code", 0) if runner is not None else 0))
     # The caller knows the status (the plugin's LoadResult); a bare call derives it the same way.
     status = info.get("status") or run_status(exit_code, all(t["passed"] for t in thresholds),
                                               stopped=info.get("stopped") is not None,
                                               checks_failed=bool(info.get("run_failures")))
-    exit_code = exit_code_of(status, exit_code)
+    return status, exit_code_of(status, exit_code)
 
-    listener_errors = info.get("listener_errors")
-    if listener_errors is None:
-        listener_errors = getattr(environment, "listener_errors", [])
 
-    users = info.get("users")
-    if users is None:
-        users = getattr(runner, "target_user_count", 0) if runner is not None else 0
-    spawn_rate = info.get("spawn_rate")
-    if spawn_rate is None:
-        spawn_rate = getattr(runner, "spawn_rate", 0.0) if runner is not None else 0.0
+def _run_section(info: Mapping[str, Any], environment: Any, window: tuple[Any, Any, Any], status: str,
+                 exit_code: int) -> dict[str, Any]:
+    """The document's ``run``: what ran, when, with how many users, and how it ended."""
+    runner = getattr(environment, "runner", None)
+    started_at, ended_at, duration = window
+    users = _given(info, "users", lambda: getattr(runner, "target_user_count", 0) if runner is not None else 0)
+    spawn_rate = _given(info, "spawn_rate", lambda: getattr(runner, "spawn_rate", 0.0) if runner is not None else 0.0)
     run_time = info.get("run_time")
+    return {
+        "name": str(info.get("name") or "load run"),
+        "host": info.get("host") if info.get("host") is not None else _host(environment),
+        "started_at": float(started_at),
+        "ended_at": float(ended_at),
+        "duration": float(duration),
+        "users": int(users),
+        "spawn_rate": float(spawn_rate),
+        "run_time": None if run_time is None else float(run_time),
+        "status": status,
+        "exit_code": exit_code,
+        "user_classes": [cls.__name__ for cls in getattr(environment, "user_classes", [])],
+        # Why the status is what it is beyond thresholds and listener errors, and what a
+        # reader must know to trust the numbers (LoadResult decides both).
+        "run_failures": [_text(line) for line in info.get("run_failures") or ()],
+        "stopped": None if info.get("stopped") is None else _text(info["stopped"]),
+        "warnings": [_text(line) for line in info.get("warnings") or ()],
+    }
 
+
+def _stats_sections(stats: Any, duration: float) -> dict[str, Any]:
+    """The document's numbers: per endpoint, in total, the failures, the exceptions and the history."""
     entries = sorted(
         (e for e in stats.entries.values() if e.num_requests or e.num_failures),
         key=lambda e: (e.name, e.method),
@@ -229,47 +274,13 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
          for r in stats.exceptions.values()),
         key=lambda r: -r["count"],
     )
-
-    document = {
-        "schema_version": SCHEMA_VERSION,
-        "generator": {"name": "pytest-loadhooks", "version": _version()},
-        "generated_at": time.time(),
-        "run": {
-            "name": str(info.get("name") or "load run"),
-            "host": info.get("host") if info.get("host") is not None else _host(environment),
-            "started_at": float(started_at),
-            "ended_at": float(ended_at),
-            "duration": float(duration),
-            "users": int(users),
-            "spawn_rate": float(spawn_rate),
-            "run_time": None if run_time is None else float(run_time),
-            "status": status,
-            "exit_code": exit_code,
-            "user_classes": [cls.__name__ for cls in getattr(environment, "user_classes", [])],
-            # Why the status is what it is beyond thresholds and listener errors, and what a
-            # reader must know to trust the numbers (LoadResult decides both).
-            "run_failures": [_text(line) for line in info.get("run_failures") or ()],
-            "stopped": None if info.get("stopped") is None else _text(info["stopped"]),
-            "warnings": [_text(line) for line in info.get("warnings") or ()],
-        },
-        "thresholds": thresholds,
-        "custom_arguments": [_custom_argument(a) for a in info.get("custom_arguments") or ()],
-        "listener_errors": [_listener_error(e) for e in listener_errors],
-        "percentiles": list(REPORT_PERCENTILES),
-        "stats": [entry_data(e, float(duration)) for e in entries],
-        "total": entry_data(stats.total, float(duration)),
+    return {
+        "stats": [entry_data(e, duration) for e in entries],
+        "total": entry_data(stats.total, duration),
         "failures": failures,
         "exceptions": exceptions,
         "history": [_history_row(row) for row in stats.history],
     }
-    workers = info.get("workers")
-    if workers is None:
-        workers = _workers_of(runner)
-    if workers is not None:
-        document["workers"] = [_worker(w) for w in workers]
-    if info.get("comparison") is not None:  # --load-compare: made by pytest_loadhooks.compare
-        document["comparison"] = info["comparison"]
-    return _clean(document)
 
 
 def _workers_of(runner: Any) -> list[dict[str, Any]] | None:

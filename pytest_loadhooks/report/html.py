@@ -7,13 +7,13 @@ and stays small (about 60 KB of script, where plotly.js was 4.6 MB). Chart data
 travels in a ``<script type="application/json">`` block written with Jinja2's
 ``tojson`` (which escapes ``<``, ``>``, ``&`` and ``'``, so neither ``</script>``
 nor ``<!--`` in a request name can end it); uPlot puts text on a canvas or in
-``textContent`` only, so chart labels need no further escaping.
+``textContent`` only, so chart labels need no further escaping. Numbers, times, the history's
+chart series and the templates come from :mod:`.format`, which the web UI's dashboard shares.
 """
 
 from __future__ import annotations
 
 import bisect
-import datetime as _dt
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -22,86 +22,29 @@ from pathlib import Path
 from typing import Any
 
 from .comparison_view import comparison_section, overlay_charts
+from .format import (
+    fmt_bytes,
+    fmt_duration,
+    fmt_int,
+    fmt_ms,
+    fmt_number,
+    fmt_percent,
+    fmt_rate,
+    fmt_time,
+    package_template,
+    package_text,
+    peak_of,
+    timeline,
+)
 
 DISTRIBUTION_TOP_N = 12
 """Response-time distribution charts are drawn for the busiest endpoints only (the table lists all)."""
 DISTRIBUTION_MAX_BINS = 20
-TIMELINE_MAX_POINTS = 2000
-"""Charts over time draw at most this many points (a day-long run has 86,400 history rows)."""
 BIG_TABLE = 300
 """Tables with more rows than this render rows lazily, as they scroll into view."""
 
 STATUS_LABELS = {"passed": "Passed", "failed": "Failed", "stopped": "Stopped early", "errored": "Errored",
                  "interrupted": "Interrupted"}
-
-
-# -- formatting (what a person reads; the JSON keeps full precision) --
-
-def fmt_int(value: Any) -> str:
-    return f"{int(value or 0):,}"
-
-
-def fmt_ms(value: Any) -> str:
-    value = float(value or 0.0)
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
-def fmt_rate(value: Any) -> str:
-    value = float(value or 0.0)
-    return f"{value:,.1f}" if value >= 100 else f"{value:.2f}"
-
-
-def fmt_percent(ratio: Any) -> str:
-    return f"{float(ratio or 0.0) * 100:.2f}"
-
-
-def fmt_bytes(value: Any) -> str:
-    return f"{float(value or 0.0):,.0f}"
-
-
-def fmt_number(value: Any) -> str:
-    if value is None:
-        return "–"
-    value = float(value)
-    if value.is_integer() and abs(value) < 1e15:
-        return f"{int(value):,}"
-    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.4g}"
-
-
-def fmt_duration(seconds: Any) -> str:
-    if seconds is None:
-        return "–"
-    seconds = float(seconds)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min {secs:02d} s"
-    return f"{minutes} min {secs:02d} s"
-
-
-def fmt_time(epoch: Any) -> str:
-    if epoch is None:
-        return "–"
-    moment = _dt.datetime.fromtimestamp(float(epoch)).astimezone()
-    return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-
-
-CHART_TIME_ZONE = "UTC"
-"""Chart times are wall-clock seconds of the machine that wrote the report, shown as if in UTC,
-so the charts read the same times as the header, wherever the page is opened."""
-
-
-def _chart_time(epoch: float) -> float:
-    """Epoch seconds moved by this machine's UTC offset at that moment (see CHART_TIME_ZONE)."""
-    offset = _dt.datetime.fromtimestamp(float(epoch)).astimezone().utcoffset() or _dt.timedelta(0)
-    return round(float(epoch) + offset.total_seconds(), 3)
 
 
 # -- response-time distribution from a histogram --
@@ -201,40 +144,6 @@ def _row(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _samples(row: Mapping[str, Any]) -> int:
-    """How many sampled rows a history row stands for (a summary of a long run's older rows: several)."""
-    return int(row.get("samples", 1))
-
-
-def _peak_of(row: Mapping[str, Any], key: str) -> float:
-    """A row's highest value of ``key``: a summary row's ``max``, a sampled row's own value."""
-    return (row.get("max") or row).get(key, row.get(key, 0.0))
-
-
-def _timeline(history: Sequence[Mapping[str, Any]], max_points: int = TIMELINE_MAX_POINTS) -> dict[str, list]:
-    """Chart series from the history rows; a long run's rows are merged into at most ``max_points``
-    (rates averaged over the samples the rows stand for, users and percentiles taking the bucket's
-    maximum, a summary row's ``max`` included, so spikes stay visible)."""
-    size = max(1, math.ceil(len(history) / max_points))
-    buckets = [history[i:i + size] for i in range(0, len(history), size)]
-
-    def mean(rows: Sequence[Mapping[str, Any]], key: str) -> float:
-        return round(sum(r[key] * _samples(r) for r in rows) / sum(_samples(r) for r in rows), 3)
-
-    def peak(rows: Sequence[Mapping[str, Any]], key: str) -> float:
-        return max(_peak_of(r, key) for r in rows)
-
-    return {
-        "time_zone": CHART_TIME_ZONE,
-        "time": [_chart_time(rows[-1]["time"]) for rows in buckets],
-        "users": [peak(rows, "user_count") for rows in buckets],
-        "rps": [mean(rows, "current_rps") for rows in buckets],
-        "fails": [mean(rows, "current_fail_per_sec") for rows in buckets],
-        "p50": [peak(rows, "response_time_percentile_0.5") for rows in buckets],
-        "p95": [peak(rows, "response_time_percentile_0.95") for rows in buckets],
-    }
-
-
 def _distribution(entry: Mapping[str, Any], chart_id: str, label: str) -> dict[str, Any]:
     bins = distribution_bins(entry["response_times"])
     total = max(entry["num_requests"], 1)
@@ -291,7 +200,7 @@ def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
     total = data["total"]
     entries = data["stats"]
     history = data["history"]
-    peak_users = max([run["users"], *(_peak_of(r, "user_count") for r in history)])
+    peak_users = max([run["users"], *(peak_of(r, "user_count") for r in history)])
     busiest = sorted(entries, key=lambda e: (-e["num_requests"], e["name"], e["method"]))[:DISTRIBUTION_TOP_N]
     distributions = []
     if total["num_requests"]:
@@ -338,7 +247,7 @@ def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
         "listener_errors": data["listener_errors"],
         "workers": data.get("workers"),  # distributed runs only
         "charts": {
-            "timeline": _timeline(history),
+            "timeline": timeline(history),
             "distributions": [d["chart"] for d in distributions],
             "overlays": overlay_charts(data),  # --load-compare: this run over its baseline
         },
@@ -356,42 +265,18 @@ def _inline_script(source: str) -> str:
     return _SCRIPT_END.sub(r"<\\/\1", source).replace("<!--", "<\\!--")
 
 
-def _package_text(*parts: str) -> str:
-    from importlib import resources
-
-    return resources.files(__package__).joinpath(*parts).read_text(encoding="utf-8")
-
-
 @lru_cache(maxsize=1)
 def page_scripts() -> tuple[str, ...]:
     """The page's scripts, in order: uPlot (vendored), the shared chart module, the report's own."""
-    sources = (_package_text("vendor", "uplot", "uPlot.iife.min.js"), _package_text("charts.js"),
-               _package_text("report.js"))
+    sources = (package_text("vendor", "uplot", "uPlot.iife.min.js"), package_text("charts.js"),
+               package_text("report.js"))
     return tuple(_inline_script(source) for source in sources)
 
 
 @lru_cache(maxsize=1)
 def chart_css() -> str:
     """uPlot's stylesheet (vendored, static: it holds no ``</style``)."""
-    return _package_text("vendor", "uplot", "uPlot.min.css")
-
-
-@lru_cache(maxsize=1)
-def _environment() -> Any:
-    import jinja2
-
-    env = jinja2.Environment(
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env
-
-
-@lru_cache(maxsize=1)
-def _template() -> Any:
-    return _environment().from_string(_package_text("template.html"))
+    return package_text("vendor", "uplot", "uPlot.min.css")
 
 
 def render_html(data: Mapping[str, Any]) -> str:
@@ -399,7 +284,7 @@ def render_html(data: Mapping[str, Any]) -> str:
     from markupsafe import Markup
 
     scripts = page_scripts()
-    return _template().render(
+    return package_template("template.html").render(
         **view_model(data),
         chart_css=Markup(chart_css()),
         scripts=[Markup(source) for source in scripts],

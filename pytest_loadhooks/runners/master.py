@@ -10,7 +10,6 @@ whatever judges the run sees every request a worker counted.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ import gevent
 from gevent.pool import Group
 
 from .. import __version__, dispatch
+from ..net import is_loopback  # re-exported: plugin/distributed imports it from here
 from ..rpc import DEFAULT_MAX_MESSAGE_SIZE, Message, ReceiveError, RPCError
 from ..stats import RequestStats
 from .base import (
@@ -205,15 +205,6 @@ class WorkerNodes(dict):
     def active(self) -> list[WorkerNode]:
         """The workers that take users: connected and not missing, in the order they joined."""
         return sorted((node for node in self.values() if node.state in ACTIVE_STATES), key=lambda n: n.index)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class MasterRunner(Runner):

@@ -15,21 +15,23 @@ for every route here:
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import json
 import math
 import tempfile
 import time
+from collections.abc import Callable
+from functools import wraps
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
 from ..exception import ConfigurationError
+from ..net import is_loopback
 from ..stats import HISTORY_PERCENTILES
 from .forms import FormError, parse_swarm_form
 
@@ -60,151 +62,197 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "frame-ancestors 'none'")
 
 
+WEB_UI_KEY = "pytest_loadhooks.web_ui"
+"""Where a WebUI's Flask app keeps the WebUI itself (``app.extensions``), for the views to read."""
+
+blueprint = Blueprint("locust", __name__)
+"""The UI's own pages and endpoints; every WebUI's app registers it (:func:`register_views`)."""
+
+
 def register_views(web_ui: WebUI) -> None:
-    blueprint = Blueprint("locust", __name__)
-    environment = web_ui.environment
-
-    @blueprint.before_request
-    def guard() -> Any:
-        refused = wrong_host(web_ui)
-        if refused is not None:
-            return refused
-        if web_ui.web_login and request.endpoint not in OPEN_ENDPOINTS and not current_user.is_authenticated:
-            if request.endpoint in PAGE_ENDPOINTS:
-                return redirect(url_for("locust.login"))
-            return jsonify({"success": False, "message": "login required"}), 401
-        return None
-
-    @blueprint.after_request
-    def headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
-    # -- pages --
-    @blueprint.route("/")
-    def index() -> str:
-        web_ui.update_template_args()
-        return render_template("index.html", template_args=web_ui.template_args)
-
-    @blueprint.app_context_processor
-    def dashboard_context() -> dict[str, Any]:
-        """What index.html needs besides ``template_args``, for every view of the app: a Locust-style
-        extension renders ``index.html`` itself, with its own ``template_args`` (its extended tabs)."""
-        return {"settings": _form_settings(web_ui), "web_login": web_ui.web_login,
-                "wait_for_start": bool(web_ui.control and web_ui.control.wait_for_start)}
-
-    @blueprint.route("/login")
-    def login() -> Any:
-        if not web_ui.web_login:
-            return redirect(url_for("locust.index"))
-        return render_template("login.html", auth=web_ui.auth_args, error=session.pop("auth_error", None),
-                               info=session.pop("auth_info", None), title=web_ui.auth_args.get("title", "Log in"))
-
-    @blueprint.route("/logout", methods=["POST"])
-    def logout() -> Any:
-        refused = cross_origin()
-        if refused is not None:
-            return refused
-        logout_user()
-        return redirect(url_for("locust.login"))
-
-    @blueprint.route("/assets/<name>")
-    def assets(name: str) -> Any:
-        if name not in ASSETS:
-            return Response("not found", status=404, mimetype="text/plain")
-        package, path, mimetype = ASSETS[name]
-        text = resources.files(f"pytest_loadhooks.{package}").joinpath(*path.split("/")).read_text(encoding="utf-8")
-        return Response(text, mimetype=mimetype, headers={"Cache-Control": "no-cache"})
-
-    # -- controls (Locust's paths) --
-    @blueprint.route("/swarm", methods=["POST"])
-    def swarm() -> Any:
-        refused = cross_origin()
-        if refused is not None:
-            return refused
-        if web_ui.control is None:
-            return _failure("this run is not controlled from the web UI", 409)
-        try:
-            asked = parse_swarm_form(request.form, web_ui.arguments)
-            message = web_ui.control.swarm(asked)
-        except (FormError, ConfigurationError) as error:
-            return _failure(str(error), 400)
-        return jsonify({"success": True, "message": message, "host": environment.host})
-
-    @blueprint.route("/stop", methods=["GET", "POST"])
-    def stop() -> Any:
-        refused = cross_origin()
-        if refused is not None:
-            return refused
-        if web_ui.control is not None:
-            web_ui.control.stop()
-        return jsonify({"success": True, "message": "Test stopped"})
-
-    @blueprint.route("/stats/reset", methods=["GET", "POST"])
-    def reset_stats() -> Any:
-        refused = cross_origin()
-        if refused is not None:
-            return refused
-        environment.runner.reset_stats()
-        return "ok"
-
-    @blueprint.route("/finish", methods=["POST"])
-    def finish() -> Any:
-        refused = cross_origin()
-        if refused is not None:
-            return refused
-        if web_ui.control is None:
-            return _failure("this run is not controlled from the web UI", 409)
-        web_ui.control.finish()
-        return jsonify({"success": True, "message": "The run ends: the session goes on to judge it"})
-
-    # -- numbers --
-    @blueprint.route("/stats/requests")
-    def request_stats() -> Any:
-        return _json(stats_report(web_ui))
-
-    @blueprint.route("/exceptions")
-    def exceptions() -> Any:
-        rows = sorted(environment.stats.exceptions.values(), key=lambda r: -r["count"])[:MAX_ROWS]
-        return _json({"exceptions": [{"count": r["count"], "msg": str(r["msg"]), "traceback": str(r["traceback"]),
-                                      "nodes": ", ".join(str(n) for n in r.get("nodes", []))} for r in rows]})
-
-    @blueprint.route("/loadhooks/status")
-    def status() -> Any:
-        return _json(status_report(web_ui))
-
-    # -- downloads: one report document behind every one of them --
-    @blueprint.route("/stats/requests/csv")
-    def stats_csv() -> Any:
-        return _csv_download(web_ui, "stats")
-
-    @blueprint.route("/stats/failures/csv")
-    def failures_csv() -> Any:
-        return _csv_download(web_ui, "failures")
-
-    @blueprint.route("/exceptions/csv")
-    def exceptions_csv() -> Any:
-        return _csv_download(web_ui, "exceptions")
-
-    @blueprint.route("/stats/report")
-    def html_report() -> Any:
-        from ..report.html import render_html
-
-        page = render_html(report_document(web_ui))
-        headers = {"Content-Disposition": f"attachment;filename={_file_name(web_ui, 'html')}"} \
-            if request.args.get("download") else {}
-        # The report carries its own policy (hashed inline scripts); the UI's must not replace it.
-        return Response(page, mimetype="text/html", headers={**headers, "Content-Security-Policy": ""})
-
-    @blueprint.route("/stats/report/json")
-    def json_report() -> Any:
-        body = json.dumps(report_document(web_ui), indent=2, allow_nan=False)
-        return Response(body, mimetype="application/json",
-                        headers={"Content-Disposition": f"attachment;filename={_file_name(web_ui, 'json')}"})
-
+    """Serve the UI's pages and Locust's endpoints on ``web_ui.app``; the views find ``web_ui`` again
+    through :func:`current_web_ui`."""
+    web_ui.app.extensions[WEB_UI_KEY] = web_ui
     web_ui.app.register_blueprint(blueprint)
+
+
+def current_web_ui() -> WebUI:
+    """The WebUI whose app is handling the current request."""
+    return current_app.extensions[WEB_UI_KEY]
+
+
+def same_origin(view: Callable[..., Any]) -> Callable[..., Any]:
+    """For a view that changes state: a request sent by a page of another origin is refused (403,
+    :func:`cross_origin`) before the view runs."""
+    @wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        refused = cross_origin()
+        if refused is not None:
+            return refused
+        return view(*args, **kwargs)
+
+    return checked
+
+
+@blueprint.before_request
+def guard() -> Any:
+    """Every request to these views: a loopback UI answers loopback names only; with ``--load-web-login``,
+    a visitor who is not logged in reaches only the login page and the assets."""
+    web_ui = current_web_ui()
+    refused = wrong_host(web_ui)
+    if refused is not None:
+        return refused
+    if web_ui.web_login and request.endpoint not in OPEN_ENDPOINTS and not current_user.is_authenticated:
+        if request.endpoint in PAGE_ENDPOINTS:
+            return redirect(url_for("locust.login"))
+        return jsonify({"success": False, "message": "login required"}), 401
+    return None
+
+
+@blueprint.after_request
+def headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+@blueprint.app_context_processor
+def dashboard_context() -> dict[str, Any]:
+    """What index.html needs besides ``template_args``, for every view of the app: a Locust-style
+    extension renders ``index.html`` itself, with its own ``template_args`` (its extended tabs)."""
+    web_ui = current_web_ui()
+    return {"settings": _form_settings(web_ui), "web_login": web_ui.web_login,
+            "wait_for_start": bool(web_ui.control and web_ui.control.wait_for_start)}
+
+
+# --------------------------------------------------------------------------- pages
+@blueprint.route("/")
+def index() -> str:
+    web_ui = current_web_ui()
+    web_ui.update_template_args()
+    return render_template("index.html", template_args=web_ui.template_args)
+
+
+@blueprint.route("/login")
+def login() -> Any:
+    web_ui = current_web_ui()
+    if not web_ui.web_login:
+        return redirect(url_for("locust.index"))
+    return render_template("login.html", auth=web_ui.auth_args, error=session.pop("auth_error", None),
+                           info=session.pop("auth_info", None), title=web_ui.auth_args.get("title", "Log in"))
+
+
+@blueprint.route("/logout", methods=["POST"])
+@same_origin
+def logout() -> Any:
+    logout_user()
+    return redirect(url_for("locust.login"))
+
+
+@blueprint.route("/assets/<name>")
+def assets(name: str) -> Any:
+    if name not in ASSETS:
+        return Response("not found", status=404, mimetype="text/plain")
+    package, path, mimetype = ASSETS[name]
+    text = resources.files(f"pytest_loadhooks.{package}").joinpath(*path.split("/")).read_text(encoding="utf-8")
+    return Response(text, mimetype=mimetype, headers={"Cache-Control": "no-cache"})
+
+
+# --------------------------------------------------------------------------- controls (Locust's paths)
+@blueprint.route("/swarm", methods=["POST"])
+@same_origin
+def swarm() -> Any:
+    web_ui = current_web_ui()
+    if web_ui.control is None:
+        return _failure("this run is not controlled from the web UI", 409)
+    try:
+        asked = parse_swarm_form(request.form, web_ui.arguments)
+        message = web_ui.control.swarm(asked)
+    except (FormError, ConfigurationError) as error:
+        return _failure(str(error), 400)
+    return jsonify({"success": True, "message": message, "host": web_ui.environment.host})
+
+
+@blueprint.route("/stop", methods=["GET", "POST"])
+@same_origin
+def stop() -> Any:
+    control = current_web_ui().control
+    if control is not None:
+        control.stop()
+    return jsonify({"success": True, "message": "Test stopped"})
+
+
+@blueprint.route("/stats/reset", methods=["GET", "POST"])
+@same_origin
+def reset_stats() -> Any:
+    current_web_ui().environment.runner.reset_stats()
+    return "ok"
+
+
+@blueprint.route("/finish", methods=["POST"])
+@same_origin
+def finish() -> Any:
+    control = current_web_ui().control
+    if control is None:
+        return _failure("this run is not controlled from the web UI", 409)
+    control.finish()
+    return jsonify({"success": True, "message": "The run ends: the session goes on to judge it"})
+
+
+# --------------------------------------------------------------------------- numbers
+@blueprint.route("/stats/requests")
+def request_stats() -> Any:
+    return _json(stats_report(current_web_ui()))
+
+
+@blueprint.route("/exceptions")
+def exceptions() -> Any:
+    stats = current_web_ui().environment.stats
+    rows = sorted(stats.exceptions.values(), key=lambda r: -r["count"])[:MAX_ROWS]
+    return _json({"exceptions": [{"count": r["count"], "msg": str(r["msg"]), "traceback": str(r["traceback"]),
+                                  "nodes": ", ".join(str(n) for n in r.get("nodes", []))} for r in rows]})
+
+
+@blueprint.route("/loadhooks/status")
+def status() -> Any:
+    return _json(status_report(current_web_ui()))
+
+
+# --------------------------------------------------------------------------- downloads: one report document
+@blueprint.route("/stats/requests/csv")
+def stats_csv() -> Any:
+    return _csv_download(current_web_ui(), "stats")
+
+
+@blueprint.route("/stats/failures/csv")
+def failures_csv() -> Any:
+    return _csv_download(current_web_ui(), "failures")
+
+
+@blueprint.route("/exceptions/csv")
+def exceptions_csv() -> Any:
+    return _csv_download(current_web_ui(), "exceptions")
+
+
+@blueprint.route("/stats/report")
+def html_report() -> Any:
+    from ..report.html import render_html
+
+    web_ui = current_web_ui()
+    page = render_html(report_document(web_ui))
+    headers = {"Content-Disposition": f"attachment;filename={_file_name(web_ui, 'html')}"} \
+        if request.args.get("download") else {}
+    # The report carries its own policy (hashed inline scripts); the UI's must not replace it.
+    return Response(page, mimetype="text/html", headers={**headers, "Content-Security-Policy": ""})
+
+
+@blueprint.route("/stats/report/json")
+def json_report() -> Any:
+    web_ui = current_web_ui()
+    body = json.dumps(report_document(web_ui), indent=2, allow_nan=False)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment;filename={_file_name(web_ui, 'json')}"})
 
 
 # --------------------------------------------------------------------------- safety
@@ -234,21 +282,12 @@ def cross_origin() -> Response | None:
 def wrong_host(web_ui: WebUI) -> Response | None:
     """A UI listening on loopback answers only to loopback names: a foreign site's name pointed at
     127.0.0.1 (DNS rebinding) would otherwise make its pages same-origin with the UI."""
-    if not _is_loopback(web_ui.host):
+    if not is_loopback(web_ui.host):
         return None
     name = (urlsplit(f"//{request.host}").hostname or "").lower()
-    if name == "localhost" or _is_loopback(name):
+    if name == "localhost" or is_loopback(name):
         return None
     return Response("unknown host name", status=421, mimetype="text/plain")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _refused(message: str) -> Response:
@@ -297,7 +336,7 @@ def stats_report(web_ui: WebUI) -> dict[str, Any]:
 
 def status_report(web_ui: WebUI) -> dict[str, Any]:
     """``/loadhooks/status``: what the dashboard shows beyond Locust's numbers (charts, thresholds, the run)."""
-    from ..report.html import _timeline  # the report's own chart series: one chart code for both
+    from ..report.format import timeline  # the report's own chart series: one chart code for both
 
     environment = web_ui.environment
     control = web_ui.control
@@ -314,7 +353,7 @@ def status_report(web_ui: WebUI) -> dict[str, Any]:
                 "controlled": control is not None and control.driving,
                 "ended": bool(control is not None and control.over),
                 "verdict": judged},
-        "timeline": _timeline(history) if history else None,
+        "timeline": timeline(history) if history else None,
         "thresholds": web_ui.thresholds() if web_ui.thresholds is not None else [],
         "arguments": [argument.public() for argument in web_ui.arguments],
     }
@@ -387,4 +426,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-__all__ = ["cross_origin", "register_views", "report_document", "stats_report", "status_report", "verdict"]
+__all__ = [
+    "blueprint", "cross_origin", "current_web_ui", "register_views", "report_document", "same_origin", "stats_report",
+    "status_report", "verdict",
+]
