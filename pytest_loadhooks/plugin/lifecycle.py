@@ -115,6 +115,9 @@ class Participant:
         return None
 
 
+MOMENTS = ("run_starting", "create_runner", "environment_created", "after_init", "before_start", "started", "drive",
+           "run_ended", "judge", "outputs")
+"""The moments of a run, in the order a run that goes to its end reaches them."""
 AFTER_THE_TRAFFIC = frozenset({"run_ended", "judge", "outputs"})
 """The moments that visit the participants in reverse order (see the module's docstring)."""
 
