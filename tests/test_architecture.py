@@ -33,7 +33,8 @@ def copy_project(tmp_path: Path) -> Path:
 
 
 CONTRACTS = ("pytest layer -> outputs -> engine", "only the pytest layer imports pytest",
-             "the web UI and the comparisons are independent", "no import cycles between sibling modules")
+             "the web UI and the comparisons are independent", "no import cycles between sibling modules",
+             "a run's participants above the run, the run above its lifecycle")
 
 
 def test_the_contracts_are_kept():
@@ -54,6 +55,7 @@ def test_the_contracts_are_kept():
     ("compare/text.py", "from ..web import views", "the web UI and the comparisons are independent"),
     ("report/format.py", "from . import html", "no import cycles between sibling modules"),
     ("report/comparison_view.py", "from .html import view_model", "no import cycles between sibling modules"),
+    ("plugin/run.py", "from . import distributed", "a run's participants above the run, the run above its lifecycle"),
 ])
 def test_a_wrong_import_breaks_its_contract(tmp_path, module, line, broken):
     project = copy_project(tmp_path)

@@ -164,18 +164,6 @@ def pytest_configure(config: pytest.Config) -> None:
             "pytest-loadhooks: timeout_method=thread does not work once gevent is patched; use signal"))
 
 
-def _baselines_key() -> pytest.StashKey:
-    from .baselines import BASELINES_KEY
-
-    return BASELINES_KEY
-
-
-def _web_key() -> pytest.StashKey:
-    from .web import WEB_KEY
-
-    return WEB_KEY
-
-
 def _timeout_method(config: pytest.Config) -> str:
     """pytest-timeout's method, from its option or ini key (empty when it is not installed)."""
     method = config.getoption("timeout_method", None)
@@ -291,9 +279,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         for key, value in vars(custom_values).items():
             setattr(run.parsed_options, key, value)
         run.custom_arguments = custom_described
-        run.web = config.stash.get(_web_key(), None)
-        run.baselines = config.stash.get(_baselines_key(), None)
-        run.usage_interval = opts.value_of(config, "usage_interval")
     _order_items(items, load)
     if load.load_only or load.is_worker:  # a worker serves runs; the other tests are the master's
         _deselect_non_load(items, load, config)
@@ -513,9 +498,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _stop_local_workers(session: pytest.Session, load: LoadSession) -> None:
     """``--load-processes``: the local workers end (terminated, then killed, if they do not); one that
     failed fails the session and shows its output."""
-    from .distributed import MasterNode
+    from .distributed import MasterSession
 
-    if not isinstance(load.node, MasterNode):
+    if not isinstance(load.node, MasterSession):
         return
     lines = load.node.finish()
     if lines:

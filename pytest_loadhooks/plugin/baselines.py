@@ -7,6 +7,9 @@ picks a stored result (or any saved JSON file) before any traffic; after the run
 comparison (``pytest_loadhooks.compare``) joins the result, the reports and the terminal
 summary, and each ``--load-compare-fail`` rule is judged like a threshold: a breach fails
 the ``load_run`` item, its message in junit XML too.
+
+The session's :class:`Baselines` joins every run as a participant (``plugin.lifecycle``): once
+the run's thresholds are checked, before its reports are written, it compares and saves.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..compare import Rule, RuleError, compare_documents, judge, parse_rules
+from .lifecycle import Participant
 from .thresholds import Threshold, Verdict
 
 if TYPE_CHECKING:
@@ -148,7 +152,7 @@ class BaselineSettings:
         return self.save or self.compare is not None
 
 
-class Baselines:
+class Baselines(Participant):
     """A session's baselines: the one(s) to compare with, found before any traffic, and where to save."""
 
     def __init__(self, settings: BaselineSettings, rootdir: Path) -> None:
@@ -257,6 +261,21 @@ class Baselines:
         return found
 
     # -- after a run --
+    def outputs(self, run: LoadRun, result: LoadResult, forced: bool) -> None:
+        """``--load-compare``: the comparison and its rules' verdicts join the result before the reports are
+        written; ``--load-save``: the result is stored (not a partial one: an interrupted run is no baseline)."""
+        from ..report import build_report_data
+
+        document = build_report_data(result.environment, run.run_info(result))
+        if self.settings.compare is not None:
+            self.compare(run, result, document)
+            document = build_report_data(result.environment, run.run_info(result))
+        if self.settings.save and not forced and result.interrupted is None and result.stopped is None:
+            try:
+                result.saved_baselines.append(self.save(run, document))
+            except OSError as error:  # proven writable at start-up: the disk filled up since
+                result.output_failed([f"cannot save the baseline in {self.directory}: {error.strerror or error}"])
+
     def metadata(self, run: LoadRun) -> dict[str, Any]:
         """What makes two runs comparable, as the ``saved`` key of a stored result holds it."""
         settings = run.settings

@@ -35,9 +35,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import options as opts
+from .lifecycle import Participant
 
 if TYPE_CHECKING:
-    from .run import LoadRun
+    from .run import LoadResult, LoadRun
 
 logger = logging.getLogger(__name__)
 
@@ -152,8 +153,12 @@ def planned_run_ids(items: list[pytest.Item], load: Any) -> list[str]:
 
 
 # --------------------------------------------------------------------------- the master
-class MasterNode:
-    """The master's side: one MasterRunner per run, all on one port; local workers when asked."""
+class MasterSession(Participant):
+    """A master's session: one MasterRunner per run, all on one port; local workers when asked.
+
+    It joins each of the session's runs (``plugin.lifecycle``): it creates the run's runner,
+    gathers the workers before the traffic, tells them when the run is over, and judges the
+    workers the run lost."""
 
     def __init__(self, settings: NodeSettings, config: pytest.Config) -> None:
         self.settings = settings
@@ -166,6 +171,7 @@ class MasterNode:
         self.bind_host = "127.0.0.1" if only_local else settings.master_bind_host
         self.local_workers: LocalWorkers | None = None
         self.session_over = False
+        self._forget_run: Any = None  # removes the current run's listener that announces it to workers
 
     def notices(self) -> list[str]:
         """Said once before any traffic: a master reachable from elsewhere without a secret."""
@@ -177,7 +183,9 @@ class MasterNode:
                 "anyone who reaches that port can join the run and feed it numbers, and the traffic is not "
                 "encrypted; give every node the same --load-secret (or LOADHOOKS_SECRET)")]
 
-    def create_runner(self, environment: Any, run: LoadRun) -> Any:
+    # -- the moments of a run (plugin.lifecycle) --
+    def create_runner(self, run: LoadRun, environment: Any) -> Any:
+        _set_node_options(environment, self.settings)
         runner = environment.create_master_runner(self.bind_host, self.port, self.settings.secret)
         self.port = runner.master_bind_port
         last = bool(self.planned) and run.run_id == self.planned[-1]
@@ -186,13 +194,28 @@ class MasterNode:
             runner.send_message(RUN_MESSAGE, {"run_id": run.run_id, "last": last}, client_id=client_id)
 
         environment.events.worker_connect.add_listener(announce)
-        run.cleanups.append(lambda: environment.events.worker_connect.remove_listener(announce))
+        self._forget_run = lambda: environment.events.worker_connect.remove_listener(announce)
         runner.server.refused.listeners.append(self._say_refused)
         if self.settings.processes is not None and self.local_workers is None:
             self.local_workers = LocalWorkers(self.config, self.settings.processes, self.port, self.settings.secret,
                                               allow_loss=self.settings.allow_worker_loss)
             self.local_workers.start()
         return runner
+
+    def before_start(self, run: LoadRun, runner: Any) -> str | None:
+        return self.gather_workers(runner)
+
+    def run_ended(self, run: LoadRun, runner: Any, ended_early: bool) -> None:
+        self.after_run(runner, run, ended_early)
+        if self._forget_run is not None:
+            self._forget_run()
+            self._forget_run = None
+
+    def judge(self, run: LoadRun, result: LoadResult) -> None:
+        """The run's workers onto its result; the workers it lost fail it (or warn, when accepted)."""
+        runner = result.environment.runner
+        result.workers = worker_table(runner)
+        self.judge_lost_workers(runner, result)
 
     def gather_workers(self, runner: Any) -> str | None:
         """Wait for the expected workers; the reason the run cannot start, or None."""
@@ -223,7 +246,7 @@ class MasterNode:
         if reporter is not None:
             reporter.write_line(f"pytest-loadhooks: {line}")
 
-    def judge(self, runner: Any, result: Any) -> None:
+    def judge_lost_workers(self, runner: Any, result: LoadResult) -> None:
         """The workers the run lost: a failure of the run, or with --load-allow-worker-loss a warning.
         A worker that came back (what it counted arrived late, not lost) is a warning either way."""
         for loss in getattr(runner, "lost_workers", ()):
@@ -383,8 +406,13 @@ def worker_arguments(args: list[str]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- the worker
-class WorkerNode:
-    """The worker's side: a WorkerRunner per run, following the master's runs in order."""
+class WorkerSession(Participant):
+    """A worker's session: a WorkerRunner per run, following the master's runs in order.
+
+    It joins each of the session's runs (``plugin.lifecycle``): it skips a run its master went
+    past, creates the run's runner, serves the master until it says quit (it drives the run),
+    and makes the run's result what this worker counted, judged on nothing but whether the
+    worker did its part (the master judges the run)."""
 
     def __init__(self, settings: NodeSettings) -> None:
         self.settings = settings
@@ -392,7 +420,14 @@ class WorkerNode:
         self.master_done = False  # the master said its last run is over: skip what is left here
         self.skipped_runs: set[str] = set()  # runs of this session the master went past
 
-    def create_runner(self, environment: Any, run: LoadRun) -> Any:
+    # -- the moments of a run (plugin.lifecycle) --
+    def run_starting(self, run: LoadRun) -> None:
+        reason = self.skip_reason(run)
+        if reason:
+            pytest.skip(reason)
+
+    def create_runner(self, run: LoadRun, environment: Any) -> Any:
+        _set_node_options(environment, self.settings)
         # Between two runs the master may run other tests: a worker waits for each run's master as
         # long as a master waits for its workers (--load-expect-workers-timeout).
         runner = environment.create_worker_runner(self.settings.master_host, self.settings.master_port,
@@ -410,6 +445,21 @@ class WorkerNode:
         runner.register_message(SESSION_OVER_MESSAGE, on_session_over)
         return runner
 
+    def drive(self, run: LoadRun, runner: Any) -> int | None:
+        """Serve the master's run until it says quit (the master decides users and run time)."""
+        return runner.run()
+
+    def judge(self, run: LoadRun, result: LoadResult) -> None:
+        """A run the master went past while this worker waited is skipped here; otherwise its result is
+        what this worker counted and reported."""
+        reason = self.skip_reason(run) if run.run_id in self.skipped_runs else None
+        if reason:
+            pytest.skip(reason)
+        runner = result.environment.runner
+        result.stats = runner.reported_stats  # environment.stats only holds what was not reported yet
+        result.worker_index = runner.worker_index
+
+    # -- following the master --
     def _on_announced(self, runner: Any, run: LoadRun, data: dict[str, Any]) -> None:
         announced = str(data.get("run_id"))
         if data.get("last"):
@@ -435,37 +485,11 @@ class WorkerNode:
             return "the master's session has no more runs"
         return None
 
-    def serve(self, run: LoadRun) -> Any:
-        """Serve the master's run: its result holds what this worker counted, judged on nothing but
-        whether the worker did its part."""
-        from .interrupts import RunSignals
-        from .run import LoadResult
 
-        reason = self.skip_reason(run)
-        if reason:
-            pytest.skip(reason)
-        environment = run.create_environment()
-        runner = environment.runner
-        signals = RunSignals(runner, run.settings.stop_timeout)
-        started_at = time.time()
-        try:
-            with signals:
-                exit_code = runner.run()
-        finally:
-            ended_at = time.time()
-            run.run_cleanups()
-            environment.close()
-        reason = self.skip_reason(run) if run.run_id in self.skipped_runs else None
-        if reason:
-            pytest.skip(reason)
-        result = LoadResult(run, environment, started_at, ended_at, exit_code,
-                            interrupted=runner.interrupted or signals.interrupted_by)
-        result.stats = runner.reported_stats  # environment.stats only holds what was not reported yet
-        result.worker_index = runner.worker_index
-        run.result = result
-        if result.interrupted:
-            raise KeyboardInterrupt(f"load run {run.run_id} interrupted by {result.interrupted}")
-        return result
+def _set_node_options(environment: Any, settings: NodeSettings) -> None:
+    """The node's options in the run's ``parsed_options``, as Locust's ``--master``/``--worker`` put them."""
+    for key, value in settings.parsed_options.items():
+        setattr(environment.parsed_options, key, value)
 
 
 def worker_table(runner: Any) -> list[dict[str, Any]] | None:

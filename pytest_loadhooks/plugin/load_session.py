@@ -60,18 +60,18 @@ class LoadSession:
         self.problems: list[str] = []
         self.quit_errors: list = []
         self.node = self._make_node(config) if self.active else None
-        """The session's distributed node (MasterNode, WorkerNode), None for a local session."""
+        """The session's distributed node (MasterSession, WorkerSession), None for a local session."""
         self.item_thresholds: dict[str, list[Threshold]] = {}
         """Thresholds that a test (or its class) sets on the shared run it reads, parsed at collection."""
 
     def _make_node(self, config: pytest.Config) -> Any:
-        from .distributed import MasterNode, WorkerNode
+        from .distributed import MasterSession, WorkerSession
 
         role = self.node_settings.role
         if role == "master":
-            return MasterNode(self.node_settings, config)
+            return MasterSession(self.node_settings, config)
         if role == "worker":
-            return WorkerNode(self.node_settings)
+            return WorkerSession(self.node_settings)
         return None
 
     @property
@@ -85,15 +85,16 @@ class LoadSession:
 
     def new_run(self, run_id: str, settings: Any, isolated: bool) -> LoadRun:
         """A run with the session's thresholds; an isolated run writes its outputs under names of its own."""
+        from .participants import participants_for
         from .run import LoadRun
 
         outputs = self.outputs.for_run(run_id if isolated else None)
         if isolated:
             _check_outputs(outputs, run_id)
         if self.is_worker:  # the master judges and reports; a worker only serves
-            return LoadRun(run_id=run_id, settings=settings, node=self.node)
+            return LoadRun(run_id=run_id, settings=settings, participants=participants_for(self.config, self.node))
         return LoadRun(run_id=run_id, settings=settings, thresholds=list(self.thresholds), outputs=outputs,
-                       live_view_factory=self.live_view, node=self.node)
+                       participants=participants_for(self.config, self.node, live_view=self.live_view))
 
     def run_for_module(self, module: pytest.Module) -> LoadRun:
         marker = own_marker(module, "load")

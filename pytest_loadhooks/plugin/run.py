@@ -11,11 +11,12 @@ import re
 import time
 import warnings
 from argparse import Namespace
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import lifecycle
 from .options import RUN_SETTINGS
 from .thresholds import Threshold, Verdict
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from ..env import Environment
     from ..stats import RequestStats, StatsEntry, StatsError
     from .interrupts import RunSignals
+    from .lifecycle import RunParticipant
 
 MARKER_KEYS: tuple[str, ...] = (*(option.key for option in RUN_SETTINGS), "user_classes", "shape")
 """The ``load`` marker's keyword arguments: every run setting, plus what only a marker can choose."""
@@ -95,8 +97,33 @@ class RunSettings:
         return replace(self, **changes, given=given)
 
 
+class _FromTotal:
+    """A figure of the whole run that its aggregated stats entry already answers: read from
+    ``result.stats.total`` (a :class:`~pytest_loadhooks.stats.StatsEntry`), never kept twice."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, result: LoadResult | None, owner: type | None = None) -> Any:
+        if result is None:
+            return self
+        return getattr(result.stats.total, self.name)
+
+    def __set__(self, result: LoadResult, value: Any) -> None:
+        raise AttributeError(f"LoadResult.{self.name} is read from its stats (result.stats.total), it cannot be set")
+
+
 class LoadResult:
-    """What a finished run measured; what ``load_result`` returns and thresholds are judged on."""
+    """What a finished run measured; what ``load_result`` returns and thresholds are judged on.
+
+    The whole run's figures (``num_requests``, ``num_failures``, ``fail_ratio``) are its aggregated
+    stats entry's, read through :attr:`total`; what the stats do not answer as such (the run's
+    duration and rps over it, the tables sorted most frequent first, the verdict) is computed here.
+    """
+
+    num_requests: int = _FromTotal()  # type: ignore[assignment]
+    num_failures: int = _FromTotal()  # type: ignore[assignment]
+    fail_ratio: float = _FromTotal()  # type: ignore[assignment]
 
     def __init__(self, run: LoadRun, environment: Environment, started_at: float, ended_at: float,
                  exit_code: int, interrupted: str | None = None) -> None:
@@ -119,9 +146,7 @@ class LoadResult:
         self.warnings: list[str] = []
         """What a reader must know to trust the numbers, without failing the run (a saturated generator)."""
         self.planned_run_time = run.settings.effective_run_time
-        from .distributed import worker_table
-
-        self.workers: list[dict[str, Any]] | None = worker_table(environment.runner)
+        self.workers: list[dict[str, Any]] | None = None
         """The master's workers (id, index, state, users assigned); None when the run was not distributed."""
         self.worker_index: int | None = None  # on a worker: its index at the master
         self.comparison: dict[str, Any] | None = None
@@ -160,20 +185,8 @@ class LoadResult:
         return merged
 
     @property
-    def num_requests(self) -> int:
-        return self.total.num_requests
-
-    @property
-    def num_failures(self) -> int:
-        return self.total.num_failures
-
-    @property
-    def fail_ratio(self) -> float:
-        return self.total.fail_ratio
-
-    @property
     def rps(self) -> float:
-        return self.total.num_requests / self.duration if self.duration > 0 else 0.0
+        return self.num_requests / self.duration if self.duration > 0 else 0.0
 
     def percentile(self, q: float, name: str | None = None, method: str | None = None) -> float:
         """Response-time percentile in ms; ``q`` as 0.95 or 95."""
@@ -237,9 +250,7 @@ class LoadResult:
         (A run of users that send nothing and raise nothing, a plain ``User`` doing other work,
         is legitimate. On a worker the stats are emptied by each report to the master: the
         master judges.)"""
-        from ..runners import WorkerRunner
-
-        if isinstance(environment.runner, WorkerRunner) or self.stats.num_requests or not self.stats.exceptions:
+        if _serves_a_master(environment.runner) or self.stats.num_requests or not self.stats.exceptions:
             return
         first = max(self.stats.exceptions.values(), key=lambda record: record["count"])
         self.runner_errors.append(f"no request was made, and users raised {first['msg']} "
@@ -250,9 +261,7 @@ class LoadResult:
         """Checks every run must pass whatever thresholds it has: a gate that is green when every
         request failed tests nothing. (On a worker the master judges: its stats are emptied by
         each report.)"""
-        from ..runners import WorkerRunner
-
-        if isinstance(environment.runner, WorkerRunner):
+        if _serves_a_master(environment.runner):
             return []
         total = self.stats.total
         if total.num_requests and total.num_failures >= total.num_requests:
@@ -315,7 +324,12 @@ class OutputPaths:
 
 @dataclass
 class LoadRun:
-    """A run's definition and, once executed, its result."""
+    """A run's definition and, once executed, its result.
+
+    What takes part in running it besides (the web UI, a master's or worker's session, the
+    baselines, the live view, the generator-load watch, the report files) joins it as one of
+    its ``participants``, called at each moment of :meth:`_execute` (see ``plugin.lifecycle``).
+    """
 
     run_id: str
     settings: RunSettings
@@ -324,7 +338,6 @@ class LoadRun:
     parsed_options: Namespace = field(default_factory=Namespace)
     outputs: OutputPaths = field(default_factory=OutputPaths)
     custom_arguments: list[dict[str, Any]] = field(default_factory=list)
-    live_view_factory: Callable[[LoadRun], Any] | None = None
     environment: Environment | None = None
     result: LoadResult | None = None
     error: BaseException | None = None
@@ -333,19 +346,8 @@ class LoadRun:
     verdict_reported: bool = False
     """Whether an item reported the verdict (the run's own item, or the test a marked run belongs to)."""
     notices: list[str] = field(default_factory=list)  # said once after collection, before any traffic
-    node: Any = None
-    """The session's distributed node (plugin.distributed.MasterNode or WorkerNode); None: a local run."""
-    cleanups: list[Callable[[], None]] = field(default_factory=list)
-    web: Any = None
-    """The session's web UI (plugin.web.WebSession) with ``--load-web``; None otherwise."""
-    baselines: Any = None
-    """The session's baselines (plugin.baselines.Baselines) when it compares or saves; None otherwise."""
-    usage_interval: float | None = None
-    """``--load-usage-interval``: seconds between the runner's CPU samples; None keeps the runner's own."""
-
-    def run_cleanups(self) -> None:
-        while self.cleanups:
-            self.cleanups.pop()()
+    participants: list[RunParticipant] = field(default_factory=list)
+    """What joins the run besides itself, in the order ``plugin.participants.participants_for`` gives."""
 
     def create_environment(self) -> Environment:
         """The run's Environment with its runner, ``init`` fired (once)."""
@@ -362,26 +364,18 @@ class LoadRun:
                                ("tags", self.settings.tags), ("exclude_tags", self.settings.exclude_tags),
                                ("stop_timeout", self.settings.stop_timeout)):
                 setattr(options, key, value)
-            if self.node is not None:
-                for key, value in self.node.settings.parsed_options.items():
-                    setattr(options, key, value)
             environment = Environment(
                 user_classes=self.user_classes, shape_class=shape, host=self.settings.host,
                 tags=self.settings.tags, exclude_tags=self.settings.exclude_tags,
                 stop_timeout=self.settings.stop_timeout, parsed_options=options,
             )
-            if self.node is None:
+            if lifecycle.first_answer(self.participants, "create_runner", self, environment) is None:
                 environment.create_local_runner()
-            else:
-                self.node.create_runner(environment, self)
-            if self.usage_interval is not None:
-                environment.runner.usage_monitor_interval = self.usage_interval
             self.environment = environment
-            if self.web is not None:  # environment.web_ui exists before init: its listeners add routes
-                self.web.attach(environment, self)
+            # environment.web_ui exists before init: its listeners add routes.
+            lifecycle.notify(self.participants, "environment_created", self, environment)
             environment.fire_init()
-            if self.web is not None:
-                self.web.serve()
+            lifecycle.notify(self.participants, "after_init", self, environment)
         return self.environment
 
     def execute(self) -> LoadResult:
@@ -403,29 +397,19 @@ class LoadRun:
             raise
 
     def _execute(self) -> LoadResult:
-        from .distributed import WorkerNode
+        """The one flow of every run (local, web-driven, master, worker): its participants are called
+        at each moment, in the order ``plugin.lifecycle`` describes."""
         from .interrupts import RunSignals
-        from .saturation import GeneratorLoad
 
-        if isinstance(self.node, WorkerNode):
-            return self.node.serve(self)  # the master runs it: this session serves it
+        lifecycle.notify(self.participants, "run_starting", self)  # a worker skips a run its master went past
         environment = self.create_environment()
-        environment.validate_user_classes()
         runner = environment.runner
-        generator = GeneratorLoad(environment)  # a saturated generator is said in the run's warnings
-        self.cleanups.append(generator.attach())
-        writer = None
-        if self.outputs.any():
-            from ..report import ReportWriter
-
-            writer = ReportWriter(html=self.outputs.html, csv_prefix=self.outputs.csv, json_path=self.outputs.json)
-            writer.attach(runner)
-        live = self.live_view_factory(self) if self.live_view_factory else None
+        if not _serves_a_master(runner):  # a worker's users are the master's to check
+            environment.validate_user_classes()
         signals = RunSignals(runner, self.settings.stop_timeout)
-        not_started = self._gather_workers(runner, environment)
+        not_started = self._before_start(runner, environment)
         started_at = time.time()  # after the workers came: the run's duration is its traffic's
-        if live is not None:
-            live.start()
+        lifecycle.notify(self.participants, "started", self, runner)
         try:
             with signals:
                 if not_started is None:
@@ -434,35 +418,18 @@ class LoadRun:
                     runner.runner_errors.append(not_started)
                     exit_code, escaped = runner.exit_code, None
         finally:
-            if live is not None:
-                live.stop()
             ended_at = time.time()
-            if self.node is not None:  # the master: its workers told the run is over, its port closed
-                self.node.after_run(runner, self, ended_early=bool(runner.interrupted or signals.interrupted_by
-                                                                    or signals.forced))
-            self.run_cleanups()
-            environment.close()
-        if self.web is not None:  # judged from its latest start (after a wait for the form, or a restart)
-            started_at = self.web.started_at(started_at)
+            self._end(runner, environment, ended_early=bool(runner.interrupted or signals.interrupted_by
+                                                             or signals.forced))
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
-        if self.web is not None:  # ended early from the web UI (Stop, End run): stopped, its numbers partial
-            result.stopped = self.web.stopped_reason()
-        if self.node is not None:  # the master: the workers it lost fail the run (or warn, when accepted)
-            self.node.judge(runner, result)
         result.warnings.extend(runner.run_warnings)  # e.g. a greenlet a user started that outlived its run
+        # Judged from the web UI's latest start (after a wait for the form, or a restart), with the
+        # workers a master lost: the thresholds read the same numbers.
+        lifecycle.notify(self.participants, "judge", self, result)
         result.thresholds = [threshold.check(result) for threshold in self.thresholds]
-        result.warnings += generator.warnings(result.duration)
-        if self.baselines is not None:
-            self._compare_and_save(result, environment, forced=signals.forced)
         self.result = result
-        if writer is not None and not signals.forced:  # a second Ctrl-C asked not to wait for them
-            self.written_outputs = list(writer.finish(environment, self.run_info(result)) or [])
-            if writer.failures:  # a full disk: the run is errored, and the files that were written say so
-                result.output_failed(writer.failures)
-                self.written_outputs = writer.rewrite(environment, self.run_info(result))
-        elif writer is not None:
-            writer.detach()
+        lifecycle.notify(self.participants, "outputs", self, result, signals.forced)
         # What ended the run early is passed on, now that its results are kept: pytest-timeout's
         # failure to the test that started it, Ctrl-C and SIGTERM to pytest (an interrupted session).
         if escaped is not None:
@@ -473,17 +440,19 @@ class LoadRun:
             raise KeyboardInterrupt(f"load run {self.run_id} interrupted by {result.interrupted}")
         return result
 
-    def _gather_workers(self, runner: Any, environment: Environment) -> str | None:
-        """A master waits for its workers: why the run cannot start, or None (also for a local run)."""
-        if self.node is None:
-            return None
+    def _before_start(self, runner: Any, environment: Environment) -> str | None:
+        """The participants' last moment before the traffic (a master gathers its workers): why the run
+        cannot start, or None."""
         try:
-            return self.node.gather_workers(runner)
+            return lifecycle.first_answer(self.participants, "before_start", self, runner)
         except BaseException:  # Ctrl-C while waiting: the workers told, the port closed
-            self.node.after_run(runner, self, ended_early=True)
-            self.run_cleanups()
-            environment.close()
+            self._end(runner, environment, ended_early=True)
             raise
+
+    def _end(self, runner: Any, environment: Environment, ended_early: bool) -> None:
+        """The run is over: its participants let go of it (a master tells its workers), then its Environment."""
+        lifecycle.notify(self.participants, "run_ended", self, runner, ended_early)
+        environment.close()
 
     def _run_to_its_end(self, runner: Any, signals: RunSignals) -> tuple[int, BaseException | None]:
         """Run the load; returns its exit code and the exception that ended it early, if one did.
@@ -494,8 +463,10 @@ class LoadRun:
         from .interrupts import stop_at_once
 
         try:
-            if self.web is not None:  # the web UI's controls drive the run (--load-web-wait) or follow it
-                return self.web.drive(), None
+            # The web UI's controls drive the run (--load-web-wait) or follow it; a worker serves its master.
+            exit_code = lifecycle.first_answer(self.participants, "drive", self, runner)
+            if exit_code is not None:
+                return exit_code, None
             return runner.run(self.settings.users, self.settings.effective_spawn_rate,
                               self.settings.effective_run_time), None
         except Exception:
@@ -518,22 +489,6 @@ class LoadRun:
                 signals.forced = True
                 return runner.exit_code, again
             return runner.exit_code, error
-
-    def _compare_and_save(self, result: LoadResult, environment: Environment, forced: bool) -> None:
-        """``--load-compare``: the comparison and its rules' verdicts join the result before the reports are
-        written; ``--load-save``: the result is stored (not a partial one: an interrupted run is no baseline)."""
-        from ..report import build_report_data
-
-        document = build_report_data(environment, self.run_info(result))
-        if self.baselines.settings.compare is not None:
-            self.baselines.compare(self, result, document)
-            document = build_report_data(environment, self.run_info(result))
-        if self.baselines.settings.save and not forced and result.interrupted is None and result.stopped is None:
-            try:
-                result.saved_baselines.append(self.baselines.save(self, document))
-            except OSError as error:  # proven writable at start-up: the disk filled up since
-                result.output_failed([f"cannot save the baseline in {self.baselines.directory}: "
-                                      f"{error.strerror or error}"])
 
     def run_info(self, result: LoadResult) -> dict[str, Any]:
         """What reports say about the run beyond its stats."""
@@ -559,3 +514,10 @@ class LoadRun:
             "workers": result.workers,
             "comparison": result.comparison,
         }
+
+
+def _serves_a_master(runner: Any) -> bool:
+    """A worker's runner: the master judges the run (its stats are emptied by each report to the master)."""
+    from ..runners import WorkerRunner
+
+    return isinstance(runner, WorkerRunner)

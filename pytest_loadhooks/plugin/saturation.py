@@ -16,15 +16,23 @@ master each worker's latest ``cpu_usage`` (its heartbeat) from ``runner.clients`
 adds the time since the previous one to every process at or above the threshold then: the
 local figure is exact to a tick, a worker's is its latest heartbeat held over the master's
 tick. ``--load-usage-interval`` shortens the ticks (2 s by default).
+
+:class:`SaturationWatch` joins each run (``plugin.lifecycle``): it sets the runner's ticks, and
+outside a worker (the master judges) watches the run with a :class:`GeneratorLoad`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..runners.base import STATE_CLEANUP, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPING
+from .lifecycle import Participant
+
+if TYPE_CHECKING:
+    from ..env import Environment
+    from .run import LoadResult, LoadRun
 
 _ACTIVE_WORKER_STATES = (STATE_SPAWNING, STATE_RUNNING, STATE_STOPPING, STATE_CLEANUP)
 """The states of a worker whose CPU belongs to the run (not one waiting, stopped or missing)."""
@@ -90,3 +98,34 @@ class GeneratorLoad:
 
 def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
+class SaturationWatch(Participant):
+    """A run's CPU ticks (``--load-usage-interval``) and, when ``judges`` (not on a worker: the master
+    judges), its saturated generator said in its warnings."""
+
+    def __init__(self, usage_interval: float | None, judges: bool = True) -> None:
+        self.usage_interval = usage_interval
+        """Seconds between the runner's CPU samples; None keeps the runner's own."""
+        self.judges = judges
+        self.load: GeneratorLoad | None = None
+        self._detach: Callable[[], None] | None = None
+
+    def environment_created(self, run: LoadRun, environment: Environment) -> None:
+        if self.usage_interval is not None:
+            environment.runner.usage_monitor_interval = self.usage_interval
+
+    def before_start(self, run: LoadRun, runner: Any) -> str | None:
+        if self.judges:
+            self.load = GeneratorLoad(runner.environment)
+            self._detach = self.load.attach()
+        return None
+
+    def run_ended(self, run: LoadRun, runner: Any, ended_early: bool) -> None:
+        if self._detach is not None:  # the events may be the global ones: nothing of this run stays on them
+            self._detach()
+            self._detach = None
+
+    def judge(self, run: LoadRun, result: LoadResult) -> None:
+        if self.load is not None:
+            result.warnings += self.load.warnings(result.duration)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..report.redact import mask_url_credentials
+from .lifecycle import Participant
 
 if TYPE_CHECKING:
     from .run import LoadResult, LoadRun
@@ -117,6 +118,24 @@ class LiveView:
             self._greenlet = None
         if self.tty and self._drawn:
             self.write("\r\x1b[K")
+
+
+class LiveDisplay(Participant):
+    """The live view of one run, as a participant (``plugin.lifecycle``): made when the run's clock starts
+    (by ``make_view``, which may give None: no terminal), stopped when its users are."""
+
+    def __init__(self, make_view: Callable[[LoadRun], LiveView | None]) -> None:
+        self.make_view = make_view
+        self.view: LiveView | None = None
+
+    def started(self, run: LoadRun, runner: Any) -> None:
+        self.view = self.make_view(run)
+        if self.view is not None:
+            self.view.start()
+
+    def run_ended(self, run: LoadRun, runner: Any, ended_early: bool) -> None:
+        if self.view is not None:
+            self.view.stop()
 
 
 COLUMNS = ("Type", "Name", "# reqs", "# fails", "fail %", "avg", "min", "max", "p50", "p95", "p99", "rps")

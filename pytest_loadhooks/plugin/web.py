@@ -1,12 +1,13 @@
 """The web UI in a pytest session (``--load-web``): one UI per load run, on the same address.
 
-The session's :class:`WebSession` is handed to every run (``LoadRun.web``). When a run creates
-its Environment, :meth:`WebSession.attach` builds the run's :class:`~pytest_loadhooks.web.WebUI`
-and binds its port *before* ``init`` fires (listeners add routes and set up the login), and
-:meth:`WebSession.serve` starts answering right after. The run is then driven through the UI's
-:class:`~pytest_loadhooks.web.RunControl`: started at once and followed, or, with
-``--load-web-wait``, started from the form; either way it ends at its run time or End run
-(see ``web.control``), and one ended early from the UI is *stopped* (:meth:`WebSession.stopped_reason`).
+The session's :class:`WebSession` joins every run as a participant (``plugin.lifecycle``). When
+a run creates its Environment, :meth:`WebSession.attach` builds the run's
+:class:`~pytest_loadhooks.web.WebUI` and binds its port *before* ``init`` fires (listeners add
+routes and set up the login), and :meth:`WebSession.serve` starts answering right after. The run
+is then driven through the UI's :class:`~pytest_loadhooks.web.RunControl`: started at once and
+followed, or, with ``--load-web-wait``, started from the form; either way it ends at its run time
+or End run (see ``web.control``), and one ended early from the UI is *stopped*
+(:meth:`WebSession.stopped_reason`), judged from its latest start.
 A run's UI stays up after its run (its final numbers, its verdict and downloads) until the next
 run takes the port or the session ends; a dashboard watching it gets the verdict first (at most
 ``VERDICT_WAIT`` seconds more). The port is checked when the session is configured (:func:`check_port`).
@@ -22,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import options as opts
+from .lifecycle import Participant
 
 if TYPE_CHECKING:
     from ..env import Environment
     from ..web import WebUI
     from .custom_args import ArgumentRegistry
-    from .run import LoadRun
+    from .run import LoadResult, LoadRun
 
 WEB_KEY = pytest.StashKey["WebSession"]()
 _BY_NAME = {option.key: option for option in opts.OPTIONS}
@@ -101,7 +103,7 @@ def for_run(config: pytest.Config) -> WebSession | None:
     return config.stash.get(WEB_KEY, None)
 
 
-class WebSession:
+class WebSession(Participant):
     """The session's web UI: the current run's UI, and how runs are driven through it."""
 
     def __init__(self, config: pytest.Config, settings: WebSettings, registry: ArgumentRegistry) -> None:
@@ -112,7 +114,23 @@ class WebSession:
         self._run: LoadRun | None = None
         self.attach_error: str | None = None  # why the latest run's UI could not start
 
-    # -- the hooks of LoadRun --
+    # -- the moments of a run (plugin.lifecycle) --
+    def environment_created(self, run: LoadRun, environment: Environment) -> None:
+        self.attach(environment, run)
+
+    def after_init(self, run: LoadRun, environment: Environment) -> None:
+        self.serve()
+
+    def drive(self, run: LoadRun, runner: Any) -> int | None:
+        """The UI's controls drive the run (``--load-web-wait``) or follow it."""
+        return self.drive_through_the_ui()
+
+    def judge(self, run: LoadRun, result: LoadResult) -> None:
+        """Judged from the run's latest start; ended early from the UI (Stop, End run): stopped, its numbers partial."""
+        result.started_at = self.started_at(result.started_at)
+        result.stopped = self.stopped_reason()
+
+    # -- the run's UI --
     def attach(self, environment: Environment, run: LoadRun) -> None:
         """Before ``init``: the run's UI built, its port bound, ``environment.web_ui`` set."""
         from ..web import RunControl, StartSettings, WebUI
@@ -136,7 +154,7 @@ class WebSession:
             from ..web.port import describe_bind_error
 
             # The run is not started: its item (or load_result) says so in one line, and so does a
-            # later attempt to drive it (drive()).
+            # later attempt to drive it (drive_through_the_ui()).
             self.attach_error = (f"the web UI cannot listen on {self.settings.host}:{self.settings.port}: "
                                  f"{describe_bind_error(error)}")
             raise ConfigurationError(self.attach_error) from None
@@ -152,7 +170,7 @@ class WebSession:
         if self.ui is not None:
             self.ui.start()
 
-    def drive(self) -> int:
+    def drive_through_the_ui(self) -> int:
         """Run the load through the UI's controls; returns the runner's exit code.
 
         Raises ConfigurationError (the run is not started: its item says why in one line) when the
