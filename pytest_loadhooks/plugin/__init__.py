@@ -33,6 +33,7 @@ from .fixtures import SKIP_REASON, load_env, load_events, load_result  # noqa: F
 from .items import LoadRunItem
 from .load_session import RUN_ITEM_NAME, SESSION_KEY, LoadSession, own_marker
 from .load_session import get_session as _session
+from .pytest_compat import early_options, request_fixture, set_up_last
 from .run import MARKER_KEYS, LoadRun
 
 REGISTRY_KEY = pytest.StashKey[ArgumentRegistry]()
@@ -81,7 +82,7 @@ def _explain_late_arguments(config: pytest.Config, parser: pytest.Parser, args: 
 def _collection_paths(config: pytest.Config) -> list[Path]:
     """Where pytest will collect from: the paths given, else ``testpaths``, else the invocation directory."""
     base = config.invocation_params.dir
-    given = [base / str(arg).split("::", 1)[0] for arg in config.known_args_namespace.file_or_dir]
+    given = [base / str(arg).split("::", 1)[0] for arg in early_options(config).file_or_dir]
     paths = [path for path in given if path.exists()]
     if not paths:
         paths = [path for pattern in config.getini("testpaths") for path in config.rootpath.glob(pattern)]
@@ -260,8 +261,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if marker is not None and (module is None or own_marker(module, "load") is not marker):
             run = load.create_test_run(item, marker)
             run.verdict_reported = True  # the marked test itself passes or fails with its run
-            if "load_result" not in item.fixturenames:
-                item.fixturenames.append("load_result")
+            request_fixture(item, "load_result")
         elif module is not None and "load_result" in item.fixturenames:
             # A module without users of its own can still set thresholds for the run its tests read.
             run = load.run_for_item(item)
@@ -425,29 +425,7 @@ def _order_items(items: list[pytest.Item], load: LoadSession) -> None:
             items.insert(users[0], run_item)
     for item in items:
         if "load_result" in getattr(item, "fixturenames", ()):
-            _setup_load_result_last(item)
-
-
-def _setup_load_result_last(item: pytest.Item) -> None:
-    """Reorder the item's fixtures so that load_result (and what needs it) is set up after all others."""
-    names = item.fixturenames
-    defs = getattr(item, "_fixtureinfo", None)
-    name2defs = defs.name2fixturedefs if defs is not None else {}
-    dependents = {"load_result"}
-    changed = True
-    while changed:
-        changed = False
-        for name in names:
-            if name in dependents:
-                continue
-            for fixturedef in name2defs.get(name, ()):
-                if dependents & set(fixturedef.argnames):
-                    dependents.add(name)
-                    changed = True
-                    break
-    late = [name for name in names if name in dependents]
-    early = [name for name in names if name not in dependents]
-    names[:] = early + late
+            set_up_last(item, "load_result")  # setting it up starts the run: the test's other fixtures first
 
 
 def _deselect_non_load(items: list[pytest.Item], load: LoadSession, config: pytest.Config) -> None:

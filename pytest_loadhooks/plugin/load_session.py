@@ -12,6 +12,7 @@ import pytest
 
 from . import options as opts
 from .custom_args import ArgumentRegistry
+from .pytest_compat import capture_suspended
 from .thresholds import Threshold, ThresholdError, marker_expressions, parse_all
 
 if TYPE_CHECKING:
@@ -220,16 +221,12 @@ class LoadSession:
         from .terminal import LiveView
 
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        capture = self.config.pluginmanager.get_plugin("capturemanager")
         verbosity = self.config.get_verbosity()
         if reporter is None:
             return None
 
         def write(text: str) -> None:
-            if capture is not None:
-                with capture.global_and_fixture_disabled():
-                    reporter.write(text, flush=True)
-            else:
+            with capture_suspended(self.config):  # the live line shows while the test's output is captured
                 reporter.write(text, flush=True)
 
         tty = reporter.isatty() and not os.environ.get("CI")
