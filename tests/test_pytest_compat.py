@@ -20,48 +20,41 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 
 # ---------------------------------------------------------------------------- ini_values
-def test_ini_values_reads_keys_pytest_does_not_know(pytester):
-    pytester.makeini("[pytest]\nnobody_registered_this = some value\nload_users = 3\n")
-    pytester.makeconftest('''
+def ini_session(pytester: pytest.Pytester, show: str, *args: str) -> pytest.RunResult:
+    """A session whose conftest prints ``show`` (an expression of ``values = ini_values(config)``) at configure."""
+    pytester.makeconftest(f'''
         from pytest_loadhooks.plugin.pytest_compat import ini_values
 
         def pytest_configure(config):
             values = ini_values(config)
-            print("INI:", repr(values["nobody_registered_this"]), repr(values["load_users"]))
+            print("INI:", {show})
         ''')
     pytester.makepyfile("def test_ok():\n    pass\n")
-    result = run(pytester, "-W", "ignore::pytest.PytestConfigWarning")
+    result = run(pytester, *args)
     result.assert_outcomes(passed=1)
+    return result
+
+
+def test_ini_values_reads_keys_pytest_does_not_know(pytester):
+    pytester.makeini("[pytest]\nnobody_registered_this = some value\nload_users = 3\n")
+    result = ini_session(pytester, 'repr(values["nobody_registered_this"]), repr(values["load_users"])',
+                         "-W", "ignore::pytest.PytestConfigWarning")
     result.stdout.fnmatch_lines(["INI: 'some value' '3'"])
 
 
 def test_ini_values_reads_a_pyproject_table_raw(pytester):
     pytester.makepyprojecttoml('[tool.pytest.ini_options]\nload_users = "5"\nnobody_registered_this = ["a", "b"]\n')
-    pytester.makeconftest('''
-        from pytest_loadhooks.plugin.pytest_compat import ini_values
-
-        def pytest_configure(config):
-            values = ini_values(config)
-            print("INI:", repr(values["load_users"]), list(values["nobody_registered_this"]))
-        ''')
-    pytester.makepyfile("def test_ok():\n    pass\n")
-    result = run(pytester, "-W", "ignore::pytest.PytestConfigWarning")
-    result.assert_outcomes(passed=1)
+    result = ini_session(pytester, 'repr(values["load_users"]), list(values["nobody_registered_this"])',
+                         "-W", "ignore::pytest.PytestConfigWarning")
     result.stdout.fnmatch_lines(["INI: '5' ['a', 'b']"])
 
 
 def test_ini_values_raises_no_deprecation_warning(pytester):
     # pytest 9.1 deprecates config.inicfg: the function must not go through it where _inicfg exists.
     pytester.makeini("[pytest]\nload_users = 3\n")
-    pytester.makeconftest('''
-        from pytest_loadhooks.plugin.pytest_compat import ini_values
-
-        def pytest_configure(config):
-            ini_values(config)
-        ''')
-    pytester.makepyfile("def test_ok():\n    pass\n")
-    result = run(pytester, "-W", "error::DeprecationWarning", "-W", "error::pytest.PytestDeprecationWarning")
-    result.assert_outcomes(passed=1)
+    result = ini_session(pytester, 'repr(values["load_users"])',
+                         "-W", "error::DeprecationWarning", "-W", "error::pytest.PytestDeprecationWarning")
+    result.stdout.fnmatch_lines(["INI: '3'"])
 
 
 # ---------------------------------------------------------------------------- early_options

@@ -96,6 +96,17 @@ class LoadSession:
         return LoadRun(run_id=run_id, settings=settings, thresholds=list(self.thresholds), outputs=outputs,
                        live_view_factory=self.live_view, node=self.node)
 
+    def attach_participants(self, run: LoadRun) -> None:
+        """What a run reports to, set once its session's items are collected: the web UI, the
+        baselines it is compared with and saved to, and how often it samples its usage.
+        (Its distributed node and live view are given to it when it is made: ``new_run``.)"""
+        from .baselines import BASELINES_KEY
+        from .web import WEB_KEY
+
+        run.web = self.config.stash.get(WEB_KEY, None)
+        run.baselines = self.config.stash.get(BASELINES_KEY, None)
+        run.usage_interval = opts.value_of(self.config, "usage_interval")
+
     def run_for_module(self, module: pytest.Module) -> LoadRun:
         marker = own_marker(module, "load")
         if marker is not None:
@@ -105,11 +116,11 @@ class LoadSession:
                 run = self.new_run(f"{module.nodeid}::{RUN_ITEM_NAME}", settings, isolated=True)
                 _apply_marker_user_classes(run, marker, module.nodeid, module)
                 self.module_runs[module.nodeid] = run
-            run.thresholds += self._marker_thresholds(module, own_only=True, run=run)
+            run.thresholds += self.marker_thresholds(module, own_only=True, run=run)
             return run
         if self.session_run is None:
             self.session_run = self.new_run(f"{module.nodeid}::{RUN_ITEM_NAME}", self.settings, isolated=False)
-        self.session_run.thresholds += self._marker_thresholds(module, own_only=True, run=self.session_run)
+        self.session_run.thresholds += self.marker_thresholds(module, own_only=True, run=self.session_run)
         return self.session_run
 
     def run_for_item(self, item: pytest.Item) -> LoadRun | None:
@@ -139,7 +150,9 @@ class LoadSession:
         except ValueError as error:
             raise pytest.UsageError(f"pytest-loadhooks: {where}: {error}") from None
 
-    def _marker_thresholds(self, node: Any, own_only: bool, run: LoadRun) -> list:
+    def marker_thresholds(self, node: Any, own_only: bool, run: LoadRun) -> list[Threshold]:
+        """The thresholds of a node's ``thresholds`` markers (its own only, or with its parents') that
+        ``run`` does not have yet: what to add to the run. A bad expression is a usage error naming the node."""
         parsed = self._thresholds_of(node, own_only)
         known = {t.expression for t in run.thresholds}
         return [t for t in parsed if t.expression not in known]
@@ -204,6 +217,26 @@ class LoadSession:
             self.item_thresholds[item.nodeid] = self._thresholds_of(item, own_only=False, skip_modules=True)
         return self.item_thresholds[item.nodeid]
 
+    def failure_of_test(self, item: pytest.Item) -> str | None:
+        """Why a test that just ran fails on the load it read, None when it does not.
+
+        A test marked ``load`` fails with its own run; a test that reads a shared run fails on
+        the thresholds it (or its class) sets, checked against that run's result.
+        """
+        run = self.test_runs.get(item.nodeid)
+        if run is not None and run.result is not None and not run.result.passed:
+            return "\n".join(run.result.failure_lines())
+        own_thresholds = [m for node, m in item.iter_markers_with_node("thresholds")
+                          if not isinstance(node, pytest.Module)]
+        if run is None and own_thresholds and "load_result" in item.fixturenames:
+            shared = self.run_for_item(item)
+            if shared is not None and shared.result is not None:
+                failures = [v.message for v in (t.check(shared.result) for t in self.own_thresholds(item))
+                            if not v.passed]
+                if failures:
+                    return "\n".join(failures)
+        return None
+
     def create_test_run(self, item: pytest.Item, marker: pytest.Mark) -> LoadRun:
         module = item.getparent(pytest.Module)
         settings = self._marker_settings(marker, item.nodeid, module)
@@ -212,7 +245,7 @@ class LoadSession:
         if module is not None and settings.shape is None and module.nodeid in self.module_shapes:
             run.settings.shape = self.module_shapes[module.nodeid]
         _apply_marker_user_classes(run, marker, item.nodeid, module)
-        run.thresholds += self._marker_thresholds(item, own_only=False, run=run)
+        run.thresholds += self.marker_thresholds(item, own_only=False, run=run)
         self.test_runs[item.nodeid] = run
         return run
 
