@@ -45,33 +45,33 @@ def collect_class(collector: pytest.Collector, name: str, obj: object) -> Any:
     load = get_session(collector.config)
     if shape_module is not None and issubclass(obj, shape_module.LoadTestShape):
         if obj.__module__ == module.obj.__name__ and not obj.__dict__.get("abstract", False):
-            load.module_shapes.setdefault(module.nodeid, obj)
+            load.found.shapes.setdefault(module.nodeid, obj)
         return []
     if users_module is None or not issubclass(obj, users_module.User):
         return None
     if obj.__module__ != module.obj.__name__:
         return []  # imported from elsewhere: belongs to the module that defines it
     if obj.__dict__.get("abstract", False):
-        load.abstract_user_classes.append(f"{module.nodeid}::{name}")
+        load.found.abstract_user_classes.append(f"{module.nodeid}::{name}")
         return []
     return _join_run(load, module, obj)
 
 
 def _join_run(load: LoadSession, module: pytest.Module, user_class: type) -> Any:
     """A concrete User class joins its module's run; the run's item, the first time the run is met."""
-    load.module_user_classes.setdefault(module.nodeid, []).append(user_class)
+    load.found.user_classes.setdefault(module.nodeid, []).append(user_class)
     try:
         run = load.run_for_module(module)
     except pytest.UsageError as problem:
         # Raising here would become a collection error; report it as a usage error after collection.
-        load.problems.append(str(problem))
+        load.found.problems.append(str(problem))
         return []
     if not getattr(run, "explicit_user_classes", False) and user_class not in run.user_classes:
         run.user_classes.append(user_class)
-    if id(run) in load.run_items:
+    if id(run) in load.runs.run_items:
         return []
     item = LoadRunItem.from_parent(module, name=RUN_ITEM_NAME, run=run)
-    load.run_items[id(run)] = item
+    load.runs.run_items[id(run)] = item
     return item
 
 
@@ -89,8 +89,8 @@ def prepare_items(session: pytest.Session, config: pytest.Config, items: list[py
     if not load.active:
         _skip_load_items(items, load)
         return
-    if load.problems:
-        raise pytest.UsageError(load.problems[0])
+    if load.found.problems:
+        raise pytest.UsageError(load.found.problems[0])
     try:
         custom_values = load.registry.resolve(config)
     except ValueError as error:
@@ -105,7 +105,7 @@ def prepare_items(session: pytest.Session, config: pytest.Config, items: list[py
         run.custom_arguments = custom_described
         load.attach_participants(run)
     _order_items(items, load)
-    if load.load_only or load.is_worker:  # a worker serves runs; the other tests are the master's
+    if load.options.load_only or load.is_worker:  # a worker serves runs; the other tests are the master's
         _deselect_non_load(items, load, config)
     if load.node is not None:
         from .distributed import planned_run_ids
@@ -144,18 +144,18 @@ def _fire_test_module_listeners(load: LoadSession) -> None:
 
 def _assign_shapes(load: LoadSession) -> None:
     """A LoadTestShape defined in a module drives that module's run (the session's, unless marked)."""
-    session_shapes = {name: shape for name, shape in load.module_shapes.items() if name not in load.module_runs}
-    for module_id, run in load.module_runs.items():
-        if run.settings.shape is None and module_id in load.module_shapes:
-            run.settings.shape = load.module_shapes[module_id]
+    session_shapes = {name: shape for name, shape in load.found.shapes.items() if name not in load.runs.module_runs}
+    for module_id, run in load.runs.module_runs.items():
+        if run.settings.shape is None and module_id in load.found.shapes:
+            run.settings.shape = load.found.shapes[module_id]
     distinct = list(dict.fromkeys(session_shapes.values()))
-    if load.session_run is not None and load.session_run.settings.shape is None and distinct:
+    if load.runs.session_run is not None and load.runs.session_run.settings.shape is None and distinct:
         if len(distinct) > 1:
             names = ", ".join(f"{module}::{shape.__name__}" for module, shape in session_shapes.items())
-            load.problems.append(f"pytest-loadhooks: several LoadTestShape classes for one run ({names}): keep one, "
+            load.found.problems.append(f"pytest-loadhooks: several LoadTestShape classes for one run ({names}): keep one, "
                                  "or give each its own run with @pytest.mark.load(shape=...)")
         else:
-            load.session_run.settings.shape = distinct[0]
+            load.runs.session_run.settings.shape = distinct[0]
 
 
 # --------------------------------------------------------------------------- checked before any traffic
@@ -190,10 +190,10 @@ def _check_no_runs_wanted(load: LoadSession) -> None:
 
     Asking for load with an option, or writing only abstract users, is not.
     """
-    if load.abstract_user_classes:
+    if load.found.abstract_user_classes:
         raise pytest.UsageError(
             "pytest-loadhooks: no concrete User classes collected (found only abstract User classes: "
-            f"{', '.join(load.abstract_user_classes[:5])}; "
+            f"{', '.join(load.found.abstract_user_classes[:5])}; "
             "subclasses are concrete unless they set abstract = True)")
     if _load_options_on_command_line(load.config):
         raise pytest.UsageError("pytest-loadhooks: no concrete User classes collected: define a User subclass "
@@ -217,6 +217,7 @@ def _drop_taskless_base_classes(run: LoadRun) -> None:
 
 
 def _load_options_on_command_line(config: pytest.Config) -> bool:
+    """Some ``--load-*`` option was given (not only a LOADHOOKS_* variable or the ini's load_only)."""
     return any(getattr(config.option, option.dest, None) not in (None, False, []) for option in opts.OPTIONS)
 
 
@@ -227,9 +228,10 @@ def uses_load(item: pytest.Item) -> bool:
 
 
 def _skip_load_items(items: list[pytest.Item], load: LoadSession) -> None:
+    """A session that does no load skips its load items, with a hint saying how to run them."""
     skip = pytest.mark.skip(reason=SKIP_REASON)
     for item in items:
-        if uses_load(item) or item.nodeid in load.test_runs:
+        if uses_load(item) or item.nodeid in load.runs.test_runs:
             item.add_marker(skip)
 
 
@@ -252,7 +254,8 @@ def _order_items(items: list[pytest.Item], load: LoadSession) -> None:
 
 
 def _deselect_non_load(items: list[pytest.Item], load: LoadSession, config: pytest.Config) -> None:
-    keep = [item for item in items if uses_load(item) or item.nodeid in load.test_runs]
+    """``--load-only`` (and a worker): only the load items stay; the others are reported deselected."""
+    keep = [item for item in items if uses_load(item) or item.nodeid in load.runs.test_runs]
     dropped = [item for item in items if item not in keep]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
@@ -268,7 +271,7 @@ def collection_notices(config: pytest.Config, items: list[pytest.Item]) -> list[
     load = config.stash.get(SESSION_KEY, None)
     if load is None or not load.active:
         return []
-    runs = {id(run): run for item in items if uses_load(item) or item.nodeid in load.test_runs
+    runs = {id(run): run for item in items if uses_load(item) or item.nodeid in load.runs.test_runs
             if (run := load.run_for_item(item)) is not None}
     lines = [line for run in runs.values() if (line := _shape_override_line(run))]
     if runs and hasattr(load.node, "notices"):
@@ -277,6 +280,7 @@ def collection_notices(config: pytest.Config, items: list[pytest.Item]) -> list[
 
 
 def _shape_override_line(run: LoadRun) -> str | None:
+    """The settings given for a run that its shape overrides, in one line; None when there are none."""
     ignored = run.settings.ignored_by_shape()
     if not ignored:
         return None

@@ -54,6 +54,7 @@ def _stop_local_workers(session: pytest.Session, load: LoadSession) -> None:
 
 
 def _passing(status: int) -> bool:
+    """An exit status a failure of the plugin's own may replace (nothing failed so far)."""
     return status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
 
 
