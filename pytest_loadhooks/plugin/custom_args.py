@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .options import GROUP, ini_values, parse_bool
+from .options import GROUP, parse_bool
+from .pytest_compat import ini_values
 
 
 @dataclass

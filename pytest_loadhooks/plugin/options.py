@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..values import is_negative, parse_duration, parse_spawn_rate, parse_user_count
+from .pytest_compat import early_options, ini_values
 from .web_options import parse_readable_file, parse_web_port
 
 ENV_PREFIX = "LOADHOOKS_"
@@ -428,14 +429,6 @@ def add_options(parser: Any) -> None:
             parser.addini(option.ini, option.help, type="bool" if option.flag else "string", default=None)
 
 
-def ini_values(config: Any) -> dict[str, Any]:
-    """Raw key/values of the ini file (pytest 9 keeps them in ``_inicfg``; older pytest in ``inicfg``)."""
-    private = getattr(config, "_inicfg", None)
-    if private is not None:
-        return {key: getattr(value, "value", value) for key, value in private.items()}
-    return dict(config.inicfg)
-
-
 def raw_sources(config: Any, option: LoadOption) -> list[tuple[str, Any]]:
     """Where a value was given, highest precedence first, as (source, raw value)."""
     found: list[tuple[str, Any]] = []
@@ -502,7 +495,7 @@ def is_load_session(config: Any) -> bool:
     ``PYTEST_ADDOPTS``) or a LOADHOOKS_* variable. ini keys only configure the runs such a session does,
     so a plain ``pytest`` in a project whose ini sets ``load_*`` keys stays plain; ``load_only = true`` is
     the one key that asks for load itself (a project whose sessions are all load runs)."""
-    namespace = getattr(config, "known_args_namespace", None) or getattr(config, "option", None)
+    namespace = early_options(config)  # read before the initial conftests, where gevent is patched
     for option in OPTIONS:
         if getattr(namespace, option.dest, None) not in (None, False, []):
             return True

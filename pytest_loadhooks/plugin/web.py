@@ -255,12 +255,10 @@ class WebSession(Participant):
 
     def _say(self, line: str) -> None:
         """A line on the terminal now, even while the test that started the run has its output captured."""
+        from .pytest_compat import capture_suspended
+
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        capture = self.config.pluginmanager.get_plugin("capturemanager")
         if reporter is None:
             return
-        if capture is not None:
-            with capture.global_and_fixture_disabled():
-                reporter.write(f"\n{line}\n", flush=True)
-        else:
+        with capture_suspended(self.config):
             reporter.write(f"\n{line}\n", flush=True)

@@ -1,0 +1,240 @@
+"""plugin/pytest_compat.py: each reach into pytest's internals, through a real pytest session.
+
+One test (or two) per function, named after it: a pytest upgrade that breaks one of them
+fails here by name, not somewhere deep in a load session. The inner sessions are plain
+(no load option), so nothing is patched; they run in subprocesses all the same, as the
+plugin's other tests do.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from pytest_loadhooks.plugin import pytest_compat
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args)
+
+
+# ---------------------------------------------------------------------------- ini_values
+def ini_session(pytester: pytest.Pytester, show: str, *args: str) -> pytest.RunResult:
+    """A session whose conftest prints ``show`` (an expression of ``values = ini_values(config)``) at configure."""
+    pytester.makeconftest(f'''
+        from pytest_loadhooks.plugin.pytest_compat import ini_values
+
+        def pytest_configure(config):
+            values = ini_values(config)
+            print("INI:", {show})
+        ''')
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = run(pytester, *args)
+    result.assert_outcomes(passed=1)
+    return result
+
+
+def test_ini_values_reads_keys_pytest_does_not_know(pytester):
+    pytester.makeini("[pytest]\nnobody_registered_this = some value\nload_users = 3\n")
+    result = ini_session(pytester, 'repr(values["nobody_registered_this"]), repr(values["load_users"])',
+                         "-W", "ignore::pytest.PytestConfigWarning")
+    result.stdout.fnmatch_lines(["INI: 'some value' '3'"])
+
+
+def test_ini_values_reads_a_pyproject_table_raw(pytester):
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\nload_users = "5"\nnobody_registered_this = ["a", "b"]\n')
+    result = ini_session(pytester, 'repr(values["load_users"]), list(values["nobody_registered_this"])',
+                         "-W", "ignore::pytest.PytestConfigWarning")
+    result.stdout.fnmatch_lines(["INI: '5' ['a', 'b']"])
+
+
+def test_ini_values_raises_no_deprecation_warning(pytester):
+    # pytest 9.1 deprecates config.inicfg: the function must not go through it where _inicfg exists.
+    pytester.makeini("[pytest]\nload_users = 3\n")
+    result = ini_session(pytester, 'repr(values["load_users"])',
+                         "-W", "error::DeprecationWarning", "-W", "error::pytest.PytestDeprecationWarning")
+    result.stdout.fnmatch_lines(["INI: '3'"])
+
+
+# ---------------------------------------------------------------------------- early_options
+EARLY_PLUGIN = '''
+import pytest
+from pytest_loadhooks.plugin.pytest_compat import early_options
+
+def pytest_addoption(parser):
+    parser.addoption("--early-flag", default="unset")
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    options = early_options(early_config)
+    print("EARLY:", options.early_flag, "getoption:", early_config.getoption("early_flag"),
+          "paths:", list(options.file_or_dir))
+    return (yield)
+'''
+
+
+def test_early_options_hold_the_command_line_before_conftests_load(pytester):
+    pytester.makepyfile(early_plugin=EARLY_PLUGIN)
+    pytester.makeconftest("print('CONFTEST IMPORTED')\n")
+    pytester.makepyfile(test_some="def test_ok():\n    pass\n")
+    result = run(pytester, "-p", "early_plugin", "--early-flag=given", "test_some.py")
+    result.assert_outcomes(passed=1)
+    # The public getoption still answers with the default there; early_options has the value.
+    result.stdout.fnmatch_lines(["EARLY: given getoption: unset paths: ['test_some.py']", "CONFTEST IMPORTED"])
+
+
+def test_early_options_see_addopts(pytester):
+    pytester.makepyfile(early_plugin=EARLY_PLUGIN)
+    pytester.makeini("[pytest]\naddopts = --early-flag=from-addopts\n")
+    pytester.makepyfile(test_some="def test_ok():\n    pass\n")
+    result = run(pytester, "-p", "early_plugin")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["EARLY: from-addopts *"])
+
+
+# ---------------------------------------------------------------------------- request_fixture
+def test_request_fixture_makes_a_test_set_up_a_fixture_it_did_not_ask_for(pytester):
+    pytester.makeconftest('''
+        import pytest
+        from pytest_loadhooks.plugin.pytest_compat import request_fixture
+
+        SET_UP = []
+
+        @pytest.fixture
+        def extra():
+            SET_UP.append("extra")
+            return "value"
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                request_fixture(item, "extra")
+                request_fixture(item, "extra")  # twice is once
+        ''')
+    pytester.makepyfile('''
+        import conftest
+
+        def test_plain(request):
+            assert conftest.SET_UP == ["extra"]
+            assert request.node.funcargs["extra"] == "value"
+            assert request.fixturenames.count("extra") == 1
+        ''')
+    run(pytester).assert_outcomes(passed=1)
+
+
+# ---------------------------------------------------------------------------- set_up_last
+def test_set_up_last_sets_up_the_fixture_and_its_dependents_after_the_others(pytester):
+    pytester.makeconftest('''
+        import pytest
+        from pytest_loadhooks.plugin.pytest_compat import set_up_last
+
+        ORDER = []
+
+        @pytest.fixture
+        def starts_run():
+            ORDER.append("starts_run")
+
+        @pytest.fixture
+        def reads_run(starts_run):
+            ORDER.append("reads_run")
+
+        @pytest.fixture
+        def reads_reader(reads_run):
+            ORDER.append("reads_reader")
+
+        @pytest.fixture
+        def listener():
+            ORDER.append("listener")
+
+        @pytest.fixture
+        def other():
+            ORDER.append("other")
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                set_up_last(item, "starts_run")
+        ''')
+    pytester.makepyfile('''
+        import conftest
+
+        def test_order(starts_run, reads_reader, listener, other):
+            assert conftest.ORDER == ["listener", "other", "starts_run", "reads_run", "reads_reader"]
+        ''')
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_set_up_last_also_orders_a_fixture_added_by_request_fixture(pytester):
+    pytester.makeconftest('''
+        import pytest
+        from pytest_loadhooks.plugin.pytest_compat import request_fixture, set_up_last
+
+        ORDER = []
+
+        @pytest.fixture
+        def added():
+            ORDER.append("added")
+
+        @pytest.fixture
+        def own():
+            ORDER.append("own")
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                request_fixture(item, "added")
+                set_up_last(item, "added")
+        ''')
+    pytester.makepyfile('''
+        import conftest
+
+        def test_order(own):
+            assert conftest.ORDER == ["own", "added"]
+        ''')
+    run(pytester).assert_outcomes(passed=1)
+
+
+# ---------------------------------------------------------------------------- capture_suspended
+def test_capture_suspended_writes_to_the_terminal_while_a_test_is_captured(pytester):
+    pytester.makepyfile('''
+        import sys
+        from pytest_loadhooks.plugin.pytest_compat import capture_suspended
+
+        def test_global_capture(request):
+            with capture_suspended(request.config):
+                sys.stdout.write("THROUGH-GLOBAL\\n")
+            print("CAUGHT-GLOBAL")
+
+        def test_fixture_capture(request, capsys):
+            with capture_suspended(request.config):
+                sys.stdout.write("THROUGH-CAPSYS\\n")
+            print("CAUGHT-CAPSYS")
+            assert capsys.readouterr().out == "CAUGHT-CAPSYS\\n"
+        ''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")  # capture on (no -s)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*THROUGH-GLOBAL*", "*THROUGH-CAPSYS*"])
+    result.stdout.no_fnmatch_line("*CAUGHT-*")
+
+
+def test_capture_suspended_without_the_capture_plugin(pytester):
+    pytester.makepyfile('''
+        import sys
+        from pytest_loadhooks.plugin.pytest_compat import capture_suspended
+
+        def test_no_capture(request):
+            assert request.config.pluginmanager.get_plugin("capturemanager") is None
+            with capture_suspended(request.config):
+                sys.stdout.write("WRITTEN\\n")
+        ''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:capture")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*WRITTEN*"])
+
+
+def test_every_function_of_the_module_has_a_test_here():
+    functions = [name for name, value in vars(pytest_compat).items()
+                 if callable(value) and getattr(value, "__module__", None) == pytest_compat.__name__
+                 and not name.startswith("_")]
+    tested = {name.split("test_", 1)[1] for name in vars(sys.modules[__name__]) if name.startswith("test_")}
+    assert functions
+    for function in functions:
+        assert any(name.startswith(function) for name in tested), f"no test named test_{function}_..."
