@@ -254,7 +254,7 @@ class Environment:
         self._closed = True
         _remove_quietly(self.events.request, self._count_request)
         if self.runner is not None:
-            _remove_quietly(self.events.user_error, self.runner._on_user_error)
+            self.runner.remove_listeners()
 
 
 def _validate_user_class_attributes(cls: type) -> None:
