@@ -539,18 +539,18 @@ def test_wait_time_functions():
     assert constant(0.25)(None) == 0.25
 
     class Stamped:
-        _task_started_at = None
+        task_started_at = None
 
     pacing = constant_pacing(1.0)
     stamped = Stamped()
     assert pacing(stamped) == 1.0  # nothing ran yet: a whole interval
-    stamped._task_started_at = time.monotonic() - 0.4
+    stamped.task_started_at = time.monotonic() - 0.4
     assert 0.5 < pacing(stamped) <= 0.6 + 1e-6
-    stamped._task_started_at = time.monotonic() - 2.0
+    stamped.task_started_at = time.monotonic() - 2.0
     assert pacing(stamped) == 0.0  # a task longer than the interval: no wait
 
     throughput = constant_throughput(4)
-    stamped._task_started_at = time.monotonic()
+    stamped.task_started_at = time.monotonic()
     assert 0.2 < throughput(stamped) <= 0.25
 
     for bad in (lambda: between(-1, 1), lambda: between(2, 1), lambda: constant(-1),
