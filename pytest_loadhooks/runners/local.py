@@ -91,18 +91,6 @@ class InProcessRunner(Runner):
         logger.info("spawning complete: %d users %s", self.user_count, self.user_classes_count)
         self.environment.events.spawning_complete.fire(user_count=sum(counts.values()))
 
-    def start_single_user(self, user_class: type[User]) -> User:
-        """Begin a run of one ``user_class`` user, started at once (no ramp, no ``spawning_complete``).
-
-        What :func:`pytest_loadhooks.debug.run_single_user` needs: ``test_start`` fires (with
-        ``target_user_count`` 1), then the user runs until it stops itself or the run is stopped
-        (``quit()`` stops it and fires the stop events). Returns the user.
-        """
-        self.target_user_count = 1
-        self._begin_run()
-        self.update_state(STATE_RUNNING)
-        return self._spawn_one_user(user_class)
-
     # -- the ramp (LocalRunner's and, on the master's orders, WorkerRunner's) --
     def _ramp_to(self, target: dict[type, int], spawn_rate: float,
                  plan: Callable[[dict[type, int]], tuple[list[type], list[type]]],
@@ -224,3 +212,15 @@ class InProcessRunner(Runner):
 
 class LocalRunner(InProcessRunner):
     """Runs users as greenlets in this process: a whole run, on its own."""
+
+    def start_single_user(self, user_class: type[User]) -> User:
+        """Begin a run of one ``user_class`` user, started at once (no ramp, no ``spawning_complete``).
+
+        What :func:`pytest_loadhooks.debug.run_single_user` needs: ``test_start`` fires (with
+        ``target_user_count`` 1), then the user runs until it stops itself or the run is stopped
+        (``quit()`` stops it and fires the stop events). Returns the user.
+        """
+        self.target_user_count = 1
+        self._begin_run()
+        self.update_state(STATE_RUNNING)
+        return self._spawn_one_user(user_class)
