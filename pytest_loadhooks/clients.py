@@ -72,13 +72,12 @@ def report_request(request_event: Any, user: User | None, method: str, name: str
         "response_length": response_length,
         "response": response,
         "context": {**user_context, **context} if context else dict(user_context),
-        "exception": None,
+        "exception": None if catch_response else response_failure(response, name),
         "start_time": start_time,
         "url": url,
     }
     if catch_response:
         return ResponseContextManager(response, request_event, request_meta)
-    request_meta["exception"] = response_failure(response, name)
     response.request_meta = request_meta
     request_event.fire(**request_meta)
     return response
