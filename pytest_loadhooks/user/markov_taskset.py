@@ -225,7 +225,6 @@ __all__ = [
     "MarkovTaskTagError",
     "NoMarkovTasksError",
     "NonMarkovTaskTransitionError",
-    "runs_a_chain",
     "transition",
     "transitions",
 ]

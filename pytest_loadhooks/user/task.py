@@ -322,10 +322,8 @@ class DefaultTaskSet(TaskSet):
 __all__ = [
     "DefaultTaskSet",
     "MissingTasksError",
-    "TaskLoop",
     "TaskSet",
     "filter_tasks_by_tags",
-    "report_user_error",
     "tag",
     "task",
     "with_tasks",
