@@ -53,25 +53,34 @@ def _request_name(url: str) -> str:
     return f"{path}?{parts.query}" if parts.query else path
 
 
-def build_request_meta(user: User | None, method: str, name: str, response_time: float, response_length: int,
-                       response: Any, context: dict[str, Any] | None, start_time: float, url: str) -> dict[str, Any]:
-    """The keyword arguments of one ``request`` event, as both clients report them.
+def report_request(request_event: Any, user: User | None, method: str, name: str, response_time: float,
+                   response_length: int, response: Any, context: dict[str, Any] | None, start_time: float,
+                   url: str, catch_response: bool) -> Any:
+    """The end of every client call, HttpUser's and FastHttpUser's alike; returns what the call returns.
 
-    ``context`` is the user's ``context()`` (asked per request) updated with the call's
-    own ``context=``; ``exception`` starts as None and is decided by the caller.
+    Builds the ``request`` event's keyword arguments (``request_meta``): ``context`` is the
+    user's ``context()`` (asked per request) updated with the call's own ``context=``. With
+    ``catch_response`` it returns the :class:`ResponseContextManager` that reports the request
+    when its block ends; otherwise the request is reported at once, failed with what
+    :func:`response_failure` finds (or not), and the response returned with its ``request_meta``.
     """
     user_context = user.context() if user is not None else {}
-    return {
+    request_meta = {
         "request_type": method,
         "name": name,
         "response_time": response_time,
         "response_length": response_length,
         "response": response,
         "context": {**user_context, **context} if context else dict(user_context),
-        "exception": None,
+        "exception": None if catch_response else response_failure(response, name),
         "start_time": start_time,
         "url": url,
     }
+    if catch_response:
+        return ResponseContextManager(response, request_event, request_meta)
+    response.request_meta = request_meta
+    request_event.fire(**request_meta)
+    return response
 
 
 # requests' wrappers around a failed connection: Locust records what is inside them.
@@ -167,9 +176,12 @@ def _original_poll() -> Any:
 
 
 _os_poll = _original_poll()
+READABLE_NOW_AVAILABLE = _os_poll is not None
+"""Whether :func:`readable_now` works here (the OS has ``poll()``): the clients make their pools'
+kept-connection checks with it only then."""
 
 
-def _readable_now(sock: Any) -> bool:
+def readable_now(sock: Any) -> bool:
     """Whether a socket has data (or EOF) waiting, asked without blocking or a gevent switch.
 
     urllib3 asks this of every pooled connection before reusing it; its own check goes
@@ -186,7 +198,7 @@ class _CheapCheckHTTPConnection(urllib3.connection.HTTPConnection):
     def is_connected(self) -> bool:
         if self.sock is None:
             return False
-        return not _readable_now(self.sock)
+        return not readable_now(self.sock)
 
 
 class _CheapCheckHTTPSConnection(urllib3.connection.HTTPSConnection):
@@ -194,7 +206,7 @@ class _CheapCheckHTTPSConnection(urllib3.connection.HTTPSConnection):
     def is_connected(self) -> bool:
         if self.sock is None:
             return False
-        return not _readable_now(self.sock)
+        return not readable_now(self.sock)
 
 
 # Named as urllib3's own pools: a pool's class name is in the text of the errors it raises
@@ -228,7 +240,7 @@ class LoadHTTPAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        if _os_poll is not None:
+        if READABLE_NOW_AVAILABLE:
             self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": HTTPSConnectionPool}
 
 
@@ -338,15 +350,9 @@ class HttpSession(requests.Session):
         response_time = (time.perf_counter() - started) * 1000
         if name is None:
             name = request_name((response.history[0] if response.history else response).request.url)
-        request_meta = build_request_meta(self.user, method, name, response_time,
-                                          _response_length(response, kwargs.get("stream", False)),
-                                          response, context, start_time, full_url)
-        if catch_response:
-            return ResponseContextManager(response, self.request_event, request_meta)
-        request_meta["exception"] = response_failure(response, name)
-        response.request_meta = request_meta
-        self.request_event.fire(**request_meta)
-        return response
+        return report_request(self.request_event, self.user, method, name, response_time,
+                              _response_length(response, kwargs.get("stream", False)), response, context,
+                              start_time, full_url, catch_response)
 
 
 def _response_length(response: requests.Response, stream: bool) -> int:

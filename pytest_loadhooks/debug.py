@@ -136,15 +136,9 @@ def _debug_environment(include_length: bool, include_time: bool, include_context
 
 
 def _run_one_user(env: Environment, user_class: type[User]) -> None:
-    from .runners import STATE_RUNNING
-
     runner = env.runner
-    runner.target_user_count = 1
-    runner._begin_run()  # fresh stats, the runner's background loops, test_start
-    runner.update_state(STATE_RUNNING)
     try:
-        runner._spawn_one_user(user_class)
-        user = runner.users[user_class][-1]
+        user = runner.start_single_user(user_class)  # fresh stats, the runner's loops, test_start
         env.single_user_instance = user  # Locust's name, for code that wants the instance
         user.greenlet.join()  # ends when the user stops itself, or runner.quit() stops it
     except KeyboardInterrupt:

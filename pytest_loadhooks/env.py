@@ -254,7 +254,7 @@ class Environment:
         self._closed = True
         _remove_quietly(self.events.request, self._count_request)
         if self.runner is not None:
-            _remove_quietly(self.events.user_error, self.runner._on_user_error)
+            self.runner.remove_listeners()
 
 
 def _validate_user_class_attributes(cls: type) -> None:
@@ -293,13 +293,14 @@ def _accepts_one_argument(function: Any) -> bool:
 
 def _empty_task_set(tasks: Sequence[Any], seen: set | None = None) -> type | None:
     """The first TaskSet class, at any depth under ``tasks``, that has no tasks of its own."""
+    from .user.markov_taskset import runs_a_chain
     from .user.task import TaskSet
 
     seen = set() if seen is None else seen
     for spec in tasks:
         if isinstance(spec, type) and issubclass(spec, TaskSet) and spec not in seen:
             seen.add(spec)
-            if getattr(spec, "_markov_chain", None):
+            if runs_a_chain(spec):
                 continue  # a MarkovTaskSet runs its chain (checked when its class was created), not tasks
             if not spec.tasks:
                 return spec

@@ -561,3 +561,24 @@ def test_setup_logging_to_a_file(restore_root_logger, tmp_path, capsys):
     assert "disk almost full" not in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown log level"):
         setup_logging("LOUD")
+
+
+def test_a_concrete_markov_set_runs_a_chain_and_may_have_no_tasks():
+    from pytest_loadhooks.user.markov_taskset import runs_a_chain
+
+    class Base(MarkovTaskSet):
+        abstract = True
+
+    class Loop(MarkovTaskSet):
+        @transition("again")
+        def again(self):
+            pass
+
+    assert runs_a_chain(Loop) and Loop.tasks == []
+    assert not runs_a_chain(Base) and not runs_a_chain(TaskSet) and not runs_a_chain(User)
+
+    class Looping(User):
+        host = UNUSED_PORT_HOST
+        tasks = [Loop]
+
+    make_env(Looping).validate_user_classes()  # an empty ``tasks`` is no mistake in a Markov set

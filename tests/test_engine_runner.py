@@ -633,3 +633,29 @@ def test_with_greenlet_tree_tracking_off_the_run_says_it_cannot_end_what_users_s
     runner = env.create_local_runner()
     runner.run(1, 10, 0.2)
     assert [line for line in runner.run_warnings if line.startswith("GEVENT_TRACK_GREENLET_TREE is off")]
+
+
+# -- what Environment and run_single_user ask of a runner ---------------------------------------------
+
+def test_start_single_user_begins_a_run_of_one_user_at_once():
+    env = make_env(idle_class("Solo"))
+    runner = env.create_local_runner()
+    seen = []
+    env.events.test_start.add_listener(lambda **_kw: seen.append(("test_start", runner.target_user_count)))
+    env.events.spawning_complete.add_listener(lambda **_kw: seen.append(("spawning_complete",)))
+    user = runner.start_single_user(env.user_classes[0])
+    assert seen == [("test_start", 1)]  # no ramp: no spawning_complete
+    assert runner.state == STATE_RUNNING and runner.user_count == 1
+    assert runner.users[env.user_classes[0]] == [user] and not user.greenlet.dead
+    runner.quit()
+    assert runner.state == STATE_STOPPED and user.greenlet.dead
+
+
+def test_remove_listeners_detaches_the_runner_from_events_that_outlive_it():
+    events = Events()
+    env = make_env(idle_class("Detached"), events=events)
+    runner = env.create_local_runner()
+    assert runner._on_user_error in events.user_error._handlers
+    env.close()  # through runner.remove_listeners()
+    assert runner._on_user_error not in events.user_error._handlers
+    runner.remove_listeners()  # a second time: harmless

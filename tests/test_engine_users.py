@@ -539,18 +539,18 @@ def test_wait_time_functions():
     assert constant(0.25)(None) == 0.25
 
     class Stamped:
-        _task_started_at = None
+        task_started_at = None
 
     pacing = constant_pacing(1.0)
     stamped = Stamped()
     assert pacing(stamped) == 1.0  # nothing ran yet: a whole interval
-    stamped._task_started_at = time.monotonic() - 0.4
+    stamped.task_started_at = time.monotonic() - 0.4
     assert 0.5 < pacing(stamped) <= 0.6 + 1e-6
-    stamped._task_started_at = time.monotonic() - 2.0
+    stamped.task_started_at = time.monotonic() - 2.0
     assert pacing(stamped) == 0.0  # a task longer than the interval: no wait
 
     throughput = constant_throughput(4)
-    stamped._task_started_at = time.monotonic()
+    stamped.task_started_at = time.monotonic()
     assert 0.2 < throughput(stamped) <= 0.25
 
     for bad in (lambda: between(-1, 1), lambda: between(2, 1), lambda: constant(-1),
@@ -748,3 +748,45 @@ def test_bad_task_weights_are_rejected():
     with pytest.raises(ValueError):
         class AlsoBad(User):  # noqa: F841
             tasks = ["not callable"]
+
+
+# -- the task loop's interface between User and TaskSet ---------------------------------------------
+
+def test_the_task_loop_pauses_and_stops_the_user_it_belongs_to():
+    from pytest_loadhooks.user.task import STATE_RUNNING, STATE_STOPPING, STATE_WAITING, TaskLoop
+
+    loop = TaskLoop()
+    assert loop.state == STATE_RUNNING
+    states = []
+    waiter = gevent.spawn(loop.pause, 0.05)
+    gevent.sleep(0.01)
+    states.append(loop.state)
+    waiter.join()
+    assert states == [STATE_WAITING] and loop.state == STATE_RUNNING
+    loop.state = STATE_STOPPING
+    with pytest.raises(StopUser):
+        loop.check_stop()
+    with pytest.raises(StopUser):
+        loop.pause(10)  # a stopped user never starts a pause
+
+
+def test_tasks_stamp_when_they_began_on_the_set_and_on_the_user():
+    stamps = []
+
+    class Inner(TaskSet):
+        @task
+        def inner(self):
+            stamps.append((self.task_started_at, self.user.task_started_at))
+            self.interrupt()
+
+    class Stamped(User):
+        wait_time = constant(0)
+        tasks = [Inner]
+
+    env = make_env(Stamped)
+    user = Stamped(env)
+    assert user.task_started_at is None
+    greenlet = gevent.spawn(user.run)
+    gevent.sleep(0.02)
+    greenlet.kill()
+    assert stamps and all(own == users for own, users in stamps)

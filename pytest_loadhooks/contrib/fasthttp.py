@@ -17,7 +17,9 @@ cookie work while the target sets no cookies.
 from __future__ import annotations
 
 import json as jsonlib
+import os
 import re
+import sys
 import time
 import traceback
 import zlib
@@ -30,19 +32,19 @@ from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.request import Request as CookieRequest
 
 import gevent
+import gevent.ssl
 from geventhttpclient import HTTPClient
 from geventhttpclient.header import Headers
 from geventhttpclient.useragent import ConnectionError as GeventConnectionError
 from requests.utils import requote_uri
 
 from ..clients import (
+    READABLE_NOW_AVAILABLE,
     ResponseContextManager,
-    _os_poll,
-    _readable_now,
     absolute_url,
-    build_request_meta,
+    readable_now,
+    report_request,
     request_name,
-    response_failure,
 )
 from ..user.users import User
 
@@ -206,13 +208,42 @@ def _socket_alive(sock: Any) -> bool:
     try:
         if sock.fileno() < 0:
             return False
-        return not _readable_now(sock)
+        return not readable_now(sock)
     except (OSError, ValueError):
         return False
 
 
-def _unverified_context(*_args: Any, **_kwargs: Any):
-    return gevent.ssl._create_unverified_context()
+def _unverified_context(*_args: Any, **_kwargs: Any) -> gevent.ssl.SSLContext:
+    """A TLS client context that checks neither certificates nor host names (``insecure = True``, as
+    Locust's FastHttpUser), built with the public ssl API as ``ssl._create_unverified_context()`` builds
+    it (same protocol, options, ciphers; the stdlib's key log file too), of gevent's cooperative
+    ``SSLContext``, the one geventhttpclient expects (under monkey-patching the stdlib's is gevent's
+    anyway). geventhttpclient passes ``cafile=``: unused, nothing is verified."""
+    context = gevent.ssl.SSLContext(gevent.ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = gevent.ssl.CERT_NONE
+    keylog = os.environ.get("SSLKEYLOGFILE")
+    if keylog and not sys.flags.ignore_environment and hasattr(context, "keylog_filename"):
+        context.keylog_filename = keylog  # for Wireshark, as every stdlib context does
+    return context
+
+
+def _check_connections_cheaply(client: HTTPClient) -> None:
+    """Make ``client``'s pool check a kept connection before each reuse with one non-blocking
+    ``poll()`` (:func:`_socket_alive`) instead of gevent's ``select()``, at a fraction of the cost.
+
+    geventhttpclient offers no public way to do it (``HTTPClient`` builds its pool itself and takes
+    no pool class): ``_connection_pool`` and ``_is_socket_alive`` are its internals, listed with
+    the reason in tests/house_rules.py. A version without them keeps its own check.
+    """
+    if not READABLE_NOW_AVAILABLE:
+        return
+    try:
+        pool = client._connection_pool
+    except AttributeError:
+        return
+    if hasattr(pool, "_is_socket_alive"):
+        pool._is_socket_alive = _socket_alive
 
 
 def basic_auth(username: str | bytes, password: str | bytes) -> str:
@@ -319,11 +350,7 @@ class FastHttpSession:
                 connection_timeout=self.connection_timeout, network_timeout=self.network_timeout,
                 headers=self.default_headers or None, **options,
             )
-            pool = getattr(client, "_connection_pool", None)
-            if pool is not None and hasattr(pool, "_is_socket_alive") and _os_poll is not None:
-                # The pool checks a kept connection before every reuse with gevent's select();
-                # the same check as one non-blocking system call costs a fraction of that.
-                pool._is_socket_alive = _socket_alive
+            _check_connections_cheaply(client)
         return client
 
     def _target(self, url: str) -> _Target:
@@ -393,14 +420,8 @@ class FastHttpSession:
         response_time = (_perf_counter() - started) * 1000
         if name is None:
             name = target.name if target is not None else request_name(full_url)
-        request_meta = build_request_meta(self.user, method, name, response_time, response_length, response,
-                                          context, start_time, full_url)
-        if catch_response:
-            return ResponseContextManager(response, self.request_event, request_meta)
-        request_meta["exception"] = response_failure(response, name)
-        response.request_meta = request_meta
-        self.request_event.fire(**request_meta)
-        return response
+        return report_request(self.request_event, self.user, method, name, response_time, response_length,
+                              response, context, start_time, full_url, catch_response)
 
     def _prepare(self, headers, data, json, auth, cookies) -> tuple[dict[str, str], Any]:
         """Headers and body of a call that sends a body, credentials or cookies."""

@@ -82,6 +82,8 @@ class Runner:
         self.start_time: float | None = None
         self.stop_time: float | None = None
         self.history_listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.shape_greenlet: gevent.Greenlet | None = None  # the LoadTestShape's ticks, while a shape drives the run
+        self.spawning_greenlet: gevent.Greenlet | None = None  # the ramp under way (the master's: its confirmations)
         self._finished = gevent.event.Event()
         self._stopped = gevent.event.Event()  # set when a stop() has fully completed
         self._stopping_in: Any = None  # the greenlet running stop(), while it runs
@@ -179,7 +181,7 @@ class Runner:
             self.abort(f"runner greenlet {getattr(greenlet, 'name', greenlet)} raised {describe(error)}")
             return
         self.runner_errors.append(f"{type(error).__name__}: {error}")
-        if greenlet is getattr(self, "shape_greenlet", None) or greenlet is getattr(self, "spawning_greenlet", None):
+        if greenlet is self.shape_greenlet or greenlet is self.spawning_greenlet:
             # The run can no longer follow its plan (a shape's tick or a user's __init__
             # raised): end it, errored, rather than run on (forever, without a run time).
             logger.error("ending the run: its %s greenlet crashed", getattr(greenlet, "name", "runner"))
@@ -229,6 +231,17 @@ class Runner:
                 cpu_usage=self.current_cpu_usage,
                 memory_usage=self.current_memory_usage,
             )
+
+    def remove_listeners(self) -> None:
+        """Detach the listeners this runner added to its Environment's events (``user_error``).
+
+        Those events may be the global ``events``, which outlive the run: ``Environment.close()``
+        calls this so that a closed run's runner hears no other run's errors. Safe to call twice.
+        """
+        try:
+            self.environment.events.user_error.remove_listener(self._on_user_error)
+        except ValueError:
+            pass  # removed already
 
     def _on_user_error(self, user_instance: Any, exception: BaseException, tb: Any, **_kwargs: Any) -> None:
         formatted = "".join(traceback.format_exception(type(exception), exception, tb))
@@ -352,7 +365,32 @@ class Runner:
             self._stopping_in = None
             self._stopped.set()
 
+    _wait_for_ramp_at_stop = False
+    """Whether a stop waits until the ramp's greenlet is dead before it ends the users (a runner whose
+    ramp starts users itself must, so that none is added after the users to stop were collected)."""
+
     def _stop_run(self) -> None:
+        """The stop every runner makes, once (see :meth:`stop`): ``test_stopping``, the shape and the
+        ramp ended, the users ended (:meth:`_end_users`, each runner's own way), the last history row,
+        ``test_stop``. A listener may stop the run from inside: the calling greenlet is never killed."""
+        self.update_state(STATE_STOPPING)
+        self.environment.events.test_stopping.fire(environment=self.environment)
+        current = gevent.getcurrent()
+        if self.shape_greenlet is not None and self.shape_greenlet is not current:
+            self.shape_greenlet.kill(block=False)
+        if self.spawning_greenlet is not None and self.spawning_greenlet is not current:
+            self.spawning_greenlet.kill(block=self._wait_for_ramp_at_stop)
+        self._end_users()
+        self.update_state(STATE_CLEANUP)
+        self.stop_time = time.time()
+        self.sample_history()
+        kill_others(self.greenlet)
+        self.environment.events.test_stop.fire(environment=self.environment)
+        self.update_state(STATE_STOPPED)
+        self._finished.set()
+
+    def _end_users(self) -> None:
+        """End the run's users and return once they have ended (or their time is up): the middle of a stop."""
         raise NotImplementedError
 
     def quit(self) -> None:

@@ -6,7 +6,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -14,15 +14,12 @@ import gevent
 
 from .. import dispatch
 from .base import (
-    STATE_CLEANUP,
     STATE_INIT,
     STATE_RUNNING,
     STATE_SPAWNING,
     STATE_STOPPED,
-    STATE_STOPPING,
     Message,
     Runner,
-    kill_others,
     kill_timeout,
     validate_counts,
 )
@@ -45,9 +42,6 @@ class InProcessRunner(Runner):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         self.users: dict[type, list[User]] = {}
-        self.spawning_greenlet: gevent.Greenlet | None = None
-        self.shape_greenlet: gevent.Greenlet | None = None
-        self._spawn_generation = 0
         # What Locust's LocalRunner has so that listeners work unchanged in both modes:
         # this process is the one "worker" of its own run.
         self.worker_count = 1
@@ -88,20 +82,35 @@ class InProcessRunner(Runner):
         # Set before test_start fires: its listeners read runner.target_user_count (as in Locust).
         self.target_user_count = user_count
         self.spawn_rate = spawn_rate
+        self._ramp_to(dispatch.distribution(classes, user_count), spawn_rate,
+                      lambda current: dispatch.changes(classes, current, user_count), self._spawning_complete)
+        if wait:
+            self.spawning_greenlet.join()
+
+    def _spawning_complete(self, counts: dict[str, int]) -> None:
+        logger.info("spawning complete: %d users %s", self.user_count, self.user_classes_count)
+        self.environment.events.spawning_complete.fire(user_count=sum(counts.values()))
+
+    # -- the ramp (LocalRunner's and, on the master's orders, WorkerRunner's) --
+    def _ramp_to(self, target: dict[type, int], spawn_rate: float,
+                 plan: Callable[[dict[type, int]], tuple[list[type], list[type]]],
+                 on_complete: Callable[[dict[str, int]], None]) -> None:
+        """Start ramping to ``target`` users per class at ``spawn_rate`` users/s, in the runner's "spawner"
+        greenlet: a run begins if none is going on, a ramp under way is ended first. ``plan(current
+        users per class)`` gives the users to start and to stop, in order; ``on_complete(users per class
+        name)`` runs when the ramp is done."""
         if self.state in (STATE_INIT, STATE_STOPPED):
             self._begin_run()
         if self.spawning_greenlet is not None:
             self.spawning_greenlet.kill(block=True)
         self.update_state(STATE_SPAWNING)
-        to_add, to_remove = dispatch.changes(classes, self._current_counts(), user_count)
-        target = dispatch.distribution(classes, user_count)
-        self.spawning_greenlet = self.spawn_background(self._ramp, to_add, to_remove, spawn_rate, target)
+        to_add, to_remove = plan(self._current_counts())
+        self.spawning_greenlet = self.spawn_background(self._ramp, to_add, to_remove, spawn_rate, target,
+                                                       on_complete)
         self.spawning_greenlet.name = "spawner"
-        if wait:
-            self.spawning_greenlet.join()
 
-    def _ramp(self, to_add: list[type], to_remove: list[type], spawn_rate: float,
-              target: dict[type, int]) -> None:
+    def _ramp(self, to_add: list[type], to_remove: list[type], spawn_rate: float, target: dict[type, int],
+              on_complete: Callable[[dict[str, int]], None]) -> None:
         started = time.monotonic()
         for index, cls in enumerate(to_remove):
             self._stop_one_user(cls)
@@ -112,7 +121,6 @@ class InProcessRunner(Runner):
             if index + 1 < len(to_add):  # no pause after the last user: spawning is complete
                 self._pace(started, index + 1, spawn_rate)
         self.update_state(STATE_RUNNING)
-        logger.info("spawning complete: %d users %s", self.user_count, self.user_classes_count)
         # Locust reports the users the ramp dispatched, not those still alive: its ramp
         # starts again any user that ended early (a fixed_count user that stopped itself),
         # so at the end its running count is the target. Ours starts each user once, so
@@ -121,7 +129,7 @@ class InProcessRunner(Runner):
         for cls, n in target.items():
             counts[cls.__name__] = counts.get(cls.__name__, 0) + n
         self.target_user_classes_count = counts
-        self.environment.events.spawning_complete.fire(user_count=sum(counts.values()))
+        on_complete(counts)
 
     @staticmethod
     def _pace(started: float, done: int, rate: float) -> None:
@@ -131,7 +139,7 @@ class InProcessRunner(Runner):
         elif done % 50 == 0:
             gevent.sleep(0)  # let the new users run even when spawning faster than we can
 
-    def _spawn_one_user(self, cls: type) -> None:
+    def _spawn_one_user(self, cls: type) -> User:
         scope = self.run_scope
         with scope.spawning() if scope is not None else nullcontext():  # what __init__ starts is the run's
             user = cls(self.environment)
@@ -140,6 +148,7 @@ class InProcessRunner(Runner):
             scope.adopt(greenlet)
         self.users.setdefault(cls, []).append(user)
         greenlet.link(lambda g, user=user, cls=cls: self._forget_user(cls, user))
+        return user
 
     def _forget_user(self, cls: type, user: User) -> None:
         users = self.users.get(cls)
@@ -190,27 +199,28 @@ class InProcessRunner(Runner):
                            len(late), kill_timeout(self.environment.stop_timeout))
             self.user_greenlets.kill(block=True, timeout=KILL_STRAGGLERS_WAIT)
 
-    def _stop_run(self) -> None:
-        self.update_state(STATE_STOPPING)
-        self.environment.events.test_stopping.fire(environment=self.environment)
-        if self.shape_greenlet is not None and self.shape_greenlet is not gevent.getcurrent():
-            self.shape_greenlet.kill(block=False)
-        if self.spawning_greenlet is not None and self.spawning_greenlet is not gevent.getcurrent():
-            self.spawning_greenlet.kill(block=True)
+    _wait_for_ramp_at_stop = True  # the ramp starts users: none may be added once the stop collects them
+
+    def _end_users(self) -> None:
         everyone = [user for users in self.users.values() for user in users]
         self._stop_users(everyone, self.environment.stop_timeout)
         self.user_greenlets.kill(block=True, timeout=kill_timeout(self.environment.stop_timeout))
         self._kill_stragglers()
         self._end_owned_greenlets(kill_timeout(self.environment.stop_timeout))
         self.users.clear()
-        self.update_state(STATE_CLEANUP)
-        self.stop_time = time.time()
-        self.sample_history()
-        kill_others(self.greenlet)
-        self.environment.events.test_stop.fire(environment=self.environment)
-        self.update_state(STATE_STOPPED)
-        self._finished.set()
 
 
 class LocalRunner(InProcessRunner):
     """Runs users as greenlets in this process: a whole run, on its own."""
+
+    def start_single_user(self, user_class: type[User]) -> User:
+        """Begin a run of one ``user_class`` user, started at once (no ramp, no ``spawning_complete``).
+
+        What :func:`pytest_loadhooks.debug.run_single_user` needs: ``test_start`` fires (with
+        ``target_user_count`` 1), then the user runs until it stops itself or the run is stopped
+        (``quit()`` stops it and fires the stop events). Returns the user.
+        """
+        self.target_user_count = 1
+        self._begin_run()
+        self.update_state(STATE_RUNNING)
+        return self._spawn_one_user(user_class)

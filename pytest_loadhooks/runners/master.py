@@ -32,7 +32,6 @@ from .base import (
     STATE_STOPPED,
     STATE_STOPPING,
     Runner,
-    kill_others,
     validate_counts,
 )
 
@@ -249,8 +248,6 @@ class MasterRunner(Runner):
         """The workers lost during the current run (SIGKILLed, silent, quit), each once; see :class:`WorkerLoss`."""
         self.spawning_completed = False
         self.worker_cpu_warning_emitted = False
-        self.spawning_greenlet: gevent.Greenlet | None = None
-        self.shape_greenlet: gevent.Greenlet | None = None
         self._run_classes: list[type] = []
         self._spawn_sequence = 0
         self._no_workers_since: float | None = None
@@ -572,24 +569,12 @@ class MasterRunner(Runner):
         for node in self.clients.active:
             self._send(node.id, "spawning_complete", {"user_count": total})
 
-    def _stop_run(self) -> None:
+    def _end_users(self) -> None:
         """Stop the workers' users and wait for their last counts (or ``stop_timeout`` + ``stopped_timeout``)."""
-        self.update_state(STATE_STOPPING)
-        self.environment.events.test_stopping.fire(environment=self.environment)
-        for greenlet in (self.shape_greenlet, self.spawning_greenlet):
-            if greenlet is not None and greenlet is not gevent.getcurrent():
-                greenlet.kill(block=False)
         for node in self.clients.active:
             node.awaiting_stop = True
             self._send(node.id, "stop")
         self._await_stopped(self.environment.stop_timeout + self.stopped_timeout)
-        self.update_state(STATE_CLEANUP)
-        self.stop_time = time.time()
-        self.sample_history()
-        kill_others(self.greenlet)
-        self.environment.events.test_stop.fire(environment=self.environment)
-        self.update_state(STATE_STOPPED)
-        self._finished.set()
 
     def _await_stopped(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

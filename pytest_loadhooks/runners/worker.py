@@ -11,6 +11,7 @@ so the master's merge counts every request exactly once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import time
@@ -26,14 +27,7 @@ from .. import __version__, dispatch
 from ..exception import ConfigurationError
 from ..rpc import DEFAULT_MAX_MESSAGE_SIZE, MalformedMessage, Message, RPCError
 from ..stats import RequestStats
-from .base import (
-    STATE_CLEANUP,
-    STATE_INIT,
-    STATE_RUNNING,
-    STATE_SPAWNING,
-    STATE_STOPPED,
-    STATE_STOPPING,
-)
+from .base import STATE_CLEANUP, STATE_INIT, STATE_STOPPED, STATE_STOPPING
 from .local import InProcessRunner
 
 if TYPE_CHECKING:
@@ -267,14 +261,14 @@ class WorkerRunner(InProcessRunner):
             return
         self.target_user_count = sum(target.values())
         self.spawn_rate = spawn_rate
-        if self.state in (STATE_INIT, STATE_STOPPED):
-            self._begin_run()
-        if self.spawning_greenlet is not None:
-            self.spawning_greenlet.kill(block=True)
-        self.update_state(STATE_SPAWNING)
-        to_add, to_remove = dispatch.changes_to(self._current_counts(), target)
-        self.spawning_greenlet = self.spawn_background(self._ramp_to, to_add, to_remove, spawn_rate, target, sequence)
-        self.spawning_greenlet.name = "spawner"
+        self._ramp_to(target, spawn_rate, lambda current: dispatch.changes_to(current, target),
+                      functools.partial(self._report_spawned, sequence))
+
+    def _report_spawned(self, sequence: int, counts: dict[str, int]) -> None:
+        logger.debug("assigned users running: %s", counts)
+        # spawning_complete (the event) fires when the master says the whole run is spawned.
+        self._send("spawning_complete", {"user_classes_count": counts, "user_count": sum(counts.values()),
+                                         "sequence": sequence})
 
     def _classes_from(self, counts: dict[str, int]) -> dict[type, int]:
         """The assigned users per class, the class names resolved to this worker's classes."""
@@ -296,27 +290,6 @@ class WorkerRunner(InProcessRunner):
         for name, value in options.items():
             if name not in self.local_options:
                 setattr(self.environment.parsed_options, name, value)
-
-    def _ramp_to(self, to_add: list[type], to_remove: list[type], spawn_rate: float,
-                 target: dict[type, int], sequence: int) -> None:
-        started = time.monotonic()
-        for index, cls in enumerate(to_remove):
-            self._stop_one_user(cls)
-            self._pace(started, index + 1, spawn_rate)
-        started = time.monotonic()
-        for index, cls in enumerate(to_add):
-            self._spawn_one_user(cls)
-            if index + 1 < len(to_add):
-                self._pace(started, index + 1, spawn_rate)
-        self.update_state(STATE_RUNNING)
-        counts = {cls.__name__: 0 for cls in self.environment.user_classes}
-        for cls, n in target.items():
-            counts[cls.__name__] = n
-        self.target_user_classes_count = counts
-        logger.debug("assigned users running: %s", counts)
-        # spawning_complete (the event) fires when the master says the whole run is spawned.
-        self._send("spawning_complete", {"user_classes_count": counts, "user_count": sum(counts.values()),
-                                         "sequence": sequence})
 
     def _stop_and_report(self) -> None:
         """The master's ``stop``: stop the users, send the last counts, then say so (in that order:

@@ -212,6 +212,12 @@ class MarkovTaskSet(TaskSet, metaclass=MarkovTaskSetMeta):
         return getattr(self, name)
 
 
+def runs_a_chain(cls: type) -> bool:
+    """Whether ``cls`` is a concrete MarkovTaskSet (or a copy of one): it runs its chain of
+    transitions, checked when the class was created, and its ``tasks`` are empty on purpose."""
+    return isinstance(cls, type) and issubclass(cls, MarkovTaskSet) and bool(cls._markov_chain)
+
+
 __all__ = [
     "InvalidTransitionError",
     "MarkovTaskSet",

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+import gevent
 from gevent import GreenletExit, Timeout
 
 from ..exception import (
@@ -23,6 +24,42 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TaskSpec = Any  # a callable taking the user/taskset, or a TaskSet class
+
+STATE_RUNNING, STATE_WAITING, STATE_STOPPING = "running", "waiting", "stopping"
+
+
+class TaskLoop:
+    """Where a user is in its task loop: what its TaskSets and ``User.stop`` share.
+
+    Engine-internal, not Locust API: a User holds one as ``task_loop``. Every TaskSet the user
+    runs checks it before each task (:meth:`check_stop`) and pauses through it between tasks
+    (:meth:`pause`); ``User.stop`` reads :attr:`state` to decide whether the user can be killed
+    at once (it is waiting) or is to stop at its next check (it is in a task).
+    """
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state = STATE_RUNNING
+
+    def check_stop(self) -> None:
+        """Raise ``StopUser`` when the user was asked to stop."""
+        if self.state == STATE_STOPPING:
+            raise StopUser()
+
+    def pause(self, seconds: float) -> None:
+        """Wait between tasks; the user is "waiting" meanwhile, so a stop kills it at once."""
+        self.check_stop()
+        self.state = STATE_WAITING
+        gevent.sleep(seconds)
+        self.check_stop()
+        self.state = STATE_RUNNING
+
+
+def report_user_error(instance: Any, error: BaseException) -> None:
+    """Fire ``user_error`` for an exception that escaped a task, ``on_start`` or ``on_stop`` of
+    ``instance`` (the User, or the TaskSet whose task raised, as Locust hands it to listeners)."""
+    instance.environment.events.user_error.fire(user_instance=instance, exception=error, tb=error.__traceback__)
 
 
 def task(weight: Callable | int = 1) -> Callable:
@@ -154,9 +191,10 @@ class TaskSet(metaclass=TaskSetMeta):
         self.user: User = parent if not isinstance(parent, TaskSet) else parent.user
         self._task_queue: list[TaskSpec] = []
         self._current_task: TaskSpec | None = None
-        # When the current task began: constant_pacing (a wait_time on this set or on the
-        # user) subtracts the task's own time from the interval.
-        self._task_started_at: float | None = None
+        self.task_started_at: float | None = None
+        """Engine-internal: when this set's current (or last) task began, ``time.monotonic()``. The task
+        loop stamps it here and on the user; ``constant_pacing`` subtracts the task's own time from its
+        interval with it."""
 
     @property
     def client(self):
@@ -192,10 +230,10 @@ class TaskSet(metaclass=TaskSetMeta):
     def _run_one_task(self) -> None:
         if not self._task_queue:
             self._task_queue.append(self.get_next_task())
-        self.user._check_stop_condition()
+        self.user.task_loop.check_stop()
         spec = self._task_queue.pop(0)
         self._current_task = spec
-        self._task_started_at = self.user._task_started_at = time.monotonic()
+        self.task_started_at = self.user.task_started_at = time.monotonic()
         try:
             self.execute_task(spec)
         except RescheduleTaskImmediately:
@@ -207,7 +245,7 @@ class TaskSet(metaclass=TaskSetMeta):
         except (Exception, Timeout) as error:  # noqa: BLE001 - a failing task never kills its user
             # gevent's Timeout is a BaseException only so that bare excepts let it through; one
             # that escapes a task is that task's failure, like any exception.
-            self.user._report_user_error(error, self._error_owner())
+            report_user_error(self._error_owner(), error)
         self.wait()
 
     def _error_owner(self) -> Any:
@@ -241,7 +279,7 @@ class TaskSet(metaclass=TaskSetMeta):
         return self.user.wait_time_seconds()
 
     def wait(self) -> None:
-        self.user._sleep(self.wait_time_seconds())
+        self.user.task_loop.pause(self.wait_time_seconds())
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self.user!r}>"
@@ -262,7 +300,7 @@ class DefaultTaskSet(TaskSet):
     def get_next_task(self) -> TaskSpec:
         if not self.user.tasks:
             raise MissingTasksError(type(self.user).__name__)
-        return self.user._pick_task()
+        return random.choice(self.user.tasks)
 
     def execute_task(self, spec: TaskSpec) -> None:
         if isinstance(spec, type) and issubclass(spec, TaskSet):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -13,15 +12,21 @@ from gevent import GreenletExit
 from gevent.pool import Group
 
 from ..exception import StopUser
-from .task import DefaultTaskSet, TaskSetMeta, TaskSpec
+from .task import (  # the user states are the task loop's (TaskLoop), importable from here as they were
+    STATE_RUNNING,
+    STATE_STOPPING,
+    STATE_WAITING,
+    DefaultTaskSet,
+    TaskLoop,
+    TaskSetMeta,
+    TaskSpec,
+    report_user_error,
+)
 
 if TYPE_CHECKING:
     from ..env import Environment
 
 logger = logging.getLogger(__name__)
-
-STATE_RUNNING, STATE_WAITING, STATE_STOPPING = "running", "waiting", "stopping"
-
 
 def _ctrl_c_raises_keyboard_interrupt() -> bool:
     """Whether SIGINT has Python's default handler, so that a KeyboardInterrupt may be Ctrl-C.
@@ -57,9 +62,12 @@ class User(metaclass=UserMeta):
             # the class as Locust does, so runs with different hosts in one process (isolated
             # pytest runs) never leak into each other; clients read self.host after this.
             self.host = run_host
-        self._state = STATE_RUNNING
+        self.task_loop = TaskLoop()
+        """Engine-internal: where this user is in its task loop (see :class:`~.task.TaskLoop`)."""
         self._greenlet: gevent.Greenlet | None = None
-        self._task_started_at: float | None = None
+        self.task_started_at: float | None = None
+        """Engine-internal: when the user's current (or last) task began, ``time.monotonic()``, whichever
+        TaskSet ran it; read by ``constant_pacing``."""
         self._taskset_instance = DefaultTaskSet(self)
 
     # -- hooks for subclasses --
@@ -75,14 +83,14 @@ class User(metaclass=UserMeta):
 
     # -- the loop --
     def run(self) -> None:
-        self._state = STATE_RUNNING
+        self.task_loop.state = STATE_RUNNING
         try:
             self.on_start()
             self._taskset_instance.run()
         except (StopUser, GreenletExit):
             self._call_on_stop()
         except Exception as error:  # noqa: BLE001 - on_start raising still must not crash the runner
-            self._report_user_error(error)
+            report_user_error(self, error)
             self._call_on_stop()
         except BaseException as error:  # reported below: the runner ends the run, errored
             if isinstance(error, KeyboardInterrupt) and _ctrl_c_raises_keyboard_interrupt():
@@ -91,7 +99,7 @@ class User(metaclass=UserMeta):
             # handler's exception (a timeout) that landed in this user's task: the user cannot
             # go on. Reported like any user error, never left to end the greenlet silently; the
             # runner then ends the run, errored, saying why.
-            self._report_user_error(error)
+            report_user_error(self, error)
             self._call_on_stop()
 
     def _call_on_stop(self) -> None:
@@ -100,15 +108,7 @@ class User(metaclass=UserMeta):
         except GreenletExit:
             raise  # killed again while in on_stop: the runner wants this user gone now
         except BaseException as error:  # noqa: BLE001 - reported, and the runner decides (see run)
-            self._report_user_error(error)
-
-    def _pick_task(self) -> TaskSpec:
-        return random.choice(self.tasks)
-
-    def _report_user_error(self, error: BaseException, where: Any = None) -> None:
-        """Fire ``user_error``; ``where`` is the TaskSet whose task raised (default: this user)."""
-        self.environment.events.user_error.fire(user_instance=self if where is None else where,
-                                                exception=error, tb=error.__traceback__)
+            report_user_error(self, error)
 
     def wait_time_seconds(self) -> float:
         wait_time = type(self).wait_time
@@ -117,18 +117,8 @@ class User(metaclass=UserMeta):
         return wait_time(self)
 
     def wait(self) -> None:
-        self._sleep(self.wait_time_seconds())
-
-    def _sleep(self, seconds: float) -> None:
-        self._check_stop_condition()
-        self._state = STATE_WAITING
-        gevent.sleep(seconds)
-        self._check_stop_condition()
-        self._state = STATE_RUNNING
-
-    def _check_stop_condition(self) -> None:
-        if self._state == STATE_STOPPING:
-            raise StopUser()
+        """Pause between tasks for this user's ``wait_time`` (stops at once if the user is stopped meanwhile)."""
+        self.task_loop.pause(self.wait_time_seconds())
 
     # -- control from the runner --
     def start(self, group: Group) -> gevent.Greenlet:
@@ -140,14 +130,14 @@ class User(metaclass=UserMeta):
         """Stop the user: at once when forced or waiting, else after its current task."""
         if self._greenlet is None or self._greenlet.dead:
             return True
-        if force or self._state == STATE_WAITING:
+        if force or self.task_loop.state == STATE_WAITING:
             # The kill lands at the user's next switch; marked stopping too, so that a user
             # resumed before it lands (woken from a zero wait) stops at its next check
             # instead of starting another task.
-            self._state = STATE_STOPPING
+            self.task_loop.state = STATE_STOPPING
             self._greenlet.kill(block=False)
             return True
-        self._state = STATE_STOPPING
+        self.task_loop.state = STATE_STOPPING
         return False
 
     @property

@@ -49,8 +49,9 @@ def constant_pacing(wait: float) -> WaitTime:
     interval = _seconds("constant_pacing", "interval", wait)
 
     def wait_time_func(instance) -> float:
-        # The task loop stamps when the task that just ended began.
-        started = getattr(instance, "_task_started_at", None)
+        # The task loop stamps when the task that just ended began (User.task_started_at,
+        # TaskSet.task_started_at); an instance without the stamp gets whole intervals.
+        started = getattr(instance, "task_started_at", None)
         if started is None:
             return interval
         return max(0.0, interval - (time.monotonic() - started))
