@@ -429,13 +429,18 @@ def test_a_worker_with_the_wrong_secret_is_told_it_was_refused_and_the_master_na
     assert "could not reach the master" not in worker_output
     refused = f"the master at 127.0.0.1:{port} refused this worker's credentials ("
     assert any(refused in line and "handshakes failed" in line for line in worker_output.splitlines()), worker_output
-    # The master: one line in its terminal about the refused peer (its address), however often it retried.
+    # The master: one line in its terminal per refused peer, however often it retried. The peer is
+    # named by its address, read when its connection is accepted; a refused connection can close
+    # before the master reads it (zmq's monitor gives only the fd), and is then said to have.
+    unread = "an address that closed before it could be read"
     master_lines = [line for line in master_output.splitlines()
-                    if line.startswith("pytest-loadhooks: refused a worker from 127.0.0.1")]
-    assert len(master_lines) == 1, master_output
-    assert "does not hold this master's secret" in master_lines[0]
+                    if line.startswith("pytest-loadhooks: refused a worker from ")]
+    named = [line for line in master_lines if line.startswith("pytest-loadhooks: refused a worker from 127.0.0.1")]
+    assert len(named) <= 1 and len(master_lines) - len(named) <= 1 and master_lines, master_output
+    assert all(unread in line for line in master_lines if line not in named), master_output
+    assert all("does not hold this master's secret" in line for line in master_lines), master_output
     assert "0 of 1 workers connected within 4s" in master_output
-    assert "refused (handshake failed: a different --load-secret?): 127.0.0.1" in master_output
+    assert "refused (handshake failed: a different --load-secret?): " in master_output
 
 
 # A listener branching on the runner's type, as Locust's docs show (a worker is not a local runner there).
