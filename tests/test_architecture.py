@@ -64,3 +64,31 @@ def test_a_wrong_import_breaks_its_contract(tmp_path, module, line, broken):
     result = lint_imports(project)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{broken} BROKEN" in result.stdout
+
+
+# -- the house rules of issue #19 (tests/house_rules.py measures them) --------------------------------------------
+
+def test_no_function_is_over_80_lines():
+    from house_rules import long_functions
+
+    assert long_functions() == []
+
+
+def test_no_module_reaches_into_another_modules_private_names():
+    from house_rules import private_reaches
+
+    assert private_reaches() == []
+
+
+def test_the_private_reach_rule_sees_each_kind_of_reach(tmp_path, monkeypatch):
+    import house_rules
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "a.py").write_text("def _helper():\n    return 1\n")
+    (package / "b.py").write_text("from .a import _helper\n\ndef f(runner, item):\n"
+                                  "    runner._on_user_error(1)\n    return getattr(item, '_fixtureinfo', None)\n")
+    monkeypatch.setattr(house_rules, "PACKAGE", package)
+    assert sorted(house_rules.private_reaches()) == [
+        "b.py:1 imports a._helper", "b.py:4 reads runner._on_user_error",
+        "b.py:5 reads getattr(item, '_fixtureinfo', None)"]
