@@ -79,6 +79,17 @@ def _watch(monitor: Any, name: str, handle: Callable[[dict[str, Any]], None]) ->
     return greenlet
 
 
+def _close_monitored(sock: Any, monitor: gevent.Greenlet, linger: int | None) -> None:
+    """Close a socket and its monitor (watcher first: it would read a closed monitor socket)."""
+    monitor.kill(block=False)
+    try:
+        sock.disable_monitor()
+    except zmq.ZMQError:
+        pass
+    monitor.monitor_socket.close(linger=0)
+    sock.close(linger=LINGER_MS if linger is None else linger)
+
+
 class RefusedPeers:
     """The peers a master refused, by host: one log line (and listener call) per host per
     ``REFUSED_LOG_INTERVAL``, however often it retries, with the count of refusals since."""
@@ -218,13 +229,7 @@ class Server:
             self._hosts_by_fd.pop(fd, None)
 
     def close(self, linger: int | None = None) -> None:
-        self._monitor.kill(block=False)
-        try:
-            self.socket.disable_monitor()
-        except zmq.ZMQError:
-            pass
-        self._monitor.monitor_socket.close(linger=0)
-        self.socket.close(linger=LINGER_MS if linger is None else linger)
+        _close_monitored(self.socket, self._monitor, linger)
         if self.authenticator is not None:
             self.authenticator.close()
         self.context.term()
@@ -292,11 +297,5 @@ class Client:
         return "it holds a --load-secret and this worker none"
 
     def close(self, linger: int | None = None) -> None:
-        self._monitor.kill(block=False)
-        try:
-            self.socket.disable_monitor()
-        except zmq.ZMQError:
-            pass
-        self._monitor.monitor_socket.close(linger=0)
-        self.socket.close(linger=LINGER_MS if linger is None else linger)
+        _close_monitored(self.socket, self._monitor, linger)
         self.context.term()
