@@ -45,6 +45,9 @@ DEFAULT_BIND_PORT = 5557
 HEARTBEAT_INTERVAL = 1.0
 HEARTBEAT_TIMEOUT = 10.0
 STOPPED_TIMEOUT = 10.0  # beyond the stop timeout, how long to wait for the workers' last stats
+# While the run stops, how long a worker may stay silent (it heartbeats every second, also while
+# its users stop) before it is lost: the run's end is not held a whole heartbeat timeout by a hung one.
+SILENT_AT_STOP = 3.0
 SPAWN_REPORT_TIMEOUT = 5.0  # beyond the ramp's own length, how long to wait for workers to confirm it
 # After a worker's connection closed, how long it has to be heard from again (over a new connection:
 # a network hiccup) before it is lost. Its heartbeats come every second; a killed process never.
@@ -218,6 +221,7 @@ class MasterRunner(Runner):
     heartbeat_timeout = HEARTBEAT_TIMEOUT
     stopped_timeout = STOPPED_TIMEOUT
     spawn_report_timeout = SPAWN_REPORT_TIMEOUT
+    silent_at_stop = SILENT_AT_STOP
     disconnect_grace = DISCONNECT_GRACE
 
     def __init__(self, environment: Environment, master_bind_host: str = DEFAULT_BIND_HOST,
@@ -443,18 +447,22 @@ class MasterRunner(Runner):
                     lost.append((node, "its connection closed", node.disconnected_at))
                 elif now - node.last_seen > self.heartbeat_timeout:
                     lost.append((node, f"not heard from for {now - node.last_seen:.1f} s", node.last_seen))
-            for node, how, since in lost:
-                logger.warning("worker %d (%s) is missing: %s; its users move to the other workers, what it "
-                               "reported is kept", node.index, node.id, how)
-                if self._run_going_on():
-                    self._record_loss(node, how, time.time() - (now - since))
-                node.state = STATE_MISSING
-                node.user_classes_count = {}
-                node.awaiting_stop = False
-                node.disconnected_at = None
+            self._lose(lost, now)
             if lost:
                 self._after_worker_loss()
             self._check_workers_left()
+
+    def _lose(self, lost: list[tuple[WorkerNode, str, float]], now: float) -> None:
+        """Mark workers missing (each with how it was lost and since when, in monotonic time)."""
+        for node, how, since in lost:
+            logger.warning("worker %d (%s) is missing: %s; its users move to the other workers, what it "
+                           "reported is kept", node.index, node.id, how)
+            if self._run_going_on():
+                self._record_loss(node, how, time.time() - (now - since))
+            node.state = STATE_MISSING
+            node.user_classes_count = {}
+            node.awaiting_stop = False
+            node.disconnected_at = None
 
     def _run_going_on(self) -> bool:
         return self.state in (STATE_SPAWNING, STATE_RUNNING, STATE_STOPPING) and self.start_time is not None
@@ -582,7 +590,15 @@ class MasterRunner(Runner):
             waiting = [n for n in self.clients.values() if n.awaiting_stop and n.state != STATE_MISSING]
             if not waiting:
                 return
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            # A worker that sends no heartbeat while the others stop is hung (SIGSTOP, a frozen VM)
+            # or cut off: the run ends now, with it named as lost, not a heartbeat timeout late.
+            silent = [(n, f"not heard from for {now - n.last_seen:.1f} s when the run ended", n.last_seen)
+                      for n in waiting if now - n.last_seen > max(self.silent_at_stop, 3 * self.heartbeat_interval)]
+            if silent:
+                self._lose(silent, now)
+                continue
+            if now > deadline:
                 names = ", ".join(f"{n.index} ({n.id})" for n in waiting)
                 logger.error("workers %s did not confirm their stop within %.1f s: their last counts may be "
                              "missing", names, timeout)

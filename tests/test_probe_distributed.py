@@ -1,0 +1,50 @@
+"""Distributed mode probed as a hostile user would (issue #18): real master and worker processes,
+a real target on 127.0.0.1, a worker hung (SIGSTOP) rather than killed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+from test_distributed_plugin import LOSS_CONFTEST, LOSS_SHOP, finish, free_port, start, wait_for_files
+
+pytest_plugins = ["pytester"]
+
+
+def test_a_hung_worker_does_not_hold_the_run_past_its_time(pytester, target):
+    """A SIGSTOPped worker keeps its connection open and says nothing: the master must not wait
+    a whole heartbeat timeout for its stop confirmation, and the rates must not be diluted."""
+    pytester.makeconftest(LOSS_CONFTEST)
+    pytester.makepyfile(test_shop=LOSS_SHOP)
+    directory = pytester.path
+    port = str(free_port())
+    run_time = 4.0
+    master = start(directory, "-v", "--load-master", "--load-expect-workers=2", f"--load-master-bind-port={port}",
+                   "--load-users=4", f"--load-run-time={run_time:g}s", f"--load-host={target}",
+                   "--load-json=result.json", "--load-live-interval=0.5")
+    workers = [start(directory, "--load-worker", f"--load-master-port={port}") for _ in range(2)]
+    victim, survivor = workers
+    try:
+        wait_for_files(directory, "worker-*.json", 2)
+        time.sleep(1.0)
+        victim.send_signal(signal.SIGSTOP)
+        master_output = finish(master)
+        survivor_output = finish(survivor)
+    finally:
+        victim.send_signal(signal.SIGCONT)
+        victim.kill()
+        victim.communicate()
+    run = json.loads((directory / "result.json").read_text())["run"]
+    document = json.loads((directory / "result.json").read_text())
+    # Not ~10 s late (the heartbeat timeout): a worker silent at the stop is given up after a few
+    # heartbeat intervals, and named.
+    assert run["duration"] < run_time + 4.5, master_output
+    total = document["total"]["num_requests"]
+    assert abs(document["total"]["total_rps"] - total / run["duration"]) < 0.5
+    assert master.returncode == 1, master_output
+    assert run["status"] == "failed"
+    states = sorted(w["state"] for w in document["workers"])
+    assert "missing" in states, document["workers"]
+    assert len(run["run_failures"]) == 1 and "not heard from" in run["run_failures"][0], run
+    assert survivor.returncode == 0, survivor_output
