@@ -7,6 +7,8 @@ import json
 import signal
 import time
 
+import pytest
+
 from test_distributed_plugin import LOSS_CONFTEST, LOSS_SHOP, finish, free_port, start, wait_for_files
 
 pytest_plugins = ["pytester"]
@@ -48,3 +50,25 @@ def test_a_hung_worker_does_not_hold_the_run_past_its_time(pytester, target):
     assert "missing" in states, document["workers"]
     assert len(run["run_failures"]) == 1 and "not heard from" in run["run_failures"][0], run
     assert survivor.returncode == 0, survivor_output
+
+
+@pytest.mark.parametrize("master_secret, worker_secret", [("the-secret", None), (None, "the-secret")],
+                         ids=["worker-without-secret", "master-without-secret"])
+def test_a_worker_refused_for_a_missing_secret_stops_soon(pytester, target, master_secret, worker_secret):
+    """One side with a secret and the other none: ZeroMQ stops retrying after a protocol error, so
+    the worker never sees three refusals; it must still stop soon, not after its 60 s connect timeout."""
+    pytester.makepyfile(test_shop=LOSS_SHOP)
+    directory = pytester.path
+    port = str(free_port())
+    master = start(directory, "--load-master", f"--load-master-bind-port={port}", "--load-users=1",
+                   "--load-run-time=1s", f"--load-host={target}", "--load-expect-workers-timeout=50s",
+                   *([f"--load-secret={master_secret}"] if master_secret else []))
+    worker = start(directory, "--load-worker", f"--load-master-port={port}",
+                   *([f"--load-secret={worker_secret}"] if worker_secret else []))
+    try:
+        worker_output = finish(worker, timeout=30)
+    finally:
+        master.kill()
+        master.communicate()
+    assert worker.returncode == 1, worker_output
+    assert f"the master at 127.0.0.1:{port} refused this worker's credentials" in worker_output

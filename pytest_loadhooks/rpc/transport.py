@@ -260,6 +260,7 @@ class Client:
         self.secure = bool(secret)
         self.refused_handshakes = 0
         self.handshakes_succeeded = 0
+        self.last_refused_at: float | None = None  # monotonic
         self._monitor = _watch(self.socket.get_monitor_socket(CLIENT_EVENTS), "rpc-client-monitor", self._on_event)
         try:
             self.socket.connect(f"tcp://{_endpoint_host(host)}:{port}")
@@ -289,6 +290,7 @@ class Client:
             self.refused_handshakes = 0
         elif kind & HANDSHAKE_FAILED:
             self.refused_handshakes += 1
+            self.last_refused_at = time.monotonic()
 
     def refusal(self) -> str:
         """Why the master refuses this worker, in words (when ``refused_handshakes`` says it does)."""

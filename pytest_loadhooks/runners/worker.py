@@ -46,6 +46,9 @@ HEARTBEAT_TIMEOUT = 20.0
 STATS_REPORT_INTERVAL = 1.0
 CONNECT_TIMEOUT = 60.0
 REFUSED_GIVE_UP = 3  # handshakes refused in a row (within a second or two): the master says no, stop asking
+# After a protocol error (a secret on one side only) ZeroMQ stops retrying: fewer refusals than
+# REFUSED_GIVE_UP ever come, and this long without a new one means the master said no for good.
+REFUSED_QUIET = 3.0
 
 
 class WorkerRunner(InProcessRunner):
@@ -186,7 +189,8 @@ class WorkerRunner(InProcessRunner):
             now = time.monotonic()
             if not self.connected.is_set():
                 refused = self.client.refused_handshakes
-                if refused >= REFUSED_GIVE_UP or (refused and now - self._created > self.connect_timeout):
+                quiet = refused and now - (self.client.last_refused_at or now) > REFUSED_QUIET
+                if refused >= REFUSED_GIVE_UP or quiet or (refused and now - self._created > self.connect_timeout):
                     self._lose_master(f"the master at {self.master_host}:{self.master_port} refused this worker's "
                                       f"credentials ({refused} handshakes failed: {self.client.refusal()})")
                     return
