@@ -72,3 +72,25 @@ def test_a_worker_refused_for_a_missing_secret_stops_soon(pytester, target, mast
         master.communicate()
     assert worker.returncode == 1, worker_output
     assert f"the master at 127.0.0.1:{port} refused this worker's credentials" in worker_output
+
+
+def test_two_workers_killed_together_are_not_said_to_take_over_each_others_users(pytester, target):
+    pytester.makeconftest(LOSS_CONFTEST)
+    pytester.makepyfile(test_shop=LOSS_SHOP)
+    directory = pytester.path
+    port = str(free_port())
+    master = start(directory, "-v", "--load-master", "--load-expect-workers=2", f"--load-master-bind-port={port}",
+                   "--load-users=4", "--load-run-time=4s", f"--load-host={target}", "--load-json=result.json")
+    workers = [start(directory, "--load-worker", f"--load-master-port={port}") for _ in range(2)]
+    wait_for_files(directory, "worker-*.json", 2)
+    time.sleep(1.0)
+    for worker in workers:
+        worker.send_signal(signal.SIGKILL)
+    master_output = finish(master)
+    for worker in workers:
+        worker.communicate()
+    run = json.loads((directory / "result.json").read_text())["run"]
+    assert master.returncode == 1, master_output
+    assert len(run["run_failures"]) == 2, run
+    # Neither had another worker left to hand its users to.
+    assert not [line for line in run["run_failures"] if "took over" in line], run["run_failures"]

@@ -454,12 +454,13 @@ class MasterRunner(Runner):
 
     def _lose(self, lost: list[tuple[WorkerNode, str, float]], now: float) -> None:
         """Mark workers missing (each with how it was lost and since when, in monotonic time)."""
+        for node, _how, _since in lost:
+            node.state = STATE_MISSING  # all first: workers lost together do not take over each other's users
         for node, how, since in lost:
             logger.warning("worker %d (%s) is missing: %s; its users move to the other workers, what it "
                            "reported is kept", node.index, node.id, how)
             if self._run_going_on():
                 self._record_loss(node, how, time.time() - (now - since))
-            node.state = STATE_MISSING
             node.user_classes_count = {}
             node.awaiting_stop = False
             node.disconnected_at = None
@@ -472,7 +473,7 @@ class MasterRunner(Runner):
                           requests_counted=node.requests_counted, last_report_at=node.last_report_at,
                           rate=node.rate, counts_complete=counts_complete,
                           others_took_over=self.state in (STATE_SPAWNING, STATE_RUNNING)
-                          and len(self.clients.active) > 1)
+                          and any(other is not node for other in self.clients.active))
         node.loss = loss
         self.lost_workers.append(loss)
 
