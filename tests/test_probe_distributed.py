@@ -94,3 +94,27 @@ def test_two_workers_killed_together_are_not_said_to_take_over_each_others_users
     assert len(run["run_failures"]) == 2, run
     # Neither had another worker left to hand its users to.
     assert not [line for line in run["run_failures"] if "took over" in line], run["run_failures"]
+
+
+def test_a_run_that_lost_every_worker_does_not_pass_even_when_worker_loss_is_accepted(pytester, target):
+    """--load-allow-worker-loss accepts losing some workers; a run left with none sent no load for the
+    rest of its time. It was errored only when a heartbeat timeout (10 s) passed before the run's end."""
+    pytester.makeconftest(LOSS_CONFTEST)
+    pytester.makepyfile(test_shop=LOSS_SHOP)
+    directory = pytester.path
+    port = str(free_port())
+    master = start(directory, "-v", "--load-master", "--load-expect-workers=2", f"--load-master-bind-port={port}",
+                   "--load-users=4", "--load-run-time=4s", f"--load-host={target}", "--load-json=result.json",
+                   "--load-allow-worker-loss")
+    workers = [start(directory, "--load-worker", f"--load-master-port={port}") for _ in range(2)]
+    wait_for_files(directory, "worker-*.json", 2)
+    time.sleep(0.5)
+    for worker in workers:
+        worker.send_signal(signal.SIGKILL)
+    master_output = finish(master)
+    for worker in workers:
+        worker.communicate()
+    run = json.loads((directory / "result.json").read_text())["run"]
+    assert master.returncode == 1, master_output
+    assert run["status"] == "errored", run
+    assert "every worker was lost during the run" in master_output.split("load test results", 1)[1], master_output

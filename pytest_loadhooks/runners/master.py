@@ -52,6 +52,7 @@ SPAWN_REPORT_TIMEOUT = 5.0  # beyond the ramp's own length, how long to wait for
 # After a worker's connection closed, how long it has to be heard from again (over a new connection:
 # a network hiccup) before it is lost. Its heartbeats come every second; a killed process never.
 DISCONNECT_GRACE = 2.0
+EVERY_WORKER_LOST = "every worker was lost during the run"
 ACTIVE_STATES = (STATE_INIT, STATE_SPAWNING, STATE_RUNNING, STATE_STOPPING, STATE_CLEANUP)
 
 
@@ -499,7 +500,7 @@ class MasterRunner(Runner):
             self._no_workers_since = time.monotonic()
         elif time.monotonic() - self._no_workers_since > self.heartbeat_timeout:
             logger.error("no worker came back within %.0f s: stopping the run", self.heartbeat_timeout)
-            self.runner_errors.append("every worker was lost during the run")
+            self.runner_errors.append(EVERY_WORKER_LOST)
             self._no_workers_since = None
             gevent.spawn(self.stop)
 
@@ -580,6 +581,14 @@ class MasterRunner(Runner):
 
     def _end_users(self) -> None:
         """Stop the workers' users and wait for their last counts (or ``stop_timeout`` + ``stopped_timeout``)."""
+        told = any(error.startswith(EVERY_WORKER_LOST) for error in self.runner_errors)
+        if self.lost_workers and not self.clients.active and not told:
+            # Ended with no worker left (before a heartbeat timeout ended it): no load since the last loss,
+            # which --load-allow-worker-loss does not accept (it accepts losing some workers, not the run).
+            last = max(loss.lost_at for loss in self.lost_workers)
+            error = f"{EVERY_WORKER_LOST}: no load from {clock(last - (self.start_time or last))} to its end"
+            logger.error(error)
+            self.runner_errors.append(error)
         for node in self.clients.active:
             node.awaiting_stop = True
             self._send(node.id, "stop")
