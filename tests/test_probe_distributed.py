@@ -118,3 +118,29 @@ def test_a_run_that_lost_every_worker_does_not_pass_even_when_worker_loss_is_acc
     assert master.returncode == 1, master_output
     assert run["status"] == "errored", run
     assert "every worker was lost during the run" in master_output.split("load test results", 1)[1], master_output
+
+
+def test_a_worker_killed_before_the_run_starts_is_not_counted_as_one_of_its_workers(pytester, target):
+    """Killed while the master waits for its workers, it was counted for 2 s more (its grace for a
+    network hiccup): the run started with it, handed it users, and failed on a 'loss at 00:00'."""
+    pytester.makeconftest(LOSS_CONFTEST)
+    pytester.makepyfile(test_shop=LOSS_SHOP)
+    directory = pytester.path
+    port = str(free_port())
+    master = start(directory, "-v", "--load-master", "--load-expect-workers=2", f"--load-master-bind-port={port}",
+                   "--load-users=4", "--load-run-time=2s", f"--load-host={target}", "--load-json=result.json",
+                   "--load-expect-workers-timeout=60s")
+    early = start(directory, "--load-worker", f"--load-master-port={port}")
+    time.sleep(4)  # it has joined (a worker's start takes about a second here)
+    early.send_signal(signal.SIGKILL)
+    early.communicate()
+    time.sleep(0.2)
+    others = [start(directory, "--load-worker", f"--load-master-port={port}") for _ in range(2)]
+    master_output = finish(master)
+    for other in others:
+        finish(other)
+    document = json.loads((directory / "result.json").read_text())
+    assert master.returncode == 0, master_output
+    assert document["run"]["run_failures"] == [], document["run"]
+    # It is listed as missing (it was), with none of the run's users: the two others took them all.
+    assert [(w["state"], w["users"]) for w in document["workers"]] == [("missing", 0), ("ready", 2), ("ready", 2)]

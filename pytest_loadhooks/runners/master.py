@@ -437,6 +437,11 @@ class MasterRunner(Runner):
         if node is not None and node.state != STATE_MISSING:
             logger.info("worker %d (%s): its connection closed", node.index, node.id)
             node.disconnected_at = time.monotonic()
+            if self.state == STATE_INIT and self.start_time is None:
+                # While the run waits for its workers, a closed one must not be counted as one of them (it
+                # would be handed users, then lost 'at 00:00'); if it comes back, it says hello again.
+                self._lose([(node, "its connection closed before the run started", node.disconnected_at)],
+                           node.disconnected_at)
 
     def _liveness_loop(self) -> None:
         while True:
