@@ -777,7 +777,9 @@ def test_tasks_stamp_when_they_began_on_the_set_and_on_the_user():
         @task
         def inner(self):
             stamps.append((self.task_started_at, self.user.task_started_at))
-            self.interrupt()
+            # reschedule=False: the user waits (yields) before its next task. With Locust's default the
+            # user picks the next one at once, never yields, and the test's own sleep never returns.
+            self.interrupt(reschedule=False)
 
     class Stamped(User):
         wait_time = constant(0)
