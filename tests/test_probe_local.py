@@ -1,0 +1,30 @@
+"""Defects found by probing the landed fixes of issue #18 as a hostile user would (local and web UI modes).
+
+Each test is a real pytest session in a subprocess against the real target on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from plugin_helpers import SHOP_MODULE
+from test_web_ui import END_TIMEOUT, URL_CONFTEST, judged, sessions  # noqa: F401 - sessions is a fixture
+
+
+def test_the_report_names_the_load_the_form_started_not_the_options(pytester, target, sessions):
+    """--load-web-wait with --load-users=2, the form starts 3 users for 2 s: the report's run says 3 users
+    and 2 s (the run judged), not the command line's 2 users and 20 s."""
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    session = sessions(pytester.path, ["--load-web-wait", "--load-web-port=0", f"--load-host={target}",
+                                       "--load-users=2", "--load-spawn-rate=20", "--load-run-time=20s",
+                                       "--load-json=report.json"])
+    url = session.url()
+    started = requests.post(f"{url}/swarm", data={"user_count": "3", "spawn_rate": "30", "run_time": "2s"},
+                            timeout=5).json()
+    assert started["success"] is True, started
+    out = session.finish(timeout=END_TIMEOUT)
+    assert session.process.returncode == 0, out
+    run = judged(pytester.path)
+    assert run["status"] == "passed", run
+    assert (run["users"], run["spawn_rate"], run["run_time"]) == (3, 30, 2), run
