@@ -28,3 +28,17 @@ def test_the_report_names_the_load_the_form_started_not_the_options(pytester, ta
     run = judged(pytester.path)
     assert run["status"] == "passed", run
     assert (run["users"], run["spawn_rate"], run["run_time"]) == (3, 30, 2), run
+
+
+def test_a_report_path_with_a_tilde_in_the_ini_goes_to_the_home_directory(pytester, target, monkeypatch):
+    """``load_json = ~/reports/run.json`` in pytest.ini (no shell to expand it): written under $HOME, as
+    pytest's own --junitxml does, not into a directory literally named '~' beside the tests."""
+    home = pytester.path / "home"
+    (home / "reports").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    pytester.makeini("[pytest]\nload_json = ~/reports/run.json\nload_csv = ~/reports/run\n")
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-users=1", "--load-run-time=1s")
+    assert result.ret == 0, result.stdout.str()
+    assert (home / "reports" / "run.json").is_file() and (home / "reports" / "run_stats.csv").is_file()
+    assert not (pytester.path / "~").exists()
