@@ -42,3 +42,52 @@ def test_a_report_path_with_a_tilde_in_the_ini_goes_to_the_home_directory(pytest
     assert result.ret == 0, result.stdout.str()
     assert (home / "reports" / "run.json").is_file() and (home / "reports" / "run_stats.csv").is_file()
     assert not (pytester.path / "~").exists()
+
+
+HANGING_MODULE = '''
+from pytest_loadhooks import FastHttpUser, HttpUser, task, constant
+
+class Waiter(HttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def hangs(self):
+        self.client.get("/slow?ms=10000")
+
+class FastWaiter(FastHttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def hangs(self):
+        self.client.get("/slow?ms=10000")
+'''
+
+
+def test_a_target_that_never_answers_fails_the_run(pytester, target):
+    """Every request the users sent was still waiting for its answer when the run ended: nothing was
+    recorded (as in Locust), but a CI gate green on a target that hangs tests nothing."""
+    pytester.makepyfile(test_hang=HANGING_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-users=2", "--load-spawn-rate=20",
+                                           "--load-run-time=1s", "--load-json=report.json")
+    out = result.stdout.str()
+    assert result.ret == 1, out
+    run = __import__("json").loads((pytester.path / "report.json").read_text())["run"]
+    assert run["status"] == "failed", run
+    assert run["run_failures"] == ["no request was answered: 2 were still waiting when the run ended"], run
+    assert "FAILED - 0 requests" in out and "no request was answered: 2 were still waiting" in out
+
+
+def test_a_run_of_users_that_send_nothing_still_passes(pytester):
+    """The other side of the rule: a plain User that makes no request is legitimate (no host needed)."""
+    pytester.makepyfile(test_plain='''
+from pytest_loadhooks import User, task, constant
+
+class Quiet(User):
+    wait_time = constant(0.1)
+
+    @task
+    def think(self):
+        pass
+''')
+    result = pytester.runpytest_subprocess("--load-users=2", "--load-run-time=1s")
+    assert result.ret == 0, result.stdout.str()

@@ -266,6 +266,8 @@ class LoadResult:
         total = self.stats.total
         if total.num_requests and total.num_failures >= total.num_requests:
             return [f"every request failed: {total.num_failures} of {total.num_requests}"]
+        if not total.num_requests and self.stats.unanswered:
+            return [f"no request was answered: {self.stats.unanswered} were still waiting when the run ended"]
         return []
 
     def output_failed(self, lines: list[str]) -> None:
