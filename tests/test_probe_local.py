@@ -91,3 +91,12 @@ class Quiet(User):
 ''')
     result = pytester.runpytest_subprocess("--load-users=2", "--load-run-time=1s")
     assert result.ret == 0, result.stdout.str()
+
+
+def test_a_run_time_of_zero_is_not_failed_for_the_request_it_cut_off(pytester, target):
+    """A run time of 0 ends the run as it starts: the request it cut off is no sign of a hanging target."""
+    pytester.makepyfile(test_hang=HANGING_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-users=2", "--load-spawn-rate=20",
+                                           "--load-run-time=0")
+    assert result.ret == 0, result.stdout.str()
+    assert "no request was answered" not in result.stdout.str()
