@@ -421,7 +421,8 @@ class LoadRun:
                     runner.runner_errors.append(not_started)
                     exit_code, escaped = runner.exit_code, None
         finally:
-            ended_at = time.time()
+            # Less the stop's wait for greenlets of its users that would not die: no traffic counted then.
+            ended_at = time.time() - getattr(runner, "survivors_waited", 0.0)
             self._end(runner, environment, ended_early=bool(runner.interrupted or signals.interrupted_by
                                                              or signals.forced))
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
