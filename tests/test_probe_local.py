@@ -137,3 +137,18 @@ def test_the_wait_for_a_greenlet_that_will_not_die_is_not_part_of_the_run(pytest
     assert "did not end when killed" in out
     run = __import__("json").loads((pytester.path / "report.json").read_text())["run"]
     assert 2.0 <= run["duration"] < 5.0, run
+
+
+def test_a_baseline_that_is_a_fifo_is_named_for_what_it_is(pytester, target):
+    """--load-compare names a FIFO (a device, a socket...): it exists, so 'no such file' would send the user
+    looking for a typo; the line says it is not a regular file (and the session never blocks reading it)."""
+    import os
+
+    os.mkfifo(pytester.path / "old.json")
+    pytester.makepyfile(test_shop=SHOP_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-users=1", "--load-run-time=1s",
+                                           "--load-compare=old.json", timeout=60)
+    assert result.ret == 4, result.stdout.str()
+    lines = [line for line in result.stderr.lines + result.stdout.lines if "old.json" in line]
+    assert any("is not a regular file" in line for line in lines), lines
+    assert not any("no such file" in line for line in lines), lines
