@@ -16,6 +16,7 @@ from requests.cookies import RequestsCookieJar, cookiejar_from_dict, merge_cooki
 from requests.exceptions import HTTPError, RequestException
 from requests.sessions import merge_hooks
 from requests.structures import CaseInsensitiveDict
+from gevent import GreenletExit
 from requests.utils import get_encoding_from_headers
 
 from .exception import CatchResponseError, ResponseError
@@ -32,6 +33,14 @@ def absolute_url(base_url: str, url: str) -> str:
 
 
 _names: dict[str, str] = {}
+
+
+def note_unanswered(user: User | None) -> None:
+    """A request cut off by its user's stop (killed while it waited for the answer): Locust records
+    nothing for it, and neither do we, but the run's stats count it (``RequestStats.unanswered``)."""
+    stats = getattr(getattr(user, "environment", None), "stats", None)
+    if stats is not None:
+        stats.unanswered += 1
 
 
 def request_name(url: str) -> str:
@@ -347,6 +356,9 @@ class HttpSession(requests.Session):
             response = super().request(method, full_url, **kwargs)
         except RequestException as request_error:
             response = FailedResponse(request_error, method, full_url)
+        except GreenletExit:
+            note_unanswered(self.user)
+            raise
         response_time = (time.perf_counter() - started) * 1000
         if name is None:
             name = request_name((response.history[0] if response.history else response).request.url)

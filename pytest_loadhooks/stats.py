@@ -693,6 +693,9 @@ class RequestStats:
         # One row a second, bounded for any run length (older rows summarised: see history.History).
         self.history: History = History()
         self._window_snapshots: deque[tuple[int, ResponseTimeHistogram, int]] = deque()
+        self.unanswered = 0
+        """Requests a user was still waiting on when it was stopped: recorded as no request (as in
+        Locust), counted here so that a run against a target that never answers does not pass."""
 
     # -- recording --
     def on_request(self, request_type, name, response_time, response_length, response=None, context=None,
@@ -824,6 +827,7 @@ class RequestStats:
         self.exceptions.clear()
         self.history.clear()
         self._window_snapshots.clear()
+        self.unanswered = 0
 
     def clear_all(self) -> None:
         self.reset_all()

@@ -42,6 +42,7 @@ from ..clients import (
     READABLE_NOW_AVAILABLE,
     ResponseContextManager,
     absolute_url,
+    note_unanswered,
     readable_now,
     report_request,
     request_name,
@@ -412,6 +413,9 @@ class FastHttpSession:
         except Exception as request_error:  # noqa: BLE001 - any transport error is a recorded failure
             response = FastResponse(0, "", Headers(), b"", full_url, request_error)
             error = request_error
+        except gevent.GreenletExit:
+            note_unanswered(self.user)
+            raise
         if stream and error is None:
             length = response.headers.get("content-length")
             response_length = int(length) if isinstance(length, str) and length.isdigit() else 0

@@ -193,6 +193,8 @@ class Baselines(Participant):
             if path.is_dir():  # `--load-compare tests/load`: the option took the test path as its value
                 raise BaselineError(f"--load-compare={selector}: {path} is a directory, not a saved result "
                                     "(write --load-compare=latest when test paths follow it)")
+            if path.exists() and not path.is_file():  # a FIFO, a device: reading it could block or never end
+                raise BaselineError(f"--load-compare={selector}: {path} is not a regular file, not a saved result")
             if not path.is_file():
                 raise BaselineError(f"--load-compare={selector}: no such file {path}")
             return [path]

@@ -60,7 +60,7 @@ def parse_host(text: Any) -> str:
 
 def parse_output_file(text: Any) -> str:
     """A file to write after the run: proven writable now, so that a bad path never costs a whole run."""
-    path = str(text).strip()
+    path = os.path.expanduser(str(text).strip())  # '~' from an ini file or a variable: no shell expanded it
     check_output_file(path)
     return path
 
@@ -69,7 +69,7 @@ def parse_output_prefix(text: Any) -> str:
     """A prefix to which file names are appended (``--load-csv``): each of its files proven writable now."""
     from ..report.csv_output import csv_paths  # light: no engine, no gevent
 
-    prefix = str(text).strip()
+    prefix = os.path.expanduser(str(text).strip())
     if not prefix or prefix.endswith(("/", os.sep)) or os.path.isdir(prefix):
         raise ValueError(f"invalid file prefix '{text}': name a file prefix, e.g. results/run "
                          "(it writes results/run_stats.csv, ...)")

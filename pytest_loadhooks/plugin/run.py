@@ -141,11 +141,11 @@ class LoadResult:
         """What ended the run before its end ("SIGINT", "SIGTERM"), or None when nothing did."""
         self.stopped: str | None = None
         """How a person ended the run before its end from the web UI, or None: the run is *stopped*."""
+        self.planned_run_time = run.settings.effective_run_time
         self.run_failures: list[str] = self._run_checks(environment)
         """The run's own checks that failed it beside its thresholds (every request failed, a worker lost)."""
         self.warnings: list[str] = []
         """What a reader must know to trust the numbers, without failing the run (a saturated generator)."""
-        self.planned_run_time = run.settings.effective_run_time
         self.workers: list[dict[str, Any]] | None = None
         """The master's workers (id, index, state, users assigned); None when the run was not distributed."""
         self.worker_index: int | None = None  # on a worker: its index at the master
@@ -266,6 +266,9 @@ class LoadResult:
         total = self.stats.total
         if total.num_requests and total.num_failures >= total.num_requests:
             return [f"every request failed: {total.num_failures} of {total.num_requests}"]
+        # (A run time of 0 ends the run as it starts: no answer could come back, whatever the target.)
+        if not total.num_requests and self.stats.unanswered and self.planned_run_time != 0:
+            return [f"no request was answered: {self.stats.unanswered} were still waiting when the run ended"]
         return []
 
     def output_failed(self, lines: list[str]) -> None:
@@ -418,7 +421,8 @@ class LoadRun:
                     runner.runner_errors.append(not_started)
                     exit_code, escaped = runner.exit_code, None
         finally:
-            ended_at = time.time()
+            # Less the stop's wait for greenlets of its users that would not die: no traffic counted then.
+            ended_at = time.time() - getattr(runner, "survivors_waited", 0.0)
             self._end(runner, environment, ended_early=bool(runner.interrupted or signals.interrupted_by
                                                              or signals.forced))
         result = LoadResult(self, environment, started_at, ended_at, exit_code,

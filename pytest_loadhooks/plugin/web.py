@@ -129,6 +129,20 @@ class WebSession(Participant):
         """Judged from the run's latest start; ended early from the UI (Stop, End run): stopped, its numbers partial."""
         result.started_at = self.started_at(result.started_at)
         result.stopped = self.stopped_reason()
+        self._settings_of_the_latest_start(run)
+
+    def _settings_of_the_latest_start(self, run: LoadRun) -> None:
+        """The form may start the run with other users, spawn rate, run time or host than the options:
+        the reports (and a saved baseline) name the load that was judged, not the one first asked for."""
+        control = self.ui.control if self.ui is not None else None
+        if control is None or control.started_at is None or run.settings.shape_decides:
+            return
+        from dataclasses import replace
+
+        started = control.settings
+        host = control.environment.host or run.settings.host
+        run.settings = replace(run.settings, users=started.user_count, spawn_rate=started.spawn_rate,
+                               run_time=started.run_time, host=host)
 
     # -- the run's UI --
     def attach(self, environment: Environment, run: LoadRun) -> None:

@@ -75,6 +75,8 @@ class Runner:
         self.runner_errors: list[str] = []
         self.run_warnings: list[str] = []
         """What a reader of this run's numbers must know without the run failing (since its start)."""
+        self.survivors_waited = 0.0
+        """Seconds the latest stop waited in vain for greenlets its users started (they caught the kill)."""
         self.run_scope: RunScope | None = None
         """The greenlets the users of the current (or last) run started: ended with the run."""
         # Why the run was ended early from outside ("SIGINT", "SIGTERM"): set by interrupt().
@@ -305,6 +307,7 @@ class Runner:
     def _claim_greenlets(self) -> None:
         """A new run: the greenlets its users will start are its own, and its Environment counts their requests."""
         self.run_warnings = []
+        self.survivors_waited = 0.0
         self.run_scope = RunScope()
         self.environment.own_run(self.run_scope)
         if not tracking_available():
@@ -318,8 +321,12 @@ class Runner:
         if scope is None or scope.ended:
             return
         self.environment.own_run(None)
+        waiting_since = time.monotonic()
         survivors = scope.end(timeout)
         if survivors:
+            # The kill wait ran out on them: seconds in which no request of the run is counted any more,
+            # so not part of its duration (its rates would be too low by as much).
+            self.survivors_waited = time.monotonic() - waiting_since
             some = "1 greenlet" if len(survivors) == 1 else f"{len(survivors)} greenlets"
             line = (f"{some} started by users did not end when killed at the run's end (GreenletExit caught?): "
                     f"requests sent after the run are counted in no run ({scope.late_requests} so far)")
