@@ -74,22 +74,28 @@ def test_a_worker_refused_for_a_missing_secret_stops_soon(pytester, target, mast
     assert f"the master at 127.0.0.1:{port} refused this worker's credentials" in worker_output
 
 
-def test_two_workers_killed_together_are_not_said_to_take_over_each_others_users(pytester, target):
-    pytester.makeconftest(LOSS_CONFTEST)
-    pytester.makepyfile(test_shop=LOSS_SHOP)
-    directory = pytester.path
+def _kill_both_workers(directory, target, after: float, *extra: str) -> tuple[object, str, dict]:
+    """A master with two workers on a 4 s run, both workers SIGKILLed ``after`` seconds into it:
+    (the master's process, its output, the JSON report's ``run``)."""
     port = str(free_port())
     master = start(directory, "-v", "--load-master", "--load-expect-workers=2", f"--load-master-bind-port={port}",
-                   "--load-users=4", "--load-run-time=4s", f"--load-host={target}", "--load-json=result.json")
+                   "--load-users=4", "--load-run-time=4s", f"--load-host={target}", "--load-json=result.json",
+                   *extra)
     workers = [start(directory, "--load-worker", f"--load-master-port={port}") for _ in range(2)]
     wait_for_files(directory, "worker-*.json", 2)
-    time.sleep(1.0)
+    time.sleep(after)
     for worker in workers:
         worker.send_signal(signal.SIGKILL)
     master_output = finish(master)
     for worker in workers:
         worker.communicate()
-    run = json.loads((directory / "result.json").read_text())["run"]
+    return master, master_output, json.loads((directory / "result.json").read_text())["run"]
+
+
+def test_two_workers_killed_together_are_not_said_to_take_over_each_others_users(pytester, target):
+    pytester.makeconftest(LOSS_CONFTEST)
+    pytester.makepyfile(test_shop=LOSS_SHOP)
+    master, master_output, run = _kill_both_workers(pytester.path, target, 1.0)
     assert master.returncode == 1, master_output
     assert len(run["run_failures"]) == 2, run
     # Neither had another worker left to hand its users to.
@@ -101,20 +107,7 @@ def test_a_run_that_lost_every_worker_does_not_pass_even_when_worker_loss_is_acc
     rest of its time. It was errored only when a heartbeat timeout (10 s) passed before the run's end."""
     pytester.makeconftest(LOSS_CONFTEST)
     pytester.makepyfile(test_shop=LOSS_SHOP)
-    directory = pytester.path
-    port = str(free_port())
-    master = start(directory, "-v", "--load-master", "--load-expect-workers=2", f"--load-master-bind-port={port}",
-                   "--load-users=4", "--load-run-time=4s", f"--load-host={target}", "--load-json=result.json",
-                   "--load-allow-worker-loss")
-    workers = [start(directory, "--load-worker", f"--load-master-port={port}") for _ in range(2)]
-    wait_for_files(directory, "worker-*.json", 2)
-    time.sleep(0.5)
-    for worker in workers:
-        worker.send_signal(signal.SIGKILL)
-    master_output = finish(master)
-    for worker in workers:
-        worker.communicate()
-    run = json.loads((directory / "result.json").read_text())["run"]
+    master, master_output, run = _kill_both_workers(pytester.path, target, 0.5, "--load-allow-worker-loss")
     assert master.returncode == 1, master_output
     assert run["status"] == "errored", run
     assert "every worker was lost during the run" in master_output.split("load test results", 1)[1], master_output
