@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .diff import comparability_warnings, compare_documents
 from .metrics import TABLE_METRICS, metric_named
-from .rules import Outcome, Rule, RuleError, judge, parse_rule, parse_rules
+from ..verdicts.rules import Outcome, Rule, RuleError, judge, parse_rule, parse_rules
 from .text import comparison_lines
 
 __all__ = [

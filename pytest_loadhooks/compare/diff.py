@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..verdicts import grammar
 from .metrics import TABLE_METRICS, Entry, metric_named
 
 Document = Mapping[str, Any]
@@ -27,8 +28,8 @@ def endpoint_key(entry: Entry) -> tuple[str, str]:
     return (str(entry.get("method") or ""), str(entry.get("name") or ""))
 
 
-def endpoint_label(method: str, name: str) -> str:
-    return f"{method} {name}".strip()
+endpoint_label = grammar.endpoint_label
+"""``GET /cart``: the grammar's (``verdicts.grammar``), kept under this name."""
 
 
 def _entries(document: Document) -> dict[tuple[str, str], Entry]:

@@ -23,7 +23,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..report.data import SCHEMA_VERSION, STATUSES
+from ..report.data import SCHEMA_VERSION
+from ..verdicts.status import STATUSES
 
 
 class ResultError(ValueError):

@@ -29,7 +29,7 @@ import pytest
 
 from ..compare import Rule, RuleError, compare_documents, judge, parse_rules
 from .lifecycle import Participant
-from .thresholds import Threshold, Verdict
+from ..verdicts.thresholds import Threshold, Verdict
 
 if TYPE_CHECKING:
     from .run import LoadResult, LoadRun

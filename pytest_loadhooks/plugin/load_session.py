@@ -13,7 +13,7 @@ import pytest
 from . import options as opts
 from .custom_args import ArgumentRegistry
 from .pytest_compat import capture_suspended
-from .thresholds import Threshold, ThresholdError, marker_expressions, parse_all
+from ..verdicts.thresholds import Threshold, ThresholdError, marker_expressions, parse_all
 
 if TYPE_CHECKING:
     from .distributed import NodeSettings

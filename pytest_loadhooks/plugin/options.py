@@ -340,6 +340,9 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("threshold", "a threshold the run must meet, e.g. 'p95 < 300' or 'GET /cart: p99 < 500' "
                "(repeatable; in the ini file one per line; in the environment ';'-separated)", None, None,
                repeatable=True, metavar="EXPR", ini_name="load_thresholds"),
+    LoadOption("abort-after", "abort (and fail) the run once any threshold has been breached this long without a "
+               "break, e.g. 10s (a threshold's own 'for 10s' wins; default: never)", parse_duration, None,
+               metavar="DURATION", positive=True),
     LoadOption("html", "write a self-contained HTML report to this path", parse_output_file, None, metavar="PATH"),
     LoadOption("csv", "write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, "
                "PREFIX_exceptions.csv", parse_output_prefix, None, metavar="PREFIX"),

@@ -63,6 +63,7 @@ def participants_for(config: pytest.Config, node: Any = None,
     """
     from .baselines import BASELINES_KEY
     from .distributed import WorkerSession
+    from .live_verdicts import LiveVerdicts
     from .saturation import SaturationWatch
     from .terminal import LiveDisplay
     from .web import WEB_KEY
@@ -72,6 +73,8 @@ def participants_for(config: pytest.Config, node: Any = None,
         SaturationWatch(opts.value_of(config, "usage_interval"), judges=not serving), ReportFiles()]
     if node is not None:
         participants.append(node)
+    if not serving:  # the thresholds judged each second; before the live view, which shows them
+        participants.append(LiveVerdicts(opts.value_of(config, "abort_after")))
     if live_view is not None:
         participants.append(LiveDisplay(live_view))
     session_wide = (config.stash.get(WEB_KEY, None), config.stash.get(BASELINES_KEY, None))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import lifecycle
 from .options import RUN_SETTINGS
-from .thresholds import Threshold, Verdict
+from ..verdicts.thresholds import Threshold, Verdict
 
 if TYPE_CHECKING:
     # The plugin builds settings in every session; the engine is imported only when a run starts.
@@ -139,10 +139,14 @@ class LoadResult:
         self._error_if_users_only_raised(environment)
         self.interrupted = interrupted
         """What ended the run before its end ("SIGINT", "SIGTERM"), or None when nothing did."""
+        self.aborted: str | None = getattr(environment.runner, "verdict_abort", None)
+        """The line of a threshold breached for its ``for`` time, which ended the run early (it is failed)."""
+        self.worst_windows: dict[Threshold, Verdict] = {}
+        """Each windowed threshold's verdict on its worst window (``over 10s``), judged while the run went."""
         self.stopped: str | None = None
         """How a person ended the run before its end from the web UI, or None: the run is *stopped*."""
         self.planned_run_time = run.settings.effective_run_time
-        self.run_failures: list[str] = self._run_checks(environment)
+        self.run_failures: list[str] = ([self.aborted] if self.aborted else []) + self._run_checks(environment)
         """The run's own checks that failed it beside its thresholds (every request failed, a worker lost)."""
         self.warnings: list[str] = []
         """What a reader must know to trust the numbers, without failing the run (a saturated generator)."""
@@ -168,21 +172,9 @@ class LoadResult:
 
     def entry(self, name: str | None = None, method: str | None = None) -> StatsEntry | None:
         """The entry of one endpoint; with no method, all methods of that name merged."""
-        if name is None and method is None:
-            return self.total
-        matches = [e for e in self.stats.entries.values()
-                   if (name is None or e.name == name) and (method is None or e.method == method)]
-        if not matches:
-            return None
-        if len(matches) == 1:
-            return matches[0]
-        from ..stats import StatsEntry
+        from ..verdicts.thresholds import select_entry
 
-        merged = StatsEntry(name or "", method or "")
-        merged.start_time = min(e.start_time for e in matches)
-        for match in matches:
-            merged.extend(match)
-        return merged
+        return select_entry(self.stats, name, method)
 
     @property
     def rps(self) -> float:
@@ -229,12 +221,12 @@ class LoadResult:
     @property
     def status(self) -> str:
         """``passed``, ``failed``, ``interrupted`` or ``errored``: decided by
-        :func:`~pytest_loadhooks.report.data.run_status`."""
-        from ..report.data import run_status
+        :func:`~pytest_loadhooks.verdicts.status.run_status`."""
+        from ..verdicts.status import run_status
 
         return run_status(self.exit_code, thresholds_met=all(v.passed for v in self.thresholds),
                           interrupted=self.interrupted is not None, stopped=self.stopped is not None,
-                          checks_failed=bool(self.run_failures))
+                          checks_failed=bool(self.run_failures), aborted=self.aborted is not None)
 
     @property
     def errored(self) -> bool:
@@ -350,6 +342,8 @@ class LoadRun:
     """Whether an item reported the verdict (the run's own item, or the test a marked run belongs to)."""
     notices: list[str] = field(default_factory=list)  # said once after collection, before any traffic
     participants: list[RunParticipant] = field(default_factory=list)
+    live_judge: Any = None
+    """The thresholds judged while the run goes (``verdicts.live.LiveJudge``), once its traffic started."""
     """What joins the run besides itself, in the order ``plugin.participants.participants_for`` gives."""
 
     def create_environment(self) -> Environment:

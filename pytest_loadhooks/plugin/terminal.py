@@ -49,7 +49,18 @@ def _status_figures(run: LoadRun, elapsed: float, with_bar: bool) -> str:
             clock = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {clock}"
     else:
         clock = format_seconds(elapsed)
-    return f"load {clock}  {figures}{_workers_figure(runner)}"
+    return f"load {clock}  {figures}{_workers_figure(runner)}{_thresholds_figure(run)}"
+
+
+def _thresholds_figure(run: LoadRun) -> str:
+    """The thresholds judged so far on the live line: how many pass, and which fail (``verdicts.live``)."""
+    judge = run.live_judge
+    if judge is None or not judge.states:
+        return ""
+    failing = [live.threshold.expression for live in judge.states if live.state == "failing"]
+    passing = sum(live.state == "passing" for live in judge.states)
+    figure = f"  thresholds {passing}/{len(judge.states)} ok"
+    return figure + (f", failing: {'; '.join(failing)}" if failing else "")
 
 
 def _workers_figure(runner: Any) -> str:
@@ -84,6 +95,7 @@ class LiveView:
         self._greenlet = None
         self._started = 0.0
         self._drawn = False
+        self._said = 0  # the live thresholds' changes printed so far
 
     def start(self) -> None:
         import gevent
@@ -106,11 +118,21 @@ class LiveView:
             return
         # The first line starts on a line of its own: pytest may be mid-line ("test_x.py::load_run ").
         lead = "" if self._drawn else "\n"
+        lead += self._threshold_changes()
         if self.tty:
             self.write(lead + "\r" + line + "\x1b[K")
         else:
             self.write(lead + line + "\n")
         self._drawn = True
+
+    def _threshold_changes(self) -> str:
+        """The thresholds' changes of state since the last draw, a line each (above the status line on a TTY)."""
+        judge = self.run.live_judge
+        if judge is None or len(judge.changes) <= self._said:
+            return ""
+        new, self._said = judge.changes[self._said:], len(judge.changes)
+        lines = "".join(mask_url_credentials(change) + "\n" for change in new)
+        return ("\r\x1b[K" + lines) if self.tty else lines
 
     def stop(self) -> None:
         if self._greenlet is not None:
@@ -118,6 +140,9 @@ class LiveView:
             self._greenlet = None
         if self.tty and self._drawn:
             self.write("\r\x1b[K")
+        if self.enabled and self._drawn:  # the changes since the last draw (the abort, often) are not lost
+            # (A run too short for any draw keeps pytest's line whole: its verdict says what failed.)
+            self.write(self._threshold_changes())
 
 
 class LiveDisplay(Participant):

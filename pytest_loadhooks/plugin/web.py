@@ -249,6 +249,8 @@ class WebSession(Participant):
         environment = run.environment
         if environment is None or not run.thresholds:
             return []
+        if run.live_judge is not None:  # judged each second while the run goes (plugin.live_verdicts)
+            return run.live_judge.rows()
         from .run import LoadResult
 
         now = time.time()

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ..stats import percentile_label
+# run_status and STATUSES moved to verdicts.status (issue 21, judging in one home): re-exported, the old path.
+from ..verdicts.status import STATUSES, run_status  # noqa: F401 - re-export shim
 from .redact import mask_url_credentials
 
 SCHEMA_VERSION = "1.2"
@@ -36,8 +38,6 @@ HISTORY_BASE_KEYS = (
     "num_requests", "num_failures", "total_avg_response_time",
 )
 HISTORY_PERCENTILE_PREFIX = "response_time_percentile_"
-
-STATUSES = ("passed", "failed", "stopped", "errored", "interrupted")
 
 
 def load_schema() -> dict[str, Any]:
@@ -143,29 +143,6 @@ def _host(environment: Any) -> str | None:
         return environment.host
     hosts = sorted({cls.host for cls in getattr(environment, "user_classes", []) if getattr(cls, "host", None)})
     return ", ".join(hosts) or None
-
-
-def run_status(exit_code: int, thresholds_met: bool, interrupted: bool = False, stopped: bool = False,
-               checks_failed: bool = False) -> str:
-    """A run's status, one of ``STATUSES``: the one place that decides it.
-
-    The runner's exit code says whether the run errored (2: a listener, a shape or the
-    runner itself raised, or the run was aborted); a run ended early from outside (Ctrl-C,
-    SIGTERM) is interrupted, and one ended early by a person (the web UI's Stop or End run
-    before its run time) is stopped: either way its numbers are partial, whatever they say.
-    Locust's exit code 1 (failed requests), unmet thresholds and failed run checks (every
-    request failed, a worker lost: ``LoadResult.run_failures``) make it failed. Precedence is
-    errored > interrupted > stopped > failed > passed.
-    """
-    if exit_code not in (0, 1):
-        return "errored"
-    if interrupted:
-        return "interrupted"
-    if stopped:
-        return "stopped"
-    if exit_code == 1 or not thresholds_met or checks_failed:
-        return "failed"
-    return "passed"
 
 
 def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -81,6 +81,8 @@ class Runner:
         """The greenlets the users of the current (or last) run started: ended with the run."""
         # Why the run was ended early from outside ("SIGINT", "SIGTERM"): set by interrupt().
         self.interrupted: str | None = None
+        self.verdict_abort: str | None = None
+        """Why a threshold ended the run early (its ``for`` time breached): set by :meth:`end_on_verdict`."""
         self.start_time: float | None = None
         self.stop_time: float | None = None
         self.history_listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -268,6 +270,16 @@ class Runner:
         message = f"run aborted: {reason}"
         if message not in self.runner_errors:
             self.runner_errors.append(message)
+        self._quit_from_hub()
+
+    def end_on_verdict(self, line: str) -> None:
+        """End the run early because a threshold stayed breached for its ``for`` time (``verdicts.live``).
+
+        Not an error of the run, nor an interruption: a verdict on the target that came early (the
+        run is failed, ``line`` saying why). Users stop as at any stop, through the same quit.
+        """
+        if self.verdict_abort is None:
+            self.verdict_abort = line
         self._quit_from_hub()
 
     def interrupt(self, reason: str) -> None:

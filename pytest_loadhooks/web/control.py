@@ -122,7 +122,7 @@ class RunControl:
 
     def _over(self) -> bool:
         runner = self.runner
-        return self._ended.is_set() or runner.interrupted is not None or any(
+        return self._ended.is_set() or runner.interrupted is not None or runner.verdict_abort is not None or any(
             error.startswith("run aborted") for error in runner.runner_errors)
 
     # -- the buttons --

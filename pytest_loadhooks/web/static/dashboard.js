@@ -139,8 +139,10 @@
     }
     status.thresholds.forEach(function (t) {
       var li = document.createElement("li");
-      li.className = t.passed ? "pass" : "fail";
-      li.textContent = t.passed ? t.expression : t.message;
+      // Judged live (t.state: waiting, passing, failing), or the verdict once the run is over.
+      li.className = t.state ? { waiting: "wait", passing: "pass", failing: "fail" }[t.state] : (t.passed ? "pass" : "fail");
+      li.textContent = t.state ? t.expression + " \u2014 " + t.message : (t.passed ? t.expression : t.message);
+      if (t.state) { li.setAttribute("data-state", t.state); }
       list.appendChild(li);
     });
     var timeline = status.timeline;
