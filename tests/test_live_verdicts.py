@@ -21,6 +21,8 @@ import re
 
 import pytest
 from plugin_helpers import load_args
+from test_web_ui import URL_CONFTEST, sessions
+from test_web_ui_browser import drive
 
 from pytest_loadhooks import compare, report
 from pytest_loadhooks.compare import rules as compare_rules
@@ -32,6 +34,7 @@ from pytest_loadhooks.verdicts.thresholds import ThresholdError, parse
 from pytest_loadhooks.verdicts.rules import RuleError, parse_rule
 
 pytest_plugins = ["pytester"]
+__all__ = ["sessions"]  # the fixture, shared with test_web_ui.py
 
 SLOW_MODULE = '''
 from pytest_loadhooks import HttpUser, task, constant
@@ -193,3 +196,48 @@ def test_a_master_judges_its_workers_merged_stats_and_the_option_aborts_every_th
     run = json.loads((pytester.path / "run.json").read_text())["run"]
     assert run["status"] == "failed" and run["run_failures"][0].startswith("aborted at 00:0"), run
     assert run["duration"] < 20, run
+
+
+def test_the_web_ui_shows_each_threshold_s_live_state_and_the_abort(pytester, target, sessions, tmp_path):
+    """In chromium: the thresholds card says 'waiting' before the form's start, then each threshold's
+    state as the run goes (a failing one counting its breach toward its abort), then the verdict."""
+    pytester.makeconftest(URL_CONFTEST)
+    pytester.makepyfile(test_slow=SLOW_MODULE)
+    expression = "GET /slow: p95 < 100 for 4s"
+    session = sessions(pytester.path, ["--load-web-wait", "--load-web-port=0", f"--load-host={target}",
+                                       "--load-run-time=60s", "--load-json=report.json",
+                                       f"--load-threshold={expression}", "--load-threshold=fail_ratio < 50%"])
+    seen = drive("thresholds", session.url(), tmp_path / "shots")
+    assert [t["state"] for t in seen["before"]] == ["waiting", "waiting"], seen
+    live_states = {t["text"].split(" \u2014 ")[0]: t for t in seen["live"]}
+    failing, passing = live_states[expression], live_states["fail_ratio < 50%"]
+    assert failing["state"] == "failing" and failing["cls"] == "fail", failing
+    assert re.search(r"failing for [1-9] s \(aborts at 4 s\): p95 of GET /slow = \d+\.\d ms, limit < 100\.0 ms",
+                     failing["text"]), failing
+    assert passing["state"] == "passing" and passing["cls"] == "pass", passing
+    verdict = seen["verdict"]
+    assert verdict["status"] == "failed", verdict
+    assert any(line.startswith("aborted at 00:0") and expression in line for line in verdict["lines"]), verdict
+    out = session.finish(timeout=60)
+    assert session.process.returncode == 1, out
+    run = json.loads((pytester.path / "report.json").read_text())["run"]
+    assert run["status"] == "failed" and run["run_failures"][0].startswith("aborted at 00:0"), run
+    # Judged from the form's start, not the session's: the abort's clock is the run's own (about 5 s in).
+    assert int(re.match(r"aborted at 00:(\d\d)", run["run_failures"][0])[1]) <= run["duration"] + 1, run
+    assert run["duration"] < 20, run
+
+
+def test_the_example_aborts_when_its_checkout_slows_down(target):
+    """examples/live_verdicts: passing at first, the checkout slows after 3 s, its 5 s window's p95 breaks
+    200 ms and the run is aborted 3 s later, far before its 60 s."""
+    from test_examples import run_example
+
+    result = run_example("live_verdicts", target, "--load-run-time=60s", "--load-users=4", "--load-live-interval=1")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "threshold 'POST /checkout: p95 < 200 over 5s for 3s' passing" in output
+    began, aborted = _abort_timing(output, "POST /checkout: p95 < 200 over 5s for 3s")
+    assert aborted - began in (2, 3, 4), output  # 3 s after the first failing tick, ±1 s
+    assert "FAILED examples/live_verdicts/test_checkout.py::load_run - aborted at 00:" in output, output
+    assert re.search(r"  FAILED aborted at 00:\d\d: p95 of POST /checkout over 5 s \d+\.\d ms > 200\.0 ms for 3 s",
+                     output), output

@@ -32,6 +32,7 @@ class LiveVerdicts(Participant):
         self.live: LiveJudge | None = None
         self._greenlet: Any = None
         self._started = 0.0
+        self._run_start: float | None = None
 
     def started(self, run: LoadRun, runner: Any) -> None:
         if not run.thresholds:
@@ -55,10 +56,25 @@ class LiveVerdicts(Participant):
     def _tick(self, runner: Any) -> None:
         judge = self.live
         assert judge is not None
+        elapsed = self._elapsed(runner)
+        if elapsed is None:
+            return  # a web UI waiting for its form: nothing runs, nothing to judge
         already = judge.aborted
-        judge.tick(runner.stats, time.monotonic() - self._started)
+        judge.tick(runner.stats, elapsed)
         if judge.aborted is not None and already is None:
             runner.end_on_verdict(judge.aborted)
+
+    def _elapsed(self, runner: Any) -> float | None:
+        """Seconds since the run's latest start: the runner's, so that a run the web UI starts from its
+        form (or starts again) is judged from that start, as its end verdict is; None before any start."""
+        start = getattr(runner, "start_time", None)
+        if start is None:
+            return None
+        if start != self._run_start:  # a new start: the stats began again, and so do the breaches
+            self._run_start = start
+            if self.live is not None:
+                self.live.restart()
+        return max(time.time() - start, 0.0)
 
     def run_ended(self, run: LoadRun, runner: Any, ended_early: bool) -> None:
         if self._greenlet is None:
@@ -67,7 +83,9 @@ class LiveVerdicts(Participant):
         self._greenlet = None
         if self.live is not None:
             # The last seconds judged too (a windowed threshold's last window); the run is over: no abort now.
-            self.live.tick(runner.stats, time.monotonic() - self._started, may_abort=False)
+            elapsed = self._elapsed(runner)
+            if elapsed is not None:
+                self.live.tick(runner.stats, elapsed, may_abort=False)
 
     def judge(self, run: LoadRun, result: LoadResult) -> None:
         if self.live is not None:

@@ -190,6 +190,14 @@ class LiveJudge:
                 self.changes.append(self.aborted)
         return changed
 
+    def restart(self) -> None:
+        """The run started again (the web UI's form, after a stop): its stats and its clock begin anew,
+        so do breaches and windows. What a window judged before is kept (it happened)."""
+        for live in self.states:
+            live.state, live.measured, live.breached_since = WAITING, None, None
+        for snapshots in self._snapshots.values():
+            snapshots.clear()
+
     def rows(self) -> list[dict[str, Any]]:
         return [live.to_dict(self.elapsed) for live in self.states]
 

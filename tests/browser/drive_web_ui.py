@@ -5,6 +5,7 @@
     python tests/browser/drive_web_ui.py pages URL --shots DIR
     python tests/browser/drive_web_ui.py start URL --shots DIR --field NAME=VALUE ...
     python tests/browser/drive_web_ui.py stop URL --shots DIR
+    python tests/browser/drive_web_ui.py thresholds URL --shots DIR
 
 Each scenario clicks the dashboard's own buttons and fills its own forms; nothing is posted behind the
 page's back. Runs in its own process (Playwright's sync API does not mix with gevent's patching) and
@@ -215,9 +216,35 @@ def stop(page: Page, url: str, shots: Path) -> dict:
     return steps.seen
 
 
+THRESHOLDS = """() => Array.from(document.querySelectorAll('#thresholds li')).map(li => ({
+  state: li.getAttribute('data-state'), cls: li.className, text: li.textContent,
+}))"""
+
+
+def thresholds(page: Page, url: str, shots: Path) -> dict:
+    """The thresholds card as the run goes: waiting before the form's start, then each threshold's live
+    state (one passing, one failing and counting its breach), then the verdict the abort gave."""
+    steps = Steps(page, shots)
+    page.goto(url)
+    steps.wait_until("d.state === 'ready'")
+    page.wait_for_function(f"() => ({THRESHOLDS})().length > 0", timeout=TIMEOUT_MS)
+    steps.seen["before"] = page.evaluate(THRESHOLDS)
+    set_users(page, 2)
+    page.click("#start")
+    page.wait_for_function(f"() => ({THRESHOLDS})().some(t => t.state === 'failing' && /failing for [1-9]/.test(t.text))"
+                           f" && ({THRESHOLDS})().some(t => t.state === 'passing')", timeout=TIMEOUT_MS)
+    steps.seen["live"] = page.evaluate(THRESHOLDS)
+    page.screenshot(path=str(shots / "01-live-thresholds.png"), full_page=True)
+    page.wait_for_function(f"() => ({VERDICT})() !== null", timeout=TIMEOUT_MS)
+    steps.seen["verdict"] = page.evaluate(VERDICT)
+    steps.seen["after"] = page.evaluate(THRESHOLDS)
+    page.screenshot(path=str(shots / "02-verdict.png"), full_page=True)
+    return steps.seen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["controls", "login", "pages", "start", "stop"])
+    parser.add_argument("scenario", choices=["controls", "login", "pages", "start", "stop", "thresholds"])
     parser.add_argument("url")
     parser.add_argument("--shots", required=True, type=Path)
     parser.add_argument("--username", default="admin")
@@ -239,6 +266,8 @@ def main() -> None:
             seen = pages(page, url, args.shots)
         elif args.scenario == "stop":
             seen = stop(page, url, args.shots)
+        elif args.scenario == "thresholds":
+            seen = thresholds(page, url, args.shots)
         else:
             seen = start(page, url, args.shots, args.field)
         browser.close()
