@@ -94,7 +94,7 @@ def test_the_old_paths_are_shims_of_the_one_home():
     assert plugin_thresholds.parse is thresholds.parse and plugin_thresholds.Threshold is thresholds.Threshold
     assert compare_rules.parse_rule is rules.parse_rule is compare.parse_rule and compare.judge is rules.judge
     assert report_data.run_status is status.run_status and report_data.STATUSES is status.STATUSES
-    assert report.data.run_status("passed" and 0, thresholds_met=True, aborted=True) == "failed"
+    assert report.data.run_status(0, thresholds_met=True, aborted=True) == "failed"
 
 
 def test_an_aborted_run_is_failed_below_errored_interrupted_and_stopped():
