@@ -80,6 +80,18 @@ def test_thresholds_and_rules_read_one_unit_and_metric_grammar():
         parse_rule("rps:-3ms")
 
 
+def test_a_rule_scoped_to_a_method_alone_judges_every_endpoint_of_that_method():
+    """'GET: p95:+10%' reads as a threshold's 'GET:' does: every GET endpoint (it was the name 'GET')."""
+    def row(method, name, base, now):
+        return {"side": "both", "method": method, "name": name, "metrics": {"p95": {"baseline": base, "current": now}}}
+
+    comparison = {"baseline": {"label": "0001_main"}, "rows": [
+        row("GET", "/a", 100, 200), row("GET", "/b", 100, 105), row("POST", "/a", 100, 900),
+        {"side": "total", "method": "", "name": "Aggregated", "metrics": {"p95": {"baseline": 100, "current": 300}}}]}
+    outcomes = rules.judge(comparison, [parse_rule("GET: p95:+10%")])
+    assert [(o.passed, o.endpoint) for o in outcomes] == [(False, "GET /a")], outcomes
+
+
 def test_windows_and_abort_times_parse_and_bad_ones_are_one_line_errors():
     threshold = parse("GET /x: p95 < 500 over 10s for 1m30s")
     assert (threshold.window, threshold.abort_after, threshold.limit) == (10.0, 90.0, 500.0)
