@@ -11,6 +11,7 @@ the judge's line. A master judges its workers' merged stats; a worker judges not
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ from .lifecycle import Participant
 
 if TYPE_CHECKING:
     from .run import LoadResult, LoadRun
+
+logger = logging.getLogger(__name__)
 
 TICK = 1.0
 """Seconds between two judgements: the issue's "each second"."""
@@ -51,7 +54,11 @@ class LiveVerdicts(Participant):
         while True:
             ticks += 1  # on the second marks of the run, not drifting by each tick's own time
             gevent.sleep(max(self._started + ticks * TICK - time.monotonic(), 0.0))
-            self._tick(runner)
+            try:
+                self._tick(runner)
+            except Exception:  # noqa: BLE001 - judging live must never break the run; its end verdict still comes
+                logger.exception("live verdicts: a judgement failed; the thresholds are judged at the run's end")
+                return
 
     def _tick(self, runner: Any) -> None:
         judge = self.live

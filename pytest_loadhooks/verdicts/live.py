@@ -207,7 +207,7 @@ class LiveJudge:
             entry, duration = select_entry(stats, threshold.name, threshold.method), elapsed
         else:
             entry, duration = self._window(threshold, stats, elapsed)
-        measured = measure_entry(entry, threshold, duration) if entry is not None and entry.num_requests else None
+        measured = _measure(entry, threshold, duration)
         live.measured = measured
         if measured is None:
             live.state, live.breached_since = WAITING, None
@@ -266,6 +266,17 @@ class LiveJudge:
         return (f"aborted at {clock(elapsed)}: {threshold.metric} of {threshold.scope}{window} {live.shown()} "
                 f"{relation} {threshold.definition.format_threshold(threshold.limit)} for "
                 f"{format_seconds(live.abort_after)} (threshold {threshold.label})")
+
+
+def _measure(entry: Any, threshold: Threshold, duration: float) -> float | None:
+    """A threshold's figure now; None when nothing matched, or when its metric cannot be read while the run
+    goes (a ``METRICS`` row reading what only a finished run has): then only the end verdict judges it."""
+    if entry is None or not entry.num_requests:
+        return None
+    try:
+        return measure_entry(entry, threshold, duration)
+    except (AttributeError, TypeError, KeyError, ValueError, ZeroDivisionError):
+        return None
 
 
 def _worse(threshold: Threshold, measured: float, kept: Verdict) -> bool:
