@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..compare import Rule, RuleError, compare_documents, judge, parse_rules
-from .lifecycle import Participant
 from ..verdicts.thresholds import Threshold, Verdict
+from .lifecycle import Participant
 
 if TYPE_CHECKING:
     from .run import LoadResult, LoadRun

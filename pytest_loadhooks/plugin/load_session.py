@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..verdicts.thresholds import Threshold, ThresholdError, marker_expressions, parse_all
 from . import options as opts
 from .custom_args import ArgumentRegistry
 from .pytest_compat import capture_suspended
-from ..verdicts.thresholds import Threshold, ThresholdError, marker_expressions, parse_all
 
 if TYPE_CHECKING:
     from .distributed import NodeSettings

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..verdicts.thresholds import Threshold, Verdict
 from . import lifecycle
 from .options import RUN_SETTINGS
-from ..verdicts.thresholds import Threshold, Verdict
 
 if TYPE_CHECKING:
     # The plugin builds settings in every session; the engine is imported only when a run starts.
@@ -342,9 +342,9 @@ class LoadRun:
     """Whether an item reported the verdict (the run's own item, or the test a marked run belongs to)."""
     notices: list[str] = field(default_factory=list)  # said once after collection, before any traffic
     participants: list[RunParticipant] = field(default_factory=list)
+    """What joins the run besides itself, in the order ``plugin.participants.participants_for`` gives."""
     live_judge: Any = None
     """The thresholds judged while the run goes (``verdicts.live.LiveJudge``), once its traffic started."""
-    """What joins the run besides itself, in the order ``plugin.participants.participants_for`` gives."""
 
     def create_environment(self) -> Environment:
         """The run's Environment with its runner, ``init`` fired (once)."""
