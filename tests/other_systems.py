@@ -121,25 +121,35 @@ class PostgresServer:
 
 
 class MosquittoServer:
-    """Debian's Mosquitto on a free port: anonymous clients may use loadtest/# only (its ACL)."""
+    """Debian's Mosquitto on a free port: user ``loadtest`` (password ``secret``) may use loadtest/#
+    only (its ACL); anonymous clients are refused."""
+
+    USER, PASSWORD = "loadtest", "secret"
 
     def __init__(self) -> None:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not os.path.exists(binary):
             raise RuntimeError("mosquitto is missing: apt-get install mosquitto (see scripts/setup-dev.sh)")
         self.dir = Path(tempfile.mkdtemp(prefix="loadhooks-mqtt-"))
-        self.dir.chmod(0o755)  # mosquitto may drop root for its own user before reading the ACL
+        self.dir.chmod(0o755)  # as root, mosquitto reads its files as its own user
         self.port = free_port()
-        acl = self.dir / "acl"
-        acl.write_text("topic readwrite loadtest/#\n")
-        config = self.dir / "mosquitto.conf"
-        config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\nacl_file {acl}\n"
-                          "persistence false\nmax_queued_messages 100000\n")
-        for path in (acl, config):
-            path.chmod(0o644)
+        acl, passwords, config = self.dir / "acl", self.dir / "passwords", self.dir / "mosquitto.conf"
+        self.log = self.dir / "mosquitto.log"
+        acl.write_text(f"user {self.USER}\ntopic readwrite loadtest/#\n")
+        subprocess.run([shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd", "-b", "-c", str(passwords),
+                        self.USER, self.PASSWORD], check=True, capture_output=True)
+        self.log.touch()
+        config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+                          f"acl_file {acl}\npersistence false\nmax_queued_messages 100000\n"
+                          f"log_dest file {self.log}\nlog_type all\nconnection_messages true\n")
+        for path in (acl, passwords, config, self.log):
+            path.chmod(0o666 if path == self.log else 0o644)
         self.process = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
+
+    def log_lines(self) -> list[str]:
+        return self.log.read_text(errors="replace").splitlines()
 
     def stop(self) -> None:
         stop_process(self.process)

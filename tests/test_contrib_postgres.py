@@ -74,18 +74,3 @@ def test_postgres_user_counts_failures_and_gevent(pytester, postgres, monkeypatc
     (slow,) = [r for r in requests if r["name"] == "slow"]
     assert slow["type"] == "postgres_success" and slow["response_time"] >= 1400
     assert len(during(slow, requests)) >= 5, during(slow, requests)
-
-
-def test_missing_extra_is_one_line(pytester):
-    pytester.makepyfile(test_import='''
-        import sys
-        import pytest
-
-        def test_import_names_the_extra():
-            sys.modules["psycopg"] = None  # as if psycopg were not installed
-            with pytest.raises(ImportError) as info:
-                import pytest_loadhooks.contrib.postgres
-            assert str(info.value) == ("pytest_loadhooks.contrib.postgres needs the 'psycopg' package, which is "
-                                       "not installed: pip install 'pytest-loadhooks[postgres]'")
-    ''')
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -25,12 +25,13 @@ def require(module: str, extra: str, feature: str) -> ModuleType:
     """Import ``module`` or raise :class:`MissingExtraError` naming ``pytest-loadhooks[extra]``.
 
     ``feature`` is what the user imported (e.g. ``pytest_loadhooks.contrib.postgres``). Only
-    a missing ``module`` itself (or its own top-level package) becomes the one-line error: an
-    ImportError from inside an installed library is a real fault and propagates unchanged.
+    a missing ``module`` itself (or a package it is in) becomes the one-line error: a module
+    missing for an installed library (its own broken dependency) is a real fault and
+    propagates unchanged.
     """
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as error:
-        if error.name is None or not module.startswith(error.name.split(".")[0]):
+        if error.name is None or not (module == error.name or module.startswith(error.name + ".")):
             raise
         raise MissingExtraError(missing_extra_message(module, extra, feature), name=module) from None
