@@ -209,3 +209,12 @@ class DelayingProxy:
     def stop(self) -> None:
         self._closing = True
         self.listener.close()
+
+
+def run_example(name: str, env: dict[str, str], *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run examples/other_systems/<name>_loadtest.py as its docs say, with ``env`` pointing it at a server."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("LOADHOOKS_")}
+    command = [sys.executable, "-m", "pytest", str(EXAMPLES / f"{name}_loadtest.py"), "--load-users=2",
+               "--load-spawn-rate=10", "--load-run-time=1s", "-p", "no:cacheprovider", *args]
+    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**environment, **env})

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from other_systems import REQUEST_RECORDER, DelayingProxy, MosquittoServer, during, read_requests, run_args
+from other_systems import REQUEST_RECORDER, DelayingProxy, MosquittoServer, during, read_requests, run_args, run_example
 
 mqtt = pytest.importorskip("paho.mqtt.client")  # the `mqtt` extra, pulled by the `test` extra
 
@@ -161,3 +161,11 @@ def test_mqtt_user_counts_failures_and_gevent(pytester, mosquitto, monkeypatch):
     (slow,) = made("publish:1:loadtest/slow")
     assert slow["response_time"] >= 900
     assert len(during(slow, requests)) >= 5, during(slow, requests)
+
+
+def test_mqtt_example_runs(mosquitto, tmp_path):
+    env = {"MQTT_HOST": "127.0.0.1", "MQTT_PORT": str(mosquitto.port), "MQTT_USERNAME": mosquitto.USER,
+           "MQTT_PASSWORD": mosquitto.PASSWORD}
+    result = run_example("mqtt", env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout and "subscribe:1:loadtest/commands" in result.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from other_systems import REQUEST_RECORDER, PostgresServer, during, read_requests, run_args
+from other_systems import REQUEST_RECORDER, PostgresServer, during, read_requests, run_args, run_example
 
 psycopg = pytest.importorskip("psycopg")  # the `postgres` extra, pulled by the `test` extra
 
@@ -74,3 +74,10 @@ def test_postgres_user_counts_failures_and_gevent(pytester, postgres, monkeypatc
     (slow,) = [r for r in requests if r["name"] == "slow"]
     assert slow["type"] == "postgres_success" and slow["response_time"] >= 1400
     assert len(during(slow, requests)) >= 5, during(slow, requests)
+
+
+def test_postgres_example_runs(postgres, tmp_path):
+    env = {"PGHOST": "127.0.0.1", "PGPORT": str(postgres.port), "PGUSER": "postgres", "PGDATABASE": "postgres"}
+    result = run_example("postgres", env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout and "postgres_success" in result.stdout

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from other_systems import REQUEST_RECORDER, ExampleServer, during, read_requests, run_args
+from other_systems import REQUEST_RECORDER, ExampleServer, during, read_requests, run_args, run_example
 
 pytest.importorskip("socketio")  # the `socketio` extra, pulled by the `test` extra
 
@@ -121,3 +121,9 @@ def test_socketio_user_counts_failures_and_gevent(pytester, socketio_server, mon
     (slow,) = made("WSC", "slow")
     assert seen["slow"] == 1 and slow["response_time"] >= 1400
     assert len(during(slow, requests)) >= 5, during(slow, requests)
+
+
+def test_socketio_example_runs(socketio_server, tmp_path):
+    result = run_example("socketio", {"SOCKETIO_URL": socketio_server.url}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout and "chat_message" in result.stdout
