@@ -54,6 +54,10 @@ class PublishedMessageContext(NamedTuple):
     start_time: float
     payload_size: int
 
+    def as_context(self) -> dict[str, Any]:
+        """The request's context fields (as Locust's: the tuple's fields by name)."""
+        return {"qos": self.qos, "topic": self.topic, "start_time": self.start_time, "payload_size": self.payload_size}
+
 
 class MqttError(Exception):
     """A paho error code or broker reason code, as a request's exception."""
@@ -105,7 +109,7 @@ class MqttClient(mqtt.Client):
         context = PublishedMessageContext(qos, topic, time.time(), _payload_size(payload))
         info = super().publish(topic, payload=payload, qos=qos, retain=retain, properties=properties)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
-            self._fire(self._generate_event_name("publish", qos, topic), 0, _error(info.rc), context._asdict())
+            self._fire(self._generate_event_name("publish", qos, topic), 0, _error(info.rc), context.as_context())
         elif info.mid in self._early_publish_acks:  # paho reported it before publish returned
             acked, reason = self._early_publish_acks.pop(info.mid)
             self._report_publish(context, acked, reason)
@@ -135,7 +139,7 @@ class MqttClient(mqtt.Client):
     def _report_publish(self, context: PublishedMessageContext, acked: float, reason: Any) -> None:
         failed = reason is not None and getattr(reason, "is_failure", False)
         self._fire(self._generate_event_name("publish", context.qos, context.topic),
-                   (acked - context.start_time) * 1000, _error(reason) if failed else None, context._asdict(),
+                   (acked - context.start_time) * 1000, _error(reason) if failed else None, context.as_context(),
                    response_length=context.payload_size, start_time=context.start_time)
 
     def _on_publish_cb(self, client: Any, userdata: Any, mid: int, reason_code: Any = None,
