@@ -11,6 +11,7 @@ from collections import Counter
 
 import pytest
 
+from conftest import free_port
 from other_systems import REQUEST_RECORDER, DelayingProxy, MosquittoServer, during, read_requests, run_args, run_example
 
 mqtt = pytest.importorskip("paho.mqtt.client")  # the `mqtt` extra, pulled by the `test` extra
@@ -59,6 +60,15 @@ class Trespasser(Broker):
 class Intruder(Broker):
     fixed_count = 1
     password = "wrong password"
+    wait_time = constant(30)
+
+    @task
+    def idle(self):
+        gevent.sleep(0)
+
+class Unreachable(Broker):
+    fixed_count = 1
+    port = int(os.environ["LOADTEST_CLOSED_PORT"])
     wait_time = constant(30)
 
     @task
@@ -123,9 +133,10 @@ def test_mqtt_user_counts_failures_and_gevent(pytester, mosquitto, monkeypatch):
     try:
         monkeypatch.setenv("LOADTEST_MQTT_PORT", str(mosquitto.port))
         monkeypatch.setenv("LOADTEST_SLOW_MQTT_PORT", str(proxy.port))
+        monkeypatch.setenv("LOADTEST_CLOSED_PORT", str(free_port()))
         pytester.makeconftest(REQUEST_RECORDER)
         pytester.makepyfile(test_mqtt_load=LOAD_MODULE)
-        result = pytester.runpytest_subprocess(*run_args(users=5))
+        result = pytester.runpytest_subprocess(*run_args(users=6))
         result.assert_outcomes(passed=1)
         requests = read_requests(pytester.path)
         published = Counter(r["name"].split(":", 2)[2] for r in requests
@@ -147,9 +158,11 @@ def test_mqtt_user_counts_failures_and_gevent(pytester, mosquitto, monkeypatch):
         return sum(1 for line in log if re.search(pattern, line))
 
     assert len(made("connect")) == logged(r"New client connected from .* as locust-")
-    refused = made("connect", failed=True)
+    failed_connects = made("connect", failed=True)
+    refused = [r for r in failed_connects if "Not authorized" in r["exception"]]
     assert refused and len(refused) == logged(r"Sending CONNACK to .* \(0, 5\)")
-    assert all("Not authorized" in r["exception"] for r in refused)
+    unreachable = [r for r in failed_connects if r not in refused]
+    assert unreachable and all("could not connect to 127.0.0.1:" in r["exception"] for r in unreachable)
     assert len(made("subscribe:1:loadtest/in")) == logged(r"Received SUBSCRIBE from locust-") > 0
     assert len(made("connect")) == 4  # two Publishers, the Trespasser and the SlowBrokerPublisher
     denied = made("publish:1:forbidden/topic", failed=True)
