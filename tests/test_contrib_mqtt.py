@@ -1,6 +1,6 @@
-"""MqttUser against a real Mosquitto: publishes equal the messages a subscriber received, connects and
-subscribes equal the broker's log, a subscription its ACL refuses fails, and the other users go on
-while one user's broker answers slowly (through a delaying proxy)."""
+"""MqttUser against a real Mosquitto: publishes equal the messages a subscriber received; connects,
+subscriptions, refused logins and publishes its ACL denies (MQTT 5) equal the broker's log, the last
+two as failures; the other users go on while one user's broker answers slowly (a delaying proxy)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ import threading
 import time
 from collections import Counter
 
+import paho.mqtt.client as mqtt  # the `mqtt` extra, which the `test` extra pulls
 import pytest
+from other_systems import (
+    REQUEST_RECORDER,
+    DelayingProxy,
+    MosquittoServer,
+    during,
+    read_requests,
+    run_args,
+    run_example,
+)
 
 from conftest import free_port
-from other_systems import REQUEST_RECORDER, DelayingProxy, MosquittoServer, during, read_requests, run_args, run_example
-
-mqtt = pytest.importorskip("paho.mqtt.client")  # the `mqtt` extra, pulled by the `test` extra
 
 LOAD_MODULE = '''
 import os

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+import psycopg  # the `postgres` extra, which the `test` extra pulls: missing, the module fails loudly
 import pytest
-
 from other_systems import REQUEST_RECORDER, PostgresServer, during, read_requests, run_args, run_example
-
-psycopg = pytest.importorskip("psycopg")  # the `postgres` extra, pulled by the `test` extra
 
 LOAD_MODULE = '''
 import os

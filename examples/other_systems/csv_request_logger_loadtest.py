@@ -44,4 +44,5 @@ def test_every_request_has_a_row(load_result):
     with open(CSV_PATH, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == load_result.num_requests
-    assert {row["status_code"] for row in rows if row["name"] == "/status/404"} == {"404"}
+    assert all(row["status_code"] == "200" for row in rows if row["name"] == "/page")
+    assert all(row["status_code"] == "404" and row["exception"] for row in rows if row["name"] == "/status/404")

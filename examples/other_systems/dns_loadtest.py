@@ -2,7 +2,8 @@
 
     pip install 'pytest-loadhooks[dns]'
     python examples/other_systems/dns_zone_server.py --port 5353 &
-    DNS_SERVER=127.0.0.1 DNS_PORT=5353 pytest examples/other_systems/dns_loadtest.py --load-users=4 --load-run-time=10s
+    DNS_SERVER=127.0.0.1 DNS_PORT=5353 \
+        pytest examples/other_systems/dns_loadtest.py --load-users=4 --load-run-time=10s
 
 Point DNS_SERVER/DNS_PORT at your own server and change the names; load only servers you run.
 """
@@ -42,7 +43,9 @@ class Resolver(DNSUser):
         self.client.udp(query, SERVER, port=PORT, timeout=5, name="nxdomain")
 
 
-@pytest.mark.thresholds("udp: fail_ratio == 0", "tcp: fail_ratio == 0")
+@pytest.mark.thresholds("udp: fail_ratio == 0")
 def test_known_names_resolve(load_result):
     assert load_result.entry("udp", method="DNS").num_requests > 0
-    assert load_result.entry("nxdomain", method="DNS").fail_ratio == 1
+    over_tcp, unknown = load_result.entry("tcp", method="DNS"), load_result.entry("nxdomain", method="DNS")
+    assert over_tcp is None or over_tcp.num_failures == 0  # (a short run may pick no such task)
+    assert unknown is None or unknown.fail_ratio == 1

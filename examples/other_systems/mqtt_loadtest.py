@@ -2,7 +2,8 @@
 
     pip install 'pytest-loadhooks[mqtt]'
     mosquitto -p 1883 &          # Debian: apt-get install mosquitto
-    MQTT_HOST=127.0.0.1 MQTT_PORT=1883 pytest examples/other_systems/mqtt_loadtest.py --load-users=4 --load-run-time=10s
+    MQTT_HOST=127.0.0.1 MQTT_PORT=1883 \
+        pytest examples/other_systems/mqtt_loadtest.py --load-users=4 --load-run-time=10s
 
 MQTT_USERNAME/MQTT_PASSWORD log in where the broker asks for it.
 """

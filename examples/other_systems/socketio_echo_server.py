@@ -15,13 +15,13 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import argparse  # noqa: E402 - after monkey-patching, as gevent asks
-import json  # noqa: E402
-from collections import Counter  # noqa: E402
+import argparse
+import json
+from collections import Counter
 
-import gevent  # noqa: E402
-import socketio  # noqa: E402
-from gevent.pywsgi import WSGIServer  # noqa: E402
+import gevent
+import socketio
+from gevent.pywsgi import WSGIServer
 
 
 def build(slow_seconds: float):

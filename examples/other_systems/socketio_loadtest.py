@@ -2,7 +2,8 @@
 
     pip install 'pytest-loadhooks[socketio]'
     python examples/other_systems/socketio_echo_server.py --port 5001 &
-    SOCKETIO_URL=http://127.0.0.1:5001 pytest examples/other_systems/socketio_loadtest.py --load-users=4 --load-run-time=10s
+    SOCKETIO_URL=http://127.0.0.1:5001 \
+        pytest examples/other_systems/socketio_loadtest.py --load-users=4 --load-run-time=10s
 """
 
 import os
