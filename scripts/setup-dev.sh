@@ -20,3 +20,13 @@ if ! command -v chromium >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 chromium --version 2>/dev/null | tail -1
+
+# Issue 23 (contrib users for other systems): the real servers tests/test_contrib_*.py start:
+# PostgreSQL (initdb/pg_ctl under /usr/lib/postgresql/*/bin) and Mosquitto. Only when missing.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! [ -x /usr/sbin/mosquitto ]; then
+    SUDO=""
+    if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq postgresql mosquitto >/dev/null
+fi
