@@ -79,6 +79,77 @@ def _unpacked(value: int, length: int) -> array:
     return counts
 
 
+_DENSE_TYPES: dict[int | str, Any] = {}
+"""numpy's little-endian unsigned dtypes by item width (made once: a dtype from a string is parsed)."""
+
+
+def _dense_types(numpy: Any) -> dict[int | str, Any]:
+    if not _DENSE_TYPES:
+        _DENSE_TYPES.update({width: numpy.dtype(f"<u{width}") for width in (1, 2, 4, 8)})
+        _DENSE_TYPES["slots"] = numpy.dtype(numpy.uint64)  # the array's own, native order
+    return _DENSE_TYPES
+
+
+def _narrowest(values: array) -> tuple[int, bytes]:
+    """``(item width, little-endian bytes)`` of counts in the narrowest unsigned type that holds them."""
+    top = max(values, default=0)
+    code = "B" if top < 1 << 8 else "H" if top < 1 << 16 else "I" if top < 1 << 32 else "Q"
+    packed = array(code, values)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.itemsize, packed.tobytes()
+
+
+DENSE_SLOTS_PER_BUCKET = 5
+"""A dense run costs a byte or two a slot on the wire, a msgpack ``{index: count}`` pair about four
+or five: a run is sent dense while it spans at most this many slots per bucket it holds."""
+
+
+def _dense_run(indexes: list[int]) -> tuple[int, int]:
+    """``(low, high)``: the positions in ascending ``indexes`` of the run worth sending dense,
+    trimmed at whichever end lies further from its neighbour until it is dense enough."""
+    low, high = 0, len(indexes)
+    while high - low > 1 and indexes[high - 1] - indexes[low] + 1 > DENSE_SLOTS_PER_BUCKET * (high - low):
+        if indexes[low + 1] - indexes[low] > indexes[high - 1] - indexes[high - 2]:
+            low += 1
+        else:
+            high -= 1
+    if high - low == 1:  # one bucket alone is cheaper as a pair
+        return 0, 0
+    return low, high
+
+
+_PACKED_TYPES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+"""The unsigned array types of the packed form's dense counts, by item width."""
+
+
+def _packed_fields(packed: Any) -> tuple[int, int, bytes, dict[int, int]]:
+    """``(first, width, dense bytes, outliers)`` of :meth:`ResponseTimeHistogram.to_packed`'s form,
+    checked (a ValueError otherwise) without reading the counts."""
+    try:
+        first, width, dense, outliers = packed
+        if width not in _PACKED_TYPES or len(dense) % width:
+            raise ValueError(f"{len(dense)} bytes of {width!r}-byte counts")
+        if type(first) is not int or not 0 <= first <= DENSE_LIMIT - len(dense) // width:
+            raise ValueError(f"dense counts from index {first!r} are not within 0..{DENSE_LIMIT}")
+        if outliers:
+            array("q", outliers.keys())
+            array("Q", outliers.values())
+    except (TypeError, ValueError, OverflowError, AttributeError) as error:
+        raise ValueError(f"a packed histogram must be [first index, 1|2|4|8, counts, {{index: count}}] ({error})") from None
+    return first, width, dense, outliers
+
+
+def packed_parts(packed: Any) -> tuple[int, Any, dict[int, int]]:
+    """A reported histogram (:meth:`ResponseTimeHistogram.to_packed`) as ``(first index, dense counts
+    as a numpy array read in place, {outlier index: count})``, for :meth:`~ResponseTimeHistogram.add_packed`
+    (the master); a malformed one is refused with a ValueError, nothing added yet."""
+    import numpy
+
+    first, width, dense, outliers = _packed_fields(packed)
+    return first, numpy.frombuffer(dense, dtype=_dense_types(numpy)[width]), outliers
+
+
 def bucket_index(response_time: float) -> int:
     """The index of a response time's bucket (see the module's table); negative below 0 ms."""
     if response_time < 1:
@@ -163,6 +234,23 @@ class ResponseTimeHistogram(Mapping):
             index = bucket_index(float(value))
             outliers[index] = outliers.get(index, 0) + int(count)
         self._maybe_widen()
+
+    @classmethod
+    def from_packed(cls, packed: Any) -> ResponseTimeHistogram:
+        """A histogram from :meth:`to_packed`'s form (a ValueError when malformed)."""
+        first, width, dense, outliers = _packed_fields(packed)
+        counts = array(_PACKED_TYPES[width])
+        counts.frombytes(dense)
+        if sys.byteorder == "big":
+            counts.byteswap()
+        buckets = dict(zip(compress(range(first, first + len(counts)), counts), compress(counts, counts)))
+        buckets.update((index, count) for index, count in outliers.items() if count)
+        # Laid out as any histogram would lay these buckets out (no numpy: a worker rebuilds what
+        # it reported this way, and must not pay for importing it).
+        histogram = cls()
+        histogram.outliers = buckets
+        histogram._maybe_widen()
+        return histogram
 
     @classmethod
     def from_indexes(cls, buckets: Mapping[int, int]) -> ResponseTimeHistogram:
@@ -338,6 +426,43 @@ class ResponseTimeHistogram(Mapping):
         buckets = dict(zip(compress(range(len(counts)), counts), compress(counts, counts)))
         buckets.update(self.outliers)
         return buckets
+
+    def to_packed(self) -> list:
+        """``[first index, item width, dense counts, {outlier index: count}]``: what a worker reports.
+
+        The bulk of the buckets as one dense run of slots from ``first``, little-endian unsigned
+        integers of the narrowest width that holds them (a byte each, mostly: a report covers a
+        second or a few); the buckets far from the bulk as ``{index: count}``. msgpack carries the
+        run as one binary string, and the master adds it with one vectorised add
+        (:meth:`add_packed`), without a Python step a bucket. Built without numpy: a worker never
+        needs it (once a report interval, about 20 µs for 150 buckets).
+        """
+        buckets = self.to_indexes()
+        inside = sorted(index for index in buckets if 0 <= index < DENSE_LIMIT)
+        low, high = _dense_run(inside)
+        if low == high:
+            return [0, 1, b"", buckets]
+        first = inside[low]
+        dense = array("Q", bytes((inside[high - 1] + 1 - first) * SLOT_BYTES))
+        for index in inside[low:high]:
+            dense[index - first] = buckets.pop(index)
+        width, packed = _narrowest(dense)
+        return [first, width, packed, buckets]
+
+    def add_packed(self, first: int, counts: Any, outliers: dict[int, int]) -> None:
+        """Add :func:`packed_parts`' dense counts from index ``first`` and outliers (a worker's
+        report): the dense run in one vectorised add into the array, grown to hold it if need be."""
+        import numpy
+
+        end = first + len(counts)
+        if len(counts):
+            if end > len(self.counts):
+                self._grow_to(min(end + GROWTH_STEP, DENSE_LIMIT))
+            slots = numpy.frombuffer(self.counts, dtype=_dense_types(numpy)["slots"])
+            slots[first:end] += counts
+            del slots  # the array must not stay exported: growing it makes a new one anyway
+        if outliers:
+            self._add_outliers(outliers if 0 not in outliers.values() else {i: c for i, c in outliers.items() if c})
 
     def __getitem__(self, value: float) -> int:
         try:

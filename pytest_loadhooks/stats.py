@@ -24,9 +24,10 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 from typing import Any
 
-from .histogram import INDEX_OF_1_MS, INDEX_OF_10_MS, ResponseTimeHistogram, bucket_index
+from .histogram import INDEX_OF_1_MS, INDEX_OF_10_MS, ResponseTimeHistogram, bucket_index, packed_parts
 from .histogram import bucket as bucket, percentile_of as percentile_of  # their home before histogram.py
 from .history import History
 
@@ -142,6 +143,48 @@ def _number_keys(pairs: Any, key_type: type) -> dict:
     """A serialized distribution back as a dict: JSON turns its keys into strings, older wires sent pairs."""
     items = pairs.items() if isinstance(pairs, dict) else pairs
     return {key_type(k): int(v) for k, v in items}
+
+
+_REPORTED_FIGURES = itemgetter("num_requests", "num_failures", "total_response_time", "min_response_time",
+                               "max_response_time", "total_content_length", "start_time", "last_request_timestamp")
+_NUMBER = (int, float)
+
+
+def _reported_entry(data: Any) -> tuple:
+    """A reported entry's ``((name, method), figures, per-second counts, histogram)``, checked (a
+    ValueError otherwise): the figures in :meth:`StatsEntry._add_figures`' order, the histogram as
+    :func:`~pytest_loadhooks.histogram.packed_parts`' pair or a :class:`ResponseTimeHistogram`."""
+    try:
+        name, method = data["name"], data["method"]
+        requests, failures, total_time, low, high, length, start, last = _REPORTED_FIGURES(data)
+        none_requests = data.get("num_none_requests", 0)
+        per_second = (_number_keys(data["num_reqs_per_sec"], int), _number_keys(data["num_fail_per_sec"], int))
+        if "response_time_buckets" in data:
+            histogram: Any = ResponseTimeHistogram.from_indexes(data["response_time_buckets"])
+        elif "response_time_packed" in data:
+            histogram = packed_parts(data["response_time_packed"])
+        else:
+            histogram = ResponseTimeHistogram(data["response_times"])
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"a malformed stats entry ({type(error).__name__}: {error})") from None
+    if not (isinstance(name, str) and isinstance(method, str) and type(requests) is int and type(failures) is int
+            and type(none_requests) is int and type(length) is int and isinstance(total_time, _NUMBER)
+            and isinstance(high, _NUMBER) and isinstance(start, _NUMBER)
+            and (low is None or isinstance(low, _NUMBER)) and (last is None or isinstance(last, _NUMBER))):
+        raise ValueError(f"a stats entry with figures of the wrong types: {name!r} {method!r}")
+    figures = (requests, none_requests, failures, total_time, low, high, length, start, last)
+    return (name, method), figures, per_second, histogram
+
+
+def _reported_total(data: Any) -> tuple[int, int, float | None]:
+    """A report's total: only its counts and start are the master's total's own (the rest is the endpoints')."""
+    try:
+        requests, failures, start = data["num_requests"], data["num_failures"], data["start_time"]
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"a malformed stats total ({type(error).__name__}: {error})") from None
+    if not (type(requests) is int and type(failures) is int and isinstance(start, _NUMBER)):
+        raise ValueError("a stats total with figures of the wrong types")
+    return requests, failures, start
 
 
 class StatsEntry:
@@ -351,8 +394,9 @@ class StatsEntry:
         """Everything the entry counted, as plain data (Locust's keys): what :meth:`unserialize`
         and :meth:`extend` rebuild exactly, on another process or machine.
 
-        ``compact``: the histogram as ``response_time_buckets``, ``{bucket index: count}``,
-        instead of Locust's ``response_times`` (``{ms: count}``): what workers report in.
+        ``compact``: the histogram as ``response_time_packed`` (two little-endian arrays of bucket
+        indexes and counts: :meth:`ResponseTimeHistogram.to_packed`) instead of Locust's
+        ``response_times`` (``{ms: count}``): what workers report in, msgpack only.
         """
         data = {
             "name": self.name,
@@ -370,7 +414,7 @@ class StatsEntry:
             "num_fail_per_sec": dict(self.num_fail_per_sec),
         }
         if compact:
-            data["response_time_buckets"] = self.response_times.to_indexes()
+            data["response_time_packed"] = self.response_times.to_packed()
         else:
             data["response_times"] = self.response_times.to_dict()
         return data
@@ -386,8 +430,10 @@ class StatsEntry:
                      "max_response_time", "total_content_length", "start_time", "last_request_timestamp"):
             setattr(entry, attr, data[attr])
         entry.num_none_requests = data.get("num_none_requests", 0)
-        if "response_time_buckets" in data:
+        if "response_time_buckets" in data:  # {index: count}: the compact form before the packed one
             entry.response_times = ResponseTimeHistogram.from_indexes(data["response_time_buckets"])
+        elif "response_time_packed" in data:
+            entry.response_times = ResponseTimeHistogram.from_packed(data["response_time_packed"])
         else:
             entry.response_times = ResponseTimeHistogram(data["response_times"])
         entry.num_reqs_per_sec = _number_keys(data["num_reqs_per_sec"], int)
@@ -396,22 +442,34 @@ class StatsEntry:
 
     def extend(self, other: StatsEntry) -> None:
         """Add another entry's counts into this one (exact: histograms add bucket by bucket)."""
-        self.num_requests += other.num_requests
-        self.num_none_requests += other.num_none_requests
-        self.num_failures += other.num_failures
-        self.total_response_time += other.total_response_time
-        if other.min_response_time is not None and (
-            self.min_response_time is None or other.min_response_time < self.min_response_time
-        ):
-            self.min_response_time = other.min_response_time
-        self.max_response_time = max(self.max_response_time, other.max_response_time)
-        self.total_content_length += other.total_content_length
-        self.start_time = min(self.start_time, other.start_time)
-        if other.last_request_timestamp is not None:
-            self.last_request_timestamp = max(self.last_request_timestamp or 0.0, other.last_request_timestamp)
+        self._add_figures(other.num_requests, other.num_none_requests, other.num_failures, other.total_response_time,
+                          other.min_response_time, other.max_response_time, other.total_content_length,
+                          other.start_time, other.last_request_timestamp)
         self.response_times.update(other.response_times)
-        _add_counts(self.num_reqs_per_sec, other.num_reqs_per_sec)
-        _add_counts(self.num_fail_per_sec, other.num_fail_per_sec)
+        self._add_per_second(other.num_reqs_per_sec, other.num_fail_per_sec)
+
+    def _add_figures(self, requests: int, none_requests: int, failures: int, total_response_time: float,
+                     min_response_time: float | None, max_response_time: float, content_length: int,
+                     start_time: float, last_request_timestamp: float | None) -> None:
+        """Add counts and extremes from elsewhere: another entry's (:meth:`extend`), or a worker
+        report's read straight from its data (:meth:`RequestStats.add_report`)."""
+        self.num_requests += requests
+        self.num_none_requests += none_requests
+        self.num_failures += failures
+        self.total_response_time += total_response_time
+        if min_response_time is not None and (self.min_response_time is None or min_response_time < self.min_response_time):
+            self.min_response_time = min_response_time
+        if max_response_time > self.max_response_time:
+            self.max_response_time = max_response_time
+        self.total_content_length += content_length
+        if start_time < self.start_time:
+            self.start_time = start_time
+        if last_request_timestamp is not None:
+            self.last_request_timestamp = max(self.last_request_timestamp or 0.0, last_request_timestamp)
+
+    def _add_per_second(self, requests: dict[int, int], failures: dict[int, int]) -> None:
+        _add_counts(self.num_reqs_per_sec, requests)
+        _add_counts(self.num_fail_per_sec, failures)
         # Merged seconds (a worker's report, a run merged from elsewhere) are kept to the window too:
         # a master merges reports for hours and samples no history between some of them.
         for per_second in (self.num_reqs_per_sec, self.num_fail_per_sec):
@@ -912,6 +970,45 @@ class RequestStats:
             self._add_error(error)
         for record in other.exceptions.values():
             self._add_exception(record)
+
+    def add_report(self, data: Any) -> int:
+        """Add a worker's report (:meth:`serialize` data), exactly; returns the requests it counted.
+
+        Checked whole before any of it is added, so a malformed report adds nothing (a ValueError
+        says what is wrong): every entry's figures are read and typed, its histogram read in place
+        as numpy arrays (the packed form workers send; the other forms rebuilt). No entry is
+        rebuilt as an object: the master's own entries take the figures (the master's cost per
+        report is what decides how many workers it keeps up with).
+        """
+        if not isinstance(data, dict):
+            raise ValueError("the stats report is not a mapping")
+        entries = [_reported_entry(item) for item in data.get("entries", [])]
+        total = _reported_total(data["total"]) if "total" in data else (0, 0, None)
+        errors = data.get("errors", {})
+        failures = [StatsError.unserialize(record) for record in (errors.values() if isinstance(errors, dict) else errors)]
+        exceptions = data.get("exceptions", [])
+        for record in exceptions:
+            if not (isinstance(record, dict) and isinstance(record.get("count"), int)
+                    and isinstance(record.get("traceback"), str) and isinstance(record.get("nodes"), list)):
+                raise ValueError("a malformed exception record")
+        for key, figures, per_second, histogram in entries:
+            entry = self.get(*key)
+            entry._add_figures(*figures)
+            if isinstance(histogram, tuple):  # packed_parts'
+                entry.response_times.add_packed(*histogram)
+            else:
+                entry.response_times.update(histogram)
+            entry._add_per_second(*per_second)
+        requests, failed, start_time = total
+        self.total.num_requests += requests
+        self.total.num_failures += failed
+        if start_time is not None and start_time < self.total.start_time:
+            self.total.start_time = start_time
+        for failure in failures:
+            self._add_error(failure)
+        for record in exceptions:
+            self._add_exception(record)
+        return requests
 
     def _add_entry(self, incoming: StatsEntry) -> None:
         """An entry rebuilt for these stats: adopted when its endpoint is new (no copy), else added."""

@@ -241,6 +241,8 @@ class MasterRunner(Runner):
                            "secret", master_bind_host, master_bind_port)
         from ..rpc.transport import Server  # loads pyzmq: only when a master is made
 
+        import numpy  # noqa: F401 - the reports' histograms are added with it: loaded now, not on the first report
+
         self.server = Server(master_bind_host, master_bind_port, secret=secret, max_message_size=max_message_size,
                              on_disconnect=self._on_disconnect)
         self.master_bind_host = master_bind_host
@@ -415,10 +417,9 @@ class MasterRunner(Runner):
         self._send(node.id, "heartbeat")
 
     def _on_stats(self, node: WorkerNode, data: dict[str, Any]) -> None:
-        counted = _checked_stats(data["stats"])  # whole or not at all: a bad report must not half-merge
         user_counts = _user_counts(data.get("user_classes_count") or {})
-        self.stats.extend(counted)
-        node.reported(counted.total.num_requests)
+        requests = self.stats.add_report(data["stats"])  # checked whole first: a bad report must not half-merge
+        node.reported(requests)
         if node.state != STATE_MISSING:
             node.user_classes_count = user_counts
         self.environment.events.worker_report.fire(client_id=node.id, data=data)

@@ -1,0 +1,127 @@
+"""Issue 24: a worker's report travels with packed histograms and the master adds it without
+rebuilding it; what is counted must not change (exact, whole or not at all)."""
+
+from __future__ import annotations
+
+import random
+
+import msgpack
+import pytest
+
+from pytest_loadhooks.histogram import DENSE_LIMIT, ResponseTimeHistogram, packed_parts
+from pytest_loadhooks.rpc.protocol import Message, decode, encode
+from pytest_loadhooks.runners.master import _checked_stats
+from pytest_loadhooks.stats import RequestStats
+
+
+def random_histogram(rng: random.Random, size: int) -> ResponseTimeHistogram:
+    histogram = ResponseTimeHistogram()
+    for _ in range(size):
+        value = rng.choice([rng.lognormvariate(3, 1.5), rng.lognormvariate(4, 0.4), -rng.random() * 5,
+                            rng.random() * 1e7, 1e12, 0.0004])
+        histogram.add(value, rng.choice([1, 1, 1, 300, 70_000, 2**40]))
+    return histogram
+
+
+def over_the_wire(value):
+    return msgpack.unpackb(msgpack.packb(value, use_bin_type=True), raw=False, strict_map_key=False)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_packed_histogram_reads_back_and_adds_exactly(seed):
+    rng = random.Random(seed)
+    for size in (0, 1, 2, 5, 60, 400, 3000):
+        reported = random_histogram(rng, size)
+        packed = over_the_wire(reported.to_packed())
+        assert dict(ResponseTimeHistogram.from_packed(packed).items()) == dict(reported.items())
+        master = random_histogram(rng, rng.choice([0, 10, 2000]))
+        expected = dict(master.items())
+        for value, count in reported.items():
+            expected[value] = expected.get(value, 0) + count
+        master.add_packed(*packed_parts(packed))
+        assert dict(master.items()) == expected
+        assert master.total() == sum(expected.values())
+
+
+def filled(seed: int, endpoints: int = 12) -> RequestStats:
+    rng = random.Random(seed)
+    stats = RequestStats()
+    for i in range(endpoints * 150):
+        name = f"/e{i % endpoints}"
+        stats.log_request("GET" if i % 3 else "POST", name, rng.lognormvariate(3.5, 0.6), rng.randint(0, 900))
+        if i % 40 == 0:
+            stats.log_error("GET", name, "boom")
+    stats.log_request("GET", "/async", None, 0)
+    return stats
+
+
+def test_adding_reports_counts_what_rebuilding_them_counted():
+    reports = [over_the_wire({"stats": filled(seed).serialize(compact=True)})["stats"] for seed in range(4)]
+    rebuilt, added = RequestStats(), RequestStats()
+    for report in reports:
+        rebuilt.extend(_checked_stats(report))
+        assert added.add_report(report) == report["total"]["num_requests"]
+    assert set(added.entries) == set(rebuilt.entries)
+    for key, entry in rebuilt.entries.items():
+        other = added.entries[key]
+        assert dict(other.response_times.items()) == dict(entry.response_times.items())
+        assert other.serialize() == entry.serialize()
+    assert added.total.serialize() == rebuilt.total.serialize()
+    assert added.serialize_errors() == rebuilt.serialize_errors()
+    for q in (0.5, 0.95, 0.99, 0.999):
+        assert added.total.exact_percentile(q) == rebuilt.total.exact_percentile(q)
+
+
+def test_the_uncompact_and_index_keyed_forms_are_added_too():
+    stats = filled(7)
+    for data in (stats.serialize(), over_the_wire(stats.serialize())):
+        added = RequestStats()
+        added.add_report(data)
+        assert added.total.serialize()["response_times"] == stats.total.serialize()["response_times"]
+        assert added.total.num_requests == stats.total.num_requests
+
+
+@pytest.mark.parametrize("breakage", [
+    ("response_time_packed", [0, 3, b"\x01\x02\x03", {}]),
+    ("response_time_packed", [DENSE_LIMIT, 1, b"\x01", {}]),
+    ("response_time_packed", [-1, 1, b"\x01", {}]),
+    ("response_time_packed", [0, 2, b"\x01\x02\x03", {}]),
+    ("response_time_packed", [0, 1, b"", {1200: -1}]),
+    ("response_time_packed", [0, 1, b"", {"x": 1}]),
+    ("response_time_packed", [0, 1, "text", {}]),
+    ("response_time_packed", "garbage"),
+    ("num_requests", "12"),
+    ("max_response_time", None),
+    ("name", 5),
+    ("num_reqs_per_sec", 7),
+])
+def test_a_malformed_report_adds_nothing(breakage):
+    key, bad = breakage
+    master = RequestStats()
+    master.add_report(over_the_wire(filled(1).serialize(compact=True)))
+    before = master.serialize()
+    report = over_the_wire(filled(2).serialize(compact=True))
+    report["entries"][-1][key] = bad
+    with pytest.raises(ValueError) as caught:
+        master.add_report(report)
+    assert "\n" not in str(caught.value)
+    assert master.serialize() == before
+
+
+def test_a_report_missing_a_figure_or_not_a_mapping_is_refused():
+    master = RequestStats()
+    report = filled(3).serialize(compact=True)
+    del report["entries"][0]["total_response_time"]
+    with pytest.raises(ValueError, match="malformed stats entry"):
+        master.add_report(report)
+    with pytest.raises(ValueError, match="not a mapping"):
+        master.add_report([1, 2])
+    assert master.total.num_requests == 0 and not master.entries
+
+
+def test_a_compact_report_is_smaller_than_the_plain_one():
+    stats = filled(4)
+    compact = len(encode(Message("stats", stats.serialize(compact=True), "w1")))
+    plain = len(encode(Message("stats", stats.serialize(), "w1")))
+    assert compact < plain * 0.6  # response times spread wide: the index-keyed form took about half
+    assert decode(encode(Message("stats", stats.serialize(compact=True), "w1"))).data["entries"]
