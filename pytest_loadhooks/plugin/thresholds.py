@@ -25,7 +25,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 }
 
 METRIC_ALIASES = {"fail-ratio": "fail_ratio", "failratio": "fail_ratio", "error_rate": "fail_ratio"}
-METRICS_HELP = ", ".join(name for name, metric in METRICS.items() if metric.from_stats) + ", pNN (e.g. p95, p99.9)"
+METRICS_HELP = ", ".join(name for name, metric in METRICS.items() if metric.from_stats) + ", pNN (e.g. p95, p99.9), pNN_intended"
 _EXPRESSION = re.compile(
     r"^\s*(?:(?P<scope>.+?)\s*:\s+)?(?P<metric>[A-Za-z_][A-Za-z_0-9.]*)\s*(?P<op><=|>=|==|!=|<|>)\s*"
     r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>ms|s|%)?\s*$"
