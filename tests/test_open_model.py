@@ -156,3 +156,19 @@ def test_rates_read_per_second_minute_or_hour():
     assert parse_rate("200/s") == parse_rate("12000/m") == parse_rate("720000/h") == parse_rate("200") == 200
     with pytest.raises(ValueError, match="invalid rate"):
         parse_rate("-5/s")
+
+
+def test_the_master_splits_the_rate_and_the_pool_across_its_workers(pytester, target):
+    slowing_module(pytester, after=1)
+    result, document = run_json(pytester, target, "--load-rate=40/s", "--load-run-time=3s", "--load-max-users=20",
+                                "--load-processes=2")
+    assert result.ret == 0, result.stdout.str()
+    assert "workers: 2 connected" in result.stdout.str()
+    counts = document["open_model"]
+    # Each worker runs 20/s from when its order arrives (a little after the master's clock starts): the
+    # two together start about 120, merged exactly into the master's figures.
+    due = counts["iterations"] + counts["dropped_iterations"]
+    assert 120 * (1 - RATE_TOLERANCE) <= due <= 122, counts
+    assert counts["intended_total"]["num_requests"] == document["total"]["num_requests"] > 0
+    raw, intended = document["total"]["percentiles"], counts["intended_total"]["percentiles"]
+    assert all(intended[label] >= raw[label] for label in ("50", "95", "100")), (raw, intended)

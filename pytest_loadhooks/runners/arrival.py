@@ -149,6 +149,12 @@ class ShapeRatePlan:
     def set_rate(self, rate: float) -> None:
         self.rate = rate
 
+    def split(self, share: float) -> ShapeRatePlan:
+        return ShapeRatePlan(self.rate * share)
+
+    def to_data(self) -> dict[str, Any]:
+        return {"shape_rate": self.rate}
+
     def offsets(self, clock: Callable[[], float] | None = None) -> Iterator[tuple[float, bool]]:
         """Iterations at the current rate; ``(offset, False)``: nothing due, look again then."""
         assert clock is not None
@@ -232,11 +238,29 @@ class ArrivalExecutor:
             self._weights = dict.fromkeys(self.classes, 1)
         self._credit = dict.fromkeys(self.classes, 0)
         self.started_at: float | None = None
+        self.elapsed = 0.0
+        """Seconds of the plan already gone when this executor starts (a worker joining a run under way)."""
+
+    def follow(self, plan: RatePlan | ShapeRatePlan, max_users: int, classes: Sequence[type]) -> None:
+        """Go on with another plan, ceiling and classes, keeping the pool's users (call :meth:`run` again)."""
+        self.plan = plan
+        self.max_users = max_users
+        for cls in classes:
+            if cls not in self.classes:
+                self.classes.append(cls)
+                self._idle.setdefault(cls, [])
+                self._weights[cls] = max(int(getattr(cls, "weight", 1) or 0), 1)
+                self._credit[cls] = 0
+
+    def running_users(self) -> int:
+        return self.pool_size
 
     def run(self) -> None:
         """The scheduler's greenlet: each iteration launched at its intended start (absolute times)."""
-        start = self.started_at = time.monotonic()
+        start = self.started_at = time.monotonic() - self.elapsed
         for offset, launch in self.plan.offsets(lambda: time.monotonic() - start):
+            if offset < self.elapsed:
+                continue  # due before this executor joined the plan
             due = start + offset
             delay = due - time.monotonic()
             if delay > 0:
@@ -286,6 +310,19 @@ class ArrivalExecutor:
         assert best is not None
         self._credit[best] -= total
         return best
+
+
+def plan_from_data(data: dict[str, Any]) -> RatePlan | ShapeRatePlan:
+    """A plan sent over the wire (``to_data()``: a master's order to its workers)."""
+    if "shape_rate" in data:
+        return ShapeRatePlan(float(data["shape_rate"]))
+    return RatePlan.from_data(data)
+
+
+def worker_share(plan: RatePlan | ShapeRatePlan, max_users: int, workers: int) -> tuple[Any, int]:
+    """One of ``workers`` workers' part of an open-model run: the rate split evenly, the pool's ceiling
+    split rounding up (each worker needs at least one user)."""
+    return plan.split(1.0 / workers), max(math.ceil(max_users / workers), 1)
 
 
 def stats_of(environment: Any) -> OpenModelStats:

@@ -90,7 +90,7 @@ class InProcessRunner(Runner):
             self.spawning_greenlet.join()
 
     def start_arrival(self, plan: RatePlan | ShapeRatePlan, max_users: int,
-                      user_classes: Sequence[type] | None = None) -> None:
+                      user_classes: Sequence[type] | None = None, elapsed: float = 0.0) -> None:
         """Start iterations on ``plan`` (the open model) with a pool of at most ``max_users`` users.
 
         The scheduler runs as the runner's spawner greenlet: a stop ends it before the users
@@ -104,8 +104,14 @@ class InProcessRunner(Runner):
         if self.spawning_greenlet is not None:
             self.spawning_greenlet.kill(block=True)
         self.target_user_count = max_users
-        executor = ArrivalExecutor(plan, max_users, classes, self._spawn_one_user, stats_of(self.environment))
-        self.arrival = executor
+        executor = self.arrival
+        if executor is not None and executor.running_users():
+            # A new plan for a run under way (a master re-splitting its rate): the pool's users stay.
+            executor.follow(plan, max_users, classes)
+        else:
+            executor = ArrivalExecutor(plan, max_users, classes, self._spawn_one_user, stats_of(self.environment))
+            self.arrival = executor
+        executor.elapsed = elapsed
         self.update_state(STATE_RUNNING)
         self.spawning_greenlet = self.spawn_background(executor.run)
         self.spawning_greenlet.name = "arrival-scheduler"
