@@ -50,6 +50,9 @@ class OpenModelStats:
         """Per (name, method): response times from the intended start (ms)."""
         self.started_per_second: dict[int, int] = {}
         self.dropped_per_second: dict[int, int] = {}
+        self.latency_per_second: dict[int, list[float]] = {}
+        """Per second: [requests, sum of response times, sum of times from the intended start] (ms): the
+        report's latency over time, from the actual and from the intended start, of the same requests."""
 
     # -- recording (the arrival executor and RequestStats.on_request) --
     def record_start(self, lag_ms: float, now: float) -> None:
@@ -63,7 +66,7 @@ class OpenModelStats:
         self.dropped_iterations += 1
         _per_second_add(self.dropped_per_second, int(now))
 
-    def record_request(self, name: str, method: str, response_time: float) -> None:
+    def record_request(self, name: str, method: str, response_time: float, now: float) -> None:
         """A request counted by the stats: charged its iteration's start lag (when it has one)."""
         lag = getattr(getcurrent(), LAG_ATTRIBUTE, None)
         if lag is None:
@@ -72,6 +75,12 @@ class OpenModelStats:
         if histogram is None:
             histogram = self.intended[(name, method)] = ResponseTimeHistogram()
         histogram.add(response_time + lag)
+        sums = self.latency_per_second.get(int(now))
+        if sums is None:
+            sums = self.latency_per_second[int(now)] = [0, 0.0, 0.0]
+        sums[0] += 1
+        sums[1] += response_time
+        sums[2] += response_time + lag
 
     # -- reading --
     def intended_histogram(self, name: str | None = None, method: str | None = None) -> ResponseTimeHistogram:
@@ -92,8 +101,19 @@ class OpenModelStats:
         """(iterations started, iterations dropped) in one whole second."""
         return self.started_per_second.get(second, 0), self.dropped_per_second.get(second, 0)
 
+    def average_latencies_at(self, second: int) -> tuple[float | None, float | None]:
+        """(average response time, average time from the intended start) of one second's requests, ms."""
+        sums = self.latency_per_second.get(second)
+        if not sums or not sums[0]:
+            return None, None
+        return sums[1] / sums[0], sums[2] / sums[0]
+
+    def seconds(self) -> list[int]:
+        """Every second in which something was counted, in order."""
+        return sorted(set(self.started_per_second) | set(self.dropped_per_second) | set(self.latency_per_second))
+
     def forget_seconds_before(self, oldest: int) -> None:
-        for counts in (self.started_per_second, self.dropped_per_second):
+        for counts in (self.started_per_second, self.dropped_per_second, self.latency_per_second):
             for second in [s for s in counts if s < oldest]:
                 del counts[second]
 
@@ -107,6 +127,7 @@ class OpenModelStats:
                          for (name, method), histogram in self.intended.items()],
             "started_per_second": [[s, n] for s, n in self.started_per_second.items()],
             "dropped_per_second": [[s, n] for s, n in self.dropped_per_second.items()],
+            "latency_per_second": [[s, *sums] for s, sums in self.latency_per_second.items()],
         }
 
     def merge(self, data: dict[str, Any]) -> None:
@@ -123,6 +144,8 @@ class OpenModelStats:
             stats.intended[(str(name), str(method))] = ResponseTimeHistogram.from_indexes(_int_keys(buckets))
         stats.started_per_second = {int(s): int(n) for s, n in data["started_per_second"]}
         stats.dropped_per_second = {int(s): int(n) for s, n in data["dropped_per_second"]}
+        stats.latency_per_second = {int(s): [int(n), float(raw), float(intended)]
+                                    for s, n, raw, intended in data.get("latency_per_second", ())}
         return stats
 
     def extend(self, other: OpenModelStats) -> None:
@@ -139,6 +162,10 @@ class OpenModelStats:
                              (self.dropped_per_second, other.dropped_per_second)):
             for second, n in theirs.items():
                 _per_second_add(mine, second, n)
+        for second, sums in other.latency_per_second.items():
+            mine_sums = self.latency_per_second.setdefault(second, [0, 0.0, 0.0])
+            for i in range(3):
+                mine_sums[i] += sums[i]
 
 
 def _int_keys(buckets: Any) -> dict[int, int]:

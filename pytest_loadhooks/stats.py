@@ -720,7 +720,7 @@ class RequestStats:
         record_request(entry, response_time, response_length, now)
         self.total.num_requests += 1
         if self.open_model is not None and response_time is not None:
-            self.open_model.record_request(name, request_type, response_time)
+            self.open_model.record_request(name, request_type, response_time, now)
         if exception:
             self._count_failure(entry, request_type, name, exception, now)
 

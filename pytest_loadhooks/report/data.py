@@ -297,7 +297,6 @@ def open_model_section(stats: Any, duration: float) -> dict[str, Any]:
                 "percentiles": {percentile_label(q): histogram.percentile(total, q) if total else None
                                 for q in REPORT_PERCENTILES}}
 
-    seconds = sorted(set(counts.started_per_second) | set(counts.dropped_per_second))
     return {
         "iterations": counts.iterations,
         "dropped_iterations": counts.dropped_iterations,
@@ -307,7 +306,8 @@ def open_model_section(stats: Any, duration: float) -> dict[str, Any]:
         "intended": [{"method": _text(method), "name": _text(name), **intended(name, method)}
                      for name, method in sorted(counts.intended)],
         "intended_total": intended(None, None),
-        "per_second": [[second, *counts.rates_at(second)] for second in seconds],
+        "per_second": [[second, *counts.rates_at(second), *counts.average_latencies_at(second)]
+                       for second in counts.seconds()],
     }
 
 
