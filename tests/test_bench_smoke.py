@@ -101,7 +101,7 @@ def test_open_model_bench_smoke_mode_produces_numbers(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     results = json.loads(out.read_text())
     assert results["smoke"] is True
-    held = results["rate_held"]
+    held = results["rate_held"]["http"]
     assert "error" not in held, held
     assert held["iterations"] > 0 and held["achieved_rate"] > 0 and held["start_lag_ms"]["0.99"] >= 0
     assert set(results["slowing"]) == {"ours"}  # the smoke mode never needs Locust

@@ -130,10 +130,11 @@ def test_a_shape_that_returns_a_rate_drives_an_open_model_run(pytester, target):
     ("--load-rate-stages=50/s:0s", "add up to 0"),
     ("--load-max-users=-3", "invalid user count"),
     ("--load-max-users=0", "must be more than 0"),
+    ("--load-rate=5/s --load-web", "cannot be combined with the web UI"),
 ])
 def test_bad_rate_options_are_refused_before_any_traffic(pytester, target, option, fragment):
     slowing_module(pytester, after=1)
-    result = pytester.runpytest_subprocess(f"--load-host={target}", option)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", *option.split())
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
     assert len(errors) == 1 and fragment in errors[0], result.stderr.str()
