@@ -10,6 +10,7 @@ Endpoints:
   /login            POST, 200
   /status/NNN       responds with that status code
   /slow?ms=N        waits N ms, then 200
+  /slow-after?key=K&after=S&ms=N  fast, until S seconds after the first request with key K; then waits N ms
   /hang             never answers (until the client gives up)
   /flaky?fail=P     fails (500) a fraction P of requests, deterministically by count
   /bad-utf8         200 with bytes that are not valid UTF-8
@@ -104,6 +105,9 @@ class TargetHandler(BaseHTTPRequestHandler):
         elif path == "/slow":
             time.sleep(float(query.get("ms", ["100"])[0]) / 1000)
             self._send(200, b"slow")
+        elif path == "/slow-after":
+            time.sleep(slow_after_delay(query))
+            self._send(200, b"slow-after")
         elif path == "/hang":
             time.sleep(float(query.get("s", ["30"])[0]))
             self._send(200, b"late")
@@ -239,6 +243,24 @@ def main() -> None:
     parser.add_argument("--keyfile", help="key of --certfile")
     args = parser.parse_args()
     serve(args.port, args.max_seconds, args.certfile, args.keyfile)
+
+
+# -- /slow-after: a target that slows down mid-run (the open-model tests, docs/open-model.md) --
+
+_slow_after_started: dict[str, float] = {}  # key -> when its first request came (time.monotonic())
+_slow_after_lock = threading.Lock()
+
+
+def slow_after_delay(query: dict[str, list[str]]) -> float:
+    """Seconds to wait before answering: 0 until ``after`` seconds have passed since the first request
+    with this ``key`` (each test picks its own key), then ``ms`` milliseconds."""
+    key = query.get("key", [""])[0]
+    after = float(query.get("after", ["1"])[0])
+    ms = float(query.get("ms", ["200"])[0])
+    now = time.monotonic()
+    with _slow_after_lock:
+        first = _slow_after_started.setdefault(key, now)
+    return ms / 1000 if now - first >= after else 0.0
 
 
 if __name__ == "__main__":

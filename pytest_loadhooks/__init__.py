@@ -19,7 +19,7 @@ _EXPORTS = {
     "task": "user.task", "tag": "user.task", "TaskSet": "user.task", "SequentialTaskSet": "user.sequential_taskset",
     "between": "user.wait_time", "constant": "user.wait_time", "constant_pacing": "user.wait_time",
     "constant_throughput": "user.wait_time",
-    "LoadTestShape": "shape",
+    "LoadTestShape": "shape", "RateTick": "shape",
     "StopUser": "exception", "RescheduleTask": "exception", "RescheduleTaskImmediately": "exception",
     "InterruptTaskSet": "exception", "ConfigurationError": "exception",
     "MarkovTaskSet": "user.markov_taskset", "transition": "user.markov_taskset",

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from .runners import Runner
 
-ShapeTick = tuple[int, float] | tuple[int, float, list[type]] | None
+
+
+class RateTick(NamedTuple):
+    """What a shape's ``tick()`` returns to drive an open-model run: start ``rate`` iterations per
+    second (from a pool of at most ``max_users`` users; None: ``--load-max-users``). A dict with a
+    ``rate`` key (and optionally ``max_users``) says the same. See docs/open-model.md."""
+
+    rate: float
+    max_users: int | None = None
+
+
+ShapeTick = tuple[int, float] | tuple[int, float, list[type]] | RateTick | dict[str, Any] | None
 
 
 class LoadTestShape:
     """Subclass and implement :meth:`tick`; returning None ends the run.
 
-    ``tick()`` returns ``(user_count, spawn_rate)`` or ``(user_count, spawn_rate, user_classes)``.
+    ``tick()`` returns ``(user_count, spawn_rate)`` or ``(user_count, spawn_rate, user_classes)``; for an
+    open-model run, ``RateTick(rate)`` (or ``{"rate": rate}``): iterations per second.
     """
 
     abstract = True

@@ -30,6 +30,7 @@ from typing import Any
 from .histogram import INDEX_OF_1_MS, INDEX_OF_10_MS, ResponseTimeHistogram, bucket_index, packed_parts
 from .histogram import bucket as bucket, percentile_of as percentile_of  # their home before histogram.py
 from .history import History
+from .open_model import OpenModelStats
 
 AGGREGATED_NAME = "Aggregated"
 DEFAULT_RPS_WINDOW = 10  # seconds over which "current" RPS and percentiles are taken
@@ -754,6 +755,9 @@ class RequestStats:
         self.unanswered = 0
         """Requests a user was still waiting on when it was stopped: recorded as no request (as in
         Locust), counted here so that a run against a target that never answers does not pass."""
+        self.open_model: OpenModelStats | None = None
+        """An open-model run's iterations, dropped iterations and response times from the intended start
+        (:mod:`pytest_loadhooks.open_model`); None in a closed-model run."""
 
     # -- recording --
     def on_request(self, request_type, name, response_time, response_length, response=None, context=None,
@@ -773,6 +777,8 @@ class RequestStats:
             entry = self.get(name, request_type)
         record_request(entry, response_time, response_length, now)
         self.total.num_requests += 1
+        if self.open_model is not None and response_time is not None:
+            self.open_model.record_request(name, request_type, response_time, now)
         if exception:
             self._count_failure(entry, request_type, name, exception, now)
 
@@ -886,6 +892,8 @@ class RequestStats:
         self.history.clear()
         self._window_snapshots.clear()
         self.unanswered = 0
+        if self.open_model is not None:
+            self.open_model.reset()
 
     def clear_all(self) -> None:
         self.reset_all()
@@ -945,6 +953,7 @@ class RequestStats:
             "total": self.total.serialize(compact),
             "errors": self.serialize_errors(),
             "exceptions": list(self.exceptions.values()),
+            **({"open_model": self.open_model.serialize()} if self.open_model is not None else {}),
         }
 
     def merge(self, data: dict[str, Any]) -> None:
@@ -958,6 +967,14 @@ class RequestStats:
             self._add_error(StatsError.unserialize(record_data))
         for record in data.get("exceptions", []):
             self._add_exception(record)
+        if "open_model" in data:
+            self.counted_open_model().merge(data["open_model"])
+
+    def counted_open_model(self) -> OpenModelStats:
+        """The open-model counts, made when these stats have none yet (a master's first report of them)."""
+        if self.open_model is None:
+            self.open_model = OpenModelStats()
+        return self.open_model
 
     def extend(self, other: RequestStats) -> None:
         """Add another RequestStats' counts into these, exactly: :meth:`merge` for data already
@@ -970,6 +987,8 @@ class RequestStats:
             self._add_error(error)
         for record in other.exceptions.values():
             self._add_exception(record)
+        if other.open_model is not None:
+            self.counted_open_model().extend(other.open_model)
 
     def add_report(self, data: Any) -> int:
         """Add a worker's report (:meth:`serialize` data), exactly; returns the requests it counted.

@@ -72,3 +72,43 @@ def parse_spawn_rate(text: Any) -> float:
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"invalid spawn rate '{text}': must be a finite number of users per second > 0")
     return value
+
+
+# -- arrival rates (the open model, docs/open-model.md) --
+
+_RATE = re.compile(r"^(?P<n>\d+(?:\.\d*)?|\.\d+)\s*(?:/\s*(?P<unit>s|sec|m|min|h))?$")
+_RATE_UNITS = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+MAX_RATE = 1_000_000.0
+"""The highest arrival rate accepted (iterations per second): far beyond one machine, a typo above it."""
+
+
+def parse_rate(text: Any) -> float:
+    """'200/s', '600/m', '36000/h' or a plain number (per second) -> iterations per second (0 to a million)."""
+    raw = str(text).strip().lower()
+    match = _RATE.match(raw)
+    if not match:
+        raise ValueError(f"invalid rate '{text}': use iterations per second like 200/s, or 600/m, 36000/h")
+    rate = float(match["n"]) / _RATE_UNITS[match["unit"]]
+    if rate > MAX_RATE:
+        raise ValueError(f"invalid rate '{text}': at most {MAX_RATE:,.0f}/s")
+    return rate
+
+
+def parse_rate_stages(text: Any) -> list[tuple[float, float]]:
+    """'50/s:30s,200/s:1m,0/s:10s' -> [(rate per second, seconds), ...]: each stage ramps linearly from the
+    rate before it (0 before the first) to its rate, over its duration."""
+    if isinstance(text, (list, tuple)):
+        items = [item if isinstance(item, str) else ":".join(str(part) for part in item) for item in text]
+    else:
+        items = [item for item in str(text).replace("\n", ",").split(",") if item.strip()]
+    if not items:
+        raise ValueError(f"invalid rate stages '{text}': use RATE:DURATION,... like 50/s:30s,200/s:1m,0/s:10s")
+    stages = []
+    for item in items:
+        rate_text, sep, duration_text = item.strip().rpartition(":")
+        if not sep or not rate_text.strip():
+            raise ValueError(f"invalid rate stage '{item.strip()}' in '{text}': use RATE:DURATION like 200/s:1m")
+        stages.append((parse_rate(rate_text), parse_duration(duration_text.strip())))
+    if sum(duration for _, duration in stages) <= 0:
+        raise ValueError(f"invalid rate stages '{text}': their durations add up to 0")
+    return stages

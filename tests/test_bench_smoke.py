@@ -91,3 +91,20 @@ def test_soak_bench_real_distributed_run_samples_master_and_workers(tmp_path):
     *samples, done = results["samples"]
     assert done["done"] is True and done["exit_code"] == 0 and done["requests"] > 0, done
     assert any(sample["rss_mib"] and sample["workers_rss_mib"] for sample in samples)
+
+
+def test_open_model_bench_smoke_mode_produces_numbers(tmp_path):
+    """``bench/open_model.py --smoke`` (issue #21), our side: rate held, a slowing target, the rate ladder."""
+    out = tmp_path / "open-model.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "open_model.py"), "--smoke", "--json", str(out)],
+                          capture_output=True, text=True, timeout=170, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert results["smoke"] is True
+    held = results["rate_held"]["http"]
+    assert "error" not in held, held
+    assert held["iterations"] > 0 and held["achieved_rate"] > 0 and held["start_lag_ms"]["0.99"] >= 0
+    assert set(results["slowing"]) == {"ours"}  # the smoke mode never needs Locust
+    assert results["slowing"]["ours"]["requests_per_second"]
+    assert all(steps["steps"] for steps in results["ladder"].values())
+    assert "highest rate held within 1 %" in done.stdout

@@ -260,13 +260,16 @@ def test_every_threshold_metric_is_measured_and_the_usage_error_lists_them(pytes
     result = pytester.runpytest_subprocess(*load_args(target, "--load-threshold=p95ish < 3"))
     assert result.ret == 4
     result.stderr.fnmatch_lines(["ERROR: pytest-loadhooks: unknown threshold metric 'p95ish' in 'p95ish < 3': use "
-                                 "fail_ratio, failures, requests, rps, avg, min, max, median, pNN (e.g. p95, p99.9)"])
+                                 "fail_ratio, failures, requests, rps, avg, min, max, median, dropped_iterations, "
+                                 "iterations, iteration_rate, avg_intended, median_intended, max_intended, "
+                                 "pNN (e.g. p95, p99.9), pNN_intended"])
 
 
 def test_the_load_marker_takes_every_run_setting_and_its_help_lists_them(pytester, target):
     result = pytester.runpytest_subprocess("--markers", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["@pytest.mark.load(users=, spawn_rate=, run_time=, host=, tags=, exclude_tags=, "
-                                 "stop_timeout=, user_classes=, shape=): run this test or module as its own *"])
+                                 "stop_timeout=, rate=, rate_stages=, max_users=, user_classes=, shape=): "
+                                 "run this test or module as its own *"])
     pytester.makepyfile(test_marked=SHOP_MODULE + f'''
 import pytest
 

@@ -55,6 +55,10 @@ class SessionOptions:
                 expressions.insert(0, f"fail_ratio <= {values['fail_ratio']:g}")
             thresholds = parse_all(expressions)
             node = resolve_node(values, config)
+            if (values["rate"] is not None or values["rate_stages"]) and (values["web"] or values["web_wait"]):
+                # The web UI's form and controls start closed-model runs (users, spawn rate) only (issue 21).
+                raise ValueError("--load-rate and --load-rate-stages cannot be combined with the web UI "
+                                 "(--load-web, --load-web-wait) yet: it starts users, not a rate")
         except ValueError as error:
             raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
         given = {o.key: label for o in opts.RUN_SETTINGS if (label := opts.given_as(config, o)) is not None}

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..values import is_negative, parse_duration, parse_spawn_rate, parse_user_count
+from ..values import is_negative, parse_duration, parse_rate, parse_rate_stages, parse_spawn_rate, parse_user_count
 from .pytest_compat import early_options, ini_values
 from .web_options import parse_readable_file, parse_web_port
 
@@ -335,6 +335,16 @@ OPTIONS: tuple[LoadOption, ...] = (
                metavar="TAGS", run_setting=True),
     LoadOption("stop-timeout", "time users get to finish their task when the run stops (default 0: stop at once)",
                parse_duration, 0.0, metavar="DURATION", run_setting=True),
+    # issue 21: the open model (docs/open-model.md)
+    LoadOption("rate", "open model: start this many iterations (one task of a user) per second, whatever the "
+               "response times, e.g. 200/s (600/m, 36000/h); users come from a pool (--load-max-users)",
+               parse_rate, None, metavar="RATE", run_setting=True),
+    LoadOption("rate-stages", "open model: ramp the rate linearly through stages RATE:DURATION, from 0, e.g. "
+               "'50/s:30s,200/s:1m,0/s:10s' (the run lasts their total unless --load-run-time is given)",
+               parse_rate_stages, None, metavar="STAGES", run_setting=True),
+    LoadOption("max-users", "open model: the most users the pool may hold; an iteration due when all are busy is "
+               "dropped and counted (dropped_iterations) (default 100)", parse_user_count, None, metavar="N", positive=True,
+               run_setting=True),
     LoadOption("fail-ratio", "fail the run when its fail ratio is above this (0.01 or 1%)", parse_ratio, None,
                metavar="RATIO"),
     LoadOption("threshold", "a threshold the run must meet, e.g. 'p95 < 300' or 'GET /cart: p99 < 500' "

@@ -47,6 +47,9 @@ class RunSettings:
     tags: list[str] | None
     exclude_tags: list[str] | None
     stop_timeout: float
+    rate: float | None = None
+    rate_stages: list[tuple[float, float]] | None = None
+    max_users: int | None = None
     shape: Any = None
     given: dict[str, str] = field(default_factory=dict)
     """How each explicitly given setting was given (``{"run_time": "--load-run-time=1s"}``), for messages."""
@@ -71,8 +74,32 @@ class RunSettings:
 
     @property
     def effective_run_time(self) -> float | None:
-        """What bounds the run: the run time, or nothing when the shape decides when it ends."""
-        return None if self.shape_decides else self.run_time
+        """What bounds the run: the run time, or nothing when the shape decides when it ends (or the
+        total of the rate stages, when they are given without a run time)."""
+        if self.shape_decides:
+            return None
+        if self.rate_stages and "run_time" not in self.given:
+            return sum(duration for _, duration in self.rate_stages)
+        return self.run_time
+
+    @property
+    def open_model(self) -> bool:
+        """Whether iterations start at a rate (``rate`` or ``rate_stages``) rather than users looping."""
+        return self.rate is not None or bool(self.rate_stages)
+
+    def rate_plan(self) -> Any:
+        """The open model's plan (:class:`~pytest_loadhooks.runners.arrival.RatePlan`): stages win over a rate."""
+        from ..runners.arrival import RatePlan
+
+        if self.rate_stages:
+            return RatePlan.staged(self.rate_stages)
+        return RatePlan.constant(float(self.rate or 0.0))
+
+    @property
+    def effective_max_users(self) -> int:
+        from ..runners.arrival import DEFAULT_MAX_USERS
+
+        return self.max_users if self.max_users is not None else DEFAULT_MAX_USERS
 
     def ignored_by_shape(self) -> list[str]:
         """The explicitly given settings the shape overrides, as they were given."""
@@ -359,7 +386,8 @@ class LoadRun:
                                ("spawn_rate", self.settings.effective_spawn_rate),
                                ("run_time", self.settings.run_time), ("host", self.settings.host),
                                ("tags", self.settings.tags), ("exclude_tags", self.settings.exclude_tags),
-                               ("stop_timeout", self.settings.stop_timeout)):
+                               ("stop_timeout", self.settings.stop_timeout), ("rate", self.settings.rate),
+                               ("rate_stages", self.settings.rate_stages), ("max_users", self.settings.max_users)):
                 setattr(options, key, value)
             environment = Environment(
                 user_classes=self.user_classes, shape_class=shape, host=self.settings.host,
@@ -465,6 +493,9 @@ class LoadRun:
             exit_code = lifecycle.first_answer(self.participants, "drive", self, runner)
             if exit_code is not None:
                 return exit_code, None
+            if self.settings.open_model:
+                return runner.run_arrival(self.settings.rate_plan(), self.settings.effective_max_users,
+                                          self.settings.effective_run_time), None
             return runner.run(self.settings.users, self.settings.effective_spawn_rate,
                               self.settings.effective_run_time), None
         except Exception:

@@ -218,6 +218,7 @@ def _summary_lines(result: LoadResult, verbosity: int) -> list[str]:
     node_lines = []
     if result.workers is not None:
         node_lines.append(workers_line(result.workers))
+    node_lines += open_model_lines(result)
     if result.worker_index is not None:
         node_lines.append(f"  served by this worker (worker {result.worker_index} of the master): "
                           "results and thresholds live on the master")
@@ -248,6 +249,19 @@ def _summary_lines(result: LoadResult, verbosity: int) -> list[str]:
         for record in result.exceptions[:3]:
             lines.append(f"    {record['count']:>6}x {record['msg']}")
     return lines
+
+
+def open_model_lines(result: LoadResult) -> list[str]:
+    """An open-model run's iterations, dropped iterations, start lag and p95 from the intended start."""
+    counts = result.stats.open_model
+    if counts is None:
+        return []
+    intended = counts.intended_histogram()
+    p95_intended = f"{intended.percentile(intended.total(), 0.95):.1f} ms" if intended.total() else "-"
+    return [f"  open model: {counts.iterations} iterations ({counts.achieved_rate(result.duration):.1f}/s), "
+            f"{counts.dropped_iterations} dropped, start lag p99 {counts.start_lag_percentile(0.99):.1f} ms, "
+            f"p95 from intended start {p95_intended} (from actual start "
+            f"{result.total.exact_percentile(0.95):.1f} ms)"]
 
 
 def comparison_summary_lines(result: LoadResult, verbosity: int, colour: bool = False) -> list[str]:

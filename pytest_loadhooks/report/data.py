@@ -171,6 +171,8 @@ def build_report_data(environment: Any, run_info: Mapping[str, Any] | None = Non
         "percentiles": list(REPORT_PERCENTILES),
         **_stats_sections(stats, float(duration)),
     }
+    if getattr(stats, "open_model", None) is not None:
+        document["open_model"] = open_model_section(stats, float(duration))
     workers = _given(info, "workers", lambda: _workers_of(runner))
     if workers is not None:
         document["workers"] = [_worker(w) for w in workers]
@@ -257,6 +259,32 @@ def _stats_sections(stats: Any, duration: float) -> dict[str, Any]:
         "failures": failures,
         "exceptions": exceptions,
         "history": [_history_row(row) for row in stats.history],
+    }
+
+
+def open_model_section(stats: Any, duration: float) -> dict[str, Any]:
+    """An open-model run's figures (docs/open-model.md): iterations started and dropped, how late they
+    started, each endpoint's response times from the intended start, and the rates second by second."""
+    counts = stats.open_model
+
+    def intended(name: str | None, method: str | None) -> dict[str, Any]:
+        histogram = counts.intended_histogram(name, method)
+        total = histogram.total()
+        return {"num_requests": total,
+                "percentiles": {percentile_label(q): histogram.percentile(total, q) if total else None
+                                for q in REPORT_PERCENTILES}}
+
+    return {
+        "iterations": counts.iterations,
+        "dropped_iterations": counts.dropped_iterations,
+        "iteration_rate": counts.achieved_rate(duration),
+        "start_lag": {percentile_label(q): counts.start_lag_percentile(q) if counts.iterations else None
+                      for q in (0.5, 0.95, 0.99, 1.0)},
+        "intended": [{"method": _text(method), "name": _text(name), **intended(name, method)}
+                     for name, method in sorted(counts.intended)],
+        "intended_total": intended(None, None),
+        "per_second": [[second, *counts.rates_at(second), *counts.average_latencies_at(second)]
+                       for second in counts.seconds()],
     }
 
 

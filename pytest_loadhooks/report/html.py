@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .comparison_view import comparison_section, overlay_charts
+from .open_model_view import open_model_charts
 from .format import (
     fmt_bytes,
     fmt_duration,
@@ -246,10 +247,12 @@ def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
         "custom_arguments": data["custom_arguments"],
         "listener_errors": data["listener_errors"],
         "workers": data.get("workers"),  # distributed runs only
+        "open_model": data.get("open_model"),  # open-model runs only
         "charts": {
             "timeline": timeline(history),
             "distributions": [d["chart"] for d in distributions],
-            "overlays": overlay_charts(data),  # --load-compare: this run over its baseline
+            # --load-compare: this run over its baseline; an open-model run: its rate and latency over time
+            "overlays": overlay_charts(data) + open_model_charts(data),
         },
         "comparison_section": comparison_section(data),
     }

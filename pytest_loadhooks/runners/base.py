@@ -20,6 +20,7 @@ from gevent.pool import Group
 from ..exception import ConfigurationError
 from ..rpc.protocol import Message  # one Message for custom messages, local or over the wire
 from ..user.ownership import RunScope, detach, tracking_available
+from .arrival import rate_of_tick
 
 if TYPE_CHECKING:
     from ..env import Environment
@@ -88,6 +89,7 @@ class Runner:
         self.history_listeners: list[Callable[[dict[str, Any]], None]] = []
         self.shape_greenlet: gevent.Greenlet | None = None  # the LoadTestShape's ticks, while a shape drives the run
         self.spawning_greenlet: gevent.Greenlet | None = None  # the ramp under way (the master's: its confirmations)
+        self.arrival: Any = None  # an open-model run's scheduler (runners.arrival.ArrivalExecutor), while one goes
         self._finished = gevent.event.Event()
         self._stopped = gevent.event.Event()  # set when a stop() has fully completed
         self._stopping_in: Any = None  # the greenlet running stop(), while it runs
@@ -435,6 +437,43 @@ class Runner:
         self._finished.set()
         return self.exit_code
 
+    def start_arrival(self, plan: Any, max_users: int, user_classes: Sequence[type] | None = None) -> None:
+        """Start iterations on a rate plan (the open model; :mod:`.arrival`): each runner says how."""
+        raise NotImplementedError(f"{type(self).__name__} runs no arrival-rate load")
+
+    def run_arrival(self, plan: Any, max_users: int, run_time: float | None = None) -> int:
+        """Run a whole open-model test: iterations on ``plan`` (a :class:`.arrival.RatePlan`) from a pool of at
+        most ``max_users`` users, for ``run_time`` (None: the plan's duration, or until quit). Returns the exit code."""
+        import math
+
+        if self.environment.shape_class is not None:
+            self.start_shape()
+        else:
+            self.start_arrival(plan, max_users)
+            if run_time is None and math.isfinite(plan.duration):
+                run_time = plan.duration
+        self.wait(run_time)
+        self.stop()
+        self._finished.set()
+        return self.exit_code
+
+    def _follow_rate_tick(self, rate: float, max_users: int | None) -> None:
+        """A shape's tick asked for a rate: start the open model, or change its rate and ceiling."""
+        from .arrival import DEFAULT_MAX_USERS, ShapeRatePlan
+
+        plan = getattr(self.arrival, "plan", None)
+        if isinstance(plan, ShapeRatePlan) and self.state not in (STATE_INIT, STATE_STOPPED):
+            self.set_arrival_rate(rate, max_users)
+            return
+        ceiling = max_users or getattr(self.environment.parsed_options, "max_users", None) or DEFAULT_MAX_USERS
+        self.start_arrival(ShapeRatePlan(rate), int(ceiling))
+
+    def set_arrival_rate(self, rate: float, max_users: int | None = None) -> None:
+        """Change a shape-driven open-model run's rate (and pool ceiling) from now on."""
+        self.arrival.plan.set_rate(rate)
+        if max_users:
+            self.arrival.max_users = max_users
+
     def start_shape(self) -> None:
         shape = self.environment.shape_class
         shape.runner = self
@@ -452,8 +491,12 @@ class Runner:
                 return
             if tick != last:
                 last = tick
-                user_count, spawn_rate, *rest = tick
-                self.start(int(user_count), float(spawn_rate), user_classes=rest[0] if rest else None)
+                rate_tick = rate_of_tick(tick)
+                if rate_tick is not None:
+                    self._follow_rate_tick(*rate_tick)
+                else:
+                    user_count, spawn_rate, *rest = tick
+                    self.start(int(user_count), float(spawn_rate), user_classes=rest[0] if rest else None)
             gevent.sleep(self.shape_tick_interval)
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 
 from .. import dispatch
+from .arrival import ArrivalExecutor, RatePlan, ShapeRatePlan, stats_of
 from .base import (
     STATE_INIT,
     STATE_RUNNING,
@@ -47,6 +48,7 @@ class InProcessRunner(Runner):
         self.worker_count = 1
         self.worker_index = 0
         self.client_id = f"{socket.gethostname()}_{uuid.uuid4().hex}"
+        self.arrival: ArrivalExecutor | None = None
 
     @property
     def user_count(self) -> int:
@@ -86,6 +88,33 @@ class InProcessRunner(Runner):
                       lambda current: dispatch.changes(classes, current, user_count), self._spawning_complete)
         if wait:
             self.spawning_greenlet.join()
+
+    def start_arrival(self, plan: RatePlan | ShapeRatePlan, max_users: int,
+                      user_classes: Sequence[type] | None = None, elapsed: float = 0.0) -> None:
+        """Start iterations on ``plan`` (the open model) with a pool of at most ``max_users`` users.
+
+        The scheduler runs as the runner's spawner greenlet: a stop ends it before the users
+        (see :mod:`.arrival`). Iterations, dropped iterations and the start lag are counted in
+        ``stats.open_model``.
+        """
+        classes = list(user_classes) if user_classes else list(self.environment.user_classes)
+        self.environment.validate_user_classes(classes)
+        if self.state in (STATE_INIT, STATE_STOPPED):
+            self._begin_run()
+        if self.spawning_greenlet is not None:
+            self.spawning_greenlet.kill(block=True)
+        self.target_user_count = max_users
+        executor = self.arrival
+        if executor is not None and executor.running_users():
+            # A new plan for a run under way (a master re-splitting its rate): the pool's users stay.
+            executor.follow(plan, max_users, classes)
+        else:
+            executor = ArrivalExecutor(plan, max_users, classes, self._spawn_one_user, stats_of(self.environment))
+            self.arrival = executor
+        executor.elapsed = elapsed
+        self.update_state(STATE_RUNNING)
+        self.spawning_greenlet = self.spawn_background(executor.run)
+        self.spawning_greenlet.name = "arrival-scheduler"
 
     def _spawning_complete(self, counts: dict[str, int]) -> None:
         logger.info("spawning complete: %d users %s", self.user_count, self.user_classes_count)
@@ -139,10 +168,12 @@ class InProcessRunner(Runner):
         elif done % 50 == 0:
             gevent.sleep(0)  # let the new users run even when spawning faster than we can
 
-    def _spawn_one_user(self, cls: type) -> User:
+    def _spawn_one_user(self, cls: type, prepare: Callable[[User], None] | None = None) -> User:
         scope = self.run_scope
         with scope.spawning() if scope is not None else nullcontext():  # what __init__ starts is the run's
             user = cls(self.environment)
+            if prepare is not None:  # e.g. an arrival-rate pool user gets its task loop
+                prepare(user)
             greenlet = user.start(self.user_greenlets)
         if scope is not None:  # before the user first runs: whatever it starts is the run's too
             scope.adopt(greenlet)

@@ -257,6 +257,7 @@ class MasterRunner(Runner):
         self.worker_cpu_warning_emitted = False
         self._run_classes: list[type] = []
         self._spawn_sequence = 0
+        self._arrival_job: tuple[Any, int, float] | None = None  # an open-model run: (plan, max users, started)
         self._no_workers_since: float | None = None
         self._closed = False
         # The connection's greenlets live apart from the run's (ending a run kills those).
@@ -523,6 +524,7 @@ class MasterRunner(Runner):
         self.target_user_count = user_count
         self.spawn_rate = spawn_rate
         self._run_classes = classes
+        self._arrival_job = None
         if self.state in (STATE_INIT, STATE_STOPPED):
             self.lost_workers = []
             for node in self.clients.values():
@@ -534,9 +536,60 @@ class MasterRunner(Runner):
 
     def _rebalance(self) -> None:
         """Re-split the run's users over the workers there are now (one joined, left or came back)."""
+        if self._arrival_job is not None and self.state == STATE_RUNNING and self.clients.active:
+            self._dispatch_arrival()
+            return
         if self.state in (STATE_SPAWNING, STATE_RUNNING) and self.clients.active:
             logger.info("re-splitting %d users over %d workers", self.target_user_count, self.worker_count)
             self._dispatch()
+
+    # -- the open model (runners/arrival.py): the rate and the pool split across the workers --
+    def start_arrival(self, plan: Any, max_users: int, user_classes: Sequence[type] | None = None) -> None:
+        """Start an open-model run on the workers: each runs ``plan`` at 1/N of its rate with a pool of
+        ceil(max_users / N) users (re-split when a worker joins or is lost)."""
+        classes = list(user_classes) if user_classes else list(self.environment.user_classes)
+        self.environment.validate_user_classes(classes)
+        if not self.clients.active:
+            logger.warning("no worker connected: the run cannot start (wait for workers first)")
+            return
+        self._run_classes = classes
+        self.target_user_count = max_users
+        if self.state in (STATE_INIT, STATE_STOPPED):
+            self.lost_workers = []
+            for node in self.clients.values():
+                node.forget_run()
+            self._begin_run()
+        started = self._arrival_job[2] if self._arrival_job is not None else time.monotonic()
+        self._arrival_job = (plan, max_users, started)
+        self.stats.counted_open_model()  # the run's figures say "open model" even before a worker reports
+        self._dispatch_arrival()
+
+    def set_arrival_rate(self, rate: float, max_users: int | None = None) -> None:
+        if self._arrival_job is None:
+            return
+        plan, ceiling, started = self._arrival_job
+        plan.set_rate(rate)
+        self._arrival_job = (plan, max_users or ceiling, started)
+        self._dispatch_arrival()
+
+    def _dispatch_arrival(self) -> None:
+        from .arrival import worker_share
+
+        plan, max_users, started = self._arrival_job  # type: ignore[misc]
+        workers = self.clients.active
+        share, ceiling = worker_share(plan, max_users, len(workers))
+        self._spawn_sequence += 1
+        job = {
+            "sequence": self._spawn_sequence, "plan": share.to_data(), "max_users": ceiling,
+            "elapsed": time.monotonic() - started, "user_classes": [cls.__name__ for cls in self._run_classes],
+            "host": self.environment.host, "stop_timeout": self.environment.stop_timeout,
+            "worker_count": len(workers), "parsed_options": forwarded_options(self.environment.parsed_options),
+        }
+        for node in workers:
+            if node.working_since is None:
+                node.working_since = time.time()
+            self._send(node.id, "arrival", job)
+        self.update_state(STATE_RUNNING)
 
     def _dispatch(self) -> None:
         workers = self.clients.active

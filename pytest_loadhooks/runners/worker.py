@@ -28,6 +28,7 @@ from ..exception import ConfigurationError
 from ..rpc import DEFAULT_MAX_MESSAGE_SIZE, MalformedMessage, Message, RPCError
 from ..stats import RequestStats
 from .base import STATE_CLEANUP, STATE_INIT, STATE_STOPPED, STATE_STOPPING
+from .arrival import plan_from_data
 from .local import InProcessRunner
 
 if TYPE_CHECKING:
@@ -233,6 +234,8 @@ class WorkerRunner(InProcessRunner):
             self.environment.events.heartbeat_received.fire(client_id=message.node_id, timestamp=time.time())
         elif kind == "spawn":
             self._on_spawn(data)
+        elif kind == "arrival":
+            self._on_arrival(data)
         elif kind == "spawning_complete":
             self.environment.events.spawning_complete.fire(user_count=int(data["user_count"]))
         elif kind == "stop":
@@ -267,6 +270,22 @@ class WorkerRunner(InProcessRunner):
         self.spawn_rate = spawn_rate
         self._ramp_to(target, spawn_rate, lambda current: dispatch.changes_to(current, target),
                       functools.partial(self._report_spawned, sequence))
+
+    def _on_arrival(self, job: dict[str, Any]) -> None:
+        """The master's order for an open-model run: this worker's share of the rate and of the pool."""
+        sequence = int(job["sequence"])
+        if sequence <= self._last_spawn_sequence:
+            return
+        self._last_spawn_sequence = sequence
+        self._apply_settings(job)
+        by_name = self.user_classes_by_name
+        classes = [by_name[name] for name in job["user_classes"] if name in by_name]
+        try:
+            self.start_arrival(plan_from_data(job["plan"]), int(job["max_users"]), classes or None,
+                               elapsed=float(job.get("elapsed") or 0.0))
+        except (ConfigurationError, ValueError) as error:
+            logger.error("cannot run the open-model load the master assigned: %s", error)
+            self.runner_errors.append(str(error))
 
     def _report_spawned(self, sequence: int, counts: dict[str, int]) -> None:
         logger.debug("assigned users running: %s", counts)

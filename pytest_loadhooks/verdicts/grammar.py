@@ -92,7 +92,8 @@ def metrics_help(reading: str) -> str:
 
     names = [name for name, metric in METRICS.items()
              if (metric.from_stats if reading == "stats" else metric.from_document) is not None]
-    return ", ".join(names) + ", pNN (e.g. p95, p99.9)"
+    suffix = ", pNN (e.g. p95, p99.9)" + (", pNN_intended" if reading == "stats" else "")
+    return ", ".join(names) + suffix
 
 
 def in_metric_unit(metric: Metric, amount: float, unit: str | None) -> float:

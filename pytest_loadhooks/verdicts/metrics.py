@@ -138,11 +138,75 @@ METRICS: dict[str, Metric] = {
 """Every named metric, in the order threshold messages list them."""
 
 
+# -- the open model (issue 21, docs/open-model.md): iterations, and response times from the intended start --
+
+INTENDED_PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)_intended$")
+"""A percentile of the response times from the intended start: p95_intended, p99.9_intended."""
+
+
+def _open_model(entry: Any) -> Any:
+    """The open-model counts of the run an entry belongs to (None: a closed-model run)."""
+    from ..open_model import open_model_of  # lazily: see document_percentile
+
+    return open_model_of(entry)
+
+
+def _intended(entry: Any) -> Any:
+    """The entry's response times from the intended start (a histogram), or None when it has none."""
+    counts = _open_model(entry)
+    if counts is None:
+        return None
+    from ..stats import AGGREGATED_NAME
+
+    whole_run = entry.name == AGGREGATED_NAME and not entry.method
+    histogram = counts.intended_histogram(None if whole_run else entry.name, None if whole_run else entry.method)
+    return histogram if histogram.total() else None
+
+
+def _intended_stats(read: Callable[[Any], float]) -> StatsReader:
+    def reader(entry: Any, _duration: float) -> float | None:
+        histogram = _intended(entry)
+        return read(histogram) if histogram is not None else None
+    return reader
+
+
+def intended_percentile_metric(name: str, fraction: float) -> Metric:
+    """A percentile of the response times from the intended start (open-model runs only)."""
+    return Metric(name, "time", _intended_stats(lambda h: h.percentile(h.total(), fraction)), None)
+
+
+def _iterations_stats(read: Callable[[Any, float], float]) -> StatsReader:
+    def reader(entry: Any, duration: float) -> float | None:
+        counts = _open_model(entry)
+        return read(counts, duration) if counts is not None else None
+    return reader
+
+
+def _histogram_mean(histogram: Any) -> float:
+    return sum(value * count for value, count in histogram.items()) / histogram.total()
+
+
+METRICS.update({
+    "dropped_iterations": Metric("dropped_iterations", "count",
+                                 _iterations_stats(lambda c, _d: float(c.dropped_iterations)), None),
+    "iterations": Metric("iterations", "count", _iterations_stats(lambda c, _d: float(c.iterations)), None,
+                         worse_when=-1),
+    "iteration_rate": Metric("iteration_rate", "rate", _iterations_stats(lambda c, d: c.achieved_rate(d)), None,
+                             worse_when=-1),
+    "avg_intended": Metric("avg_intended", "time", _intended_stats(_histogram_mean), None),
+    "median_intended": intended_percentile_metric("median_intended", 0.5),
+    "max_intended": intended_percentile_metric("max_intended", 1.0),
+})
+
+
 def lookup(key: str) -> Metric | None:
     """The metric of a normalised name (lower case, aliases resolved by the grammar that reads it):
     a row of ``METRICS`` or a percentile like p95; None for anything else."""
     if key in METRICS:
         return METRICS[key]
+    intended = INTENDED_PERCENTILE.match(key)
+    if intended is not None:
+        return intended_percentile_metric(key, float(intended[1]) / 100)
     match = PERCENTILE.match(key)
     if match is None:
         return None
