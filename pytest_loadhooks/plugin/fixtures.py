@@ -1,4 +1,5 @@
-"""Fixtures: ``load_env``, ``load_events`` (listeners removed at test end) and ``load_result``."""
+"""Fixtures: ``load_env``, ``load_events`` (listeners removed at test end), ``load_result``; and for tests that
+are also load tasks, ``load_client``, ``fast_load_client`` and ``load_base_url``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from .load_session import get_session
 
 if TYPE_CHECKING:
     from .run import LoadResult, LoadRun
+
+ITERATION_USER = pytest.StashKey[Any]()
+"""On the copy of a test that a load user iterates: that user (``plugin.iterations``)."""
 
 SKIP_REASON = ("load test: run it with --load-users=N, any other --load-* option (e.g. --load-only) "
                "or a LOADHOOKS_* variable; load_* ini keys only configure the run")
@@ -107,3 +111,54 @@ class ScopedEvents:
                 pass
         self._added.clear()
 
+
+
+# --------------------------------------------------------------------------- tests that are also load tasks
+def iteration_user(node: Any) -> Any:
+    """The load user running this test as a load task; None in a functional run."""
+    return node.stash.get(ITERATION_USER, None)
+
+
+@pytest.fixture
+def load_base_url(request: pytest.FixtureRequest) -> str:
+    """The base URL of ``load_client``'s relative paths: the ini's ``load_host``, else "" (full URLs).
+
+    Override it (in a conftest) to point a functional run at a server; under load the run's host
+    (``--load-host``), when given, wins over it.
+    """
+    from .pytest_compat import ini_values
+
+    return str(ini_values(request.config).get("load_host") or "")
+
+
+def _client(request: pytest.FixtureRequest, base_url: str, kind: str) -> Iterator[Any]:
+    user = iteration_user(request.node)
+    if user is not None:  # one session per user, kept across its iterations (connections reused)
+        yield user.http_session(kind, user.host or base_url)
+        return
+    from ..event import EventHook
+
+    unheard = EventHook()  # a functional run counts nothing: the requests fire an event nobody listens to
+    if kind == "fast":
+        from ..contrib.fasthttp import FastHttpSession
+
+        session: Any = FastHttpSession(base_url=base_url, request_event=unheard)
+    else:
+        from ..clients import HttpSession
+
+        session = HttpSession(base_url=base_url, request_event=unheard)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def load_client(request: pytest.FixtureRequest, load_base_url: str) -> Iterator[Any]:
+    """A requests-compatible session (HttpUser's client): under load its requests are counted, beside the test's
+    own entry; in a functional run it is a plain session, made for the test and closed after it."""
+    yield from _client(request, load_base_url, "http")
+
+
+@pytest.fixture
+def fast_load_client(request: pytest.FixtureRequest, load_base_url: str) -> Iterator[Any]:
+    """``load_client`` on FastHttpUser's client (geventhttpclient): cheaper per request, FastHttpSession's API."""
+    yield from _client(request, load_base_url, "fast")
