@@ -20,6 +20,7 @@ from .diff import endpoint_label
 from .metrics import METRICS_HELP, Metric, metric_named
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"}
+HTTP_METHODS |= {"TEST"}  # the entries of functional tests run as load tasks (plugin.iterations), issue 20
 TOTAL_SCOPES = {"aggregated", "total", "all", "all requests"}
 
 _RULE = re.compile(r"^\s*(?:(?P<scope>.+?)\s*:\s+)?(?P<metric>[A-Za-z_%][A-Za-z_0-9.%-]*)\s*:\s*"

@@ -126,15 +126,16 @@ def compile_selection(text: str) -> Any:
     substrings of names and keywords, marker names); raises ValueError with pytest's message when it does not parse.
 
     Why private: pytest has no public API for its keyword expressions; ``-k`` is the grammar users know.
-    Checked on pytest 8.0.2, 8.4.2, 9.0.3, 9.2.0 (``_pytest.mark.expression.Expression.compile``,
-    ``ParseError``).
+    Checked on pytest 8.0.2, 8.4.2, 9.0.3, 9.2.0 (``_pytest.mark.expression.Expression.compile``; it raises
+    the module's ``ParseError`` up to 9.0, ``SyntaxError`` from 9.1).
     """
-    from _pytest.mark.expression import Expression, ParseError
+    from _pytest.mark.expression import Expression
 
     try:
         return Expression.compile(text)
-    except ParseError as error:
-        raise ValueError(f"invalid --load-tests expression {text!r}: {error}") from None
+    except Exception as error:  # noqa: BLE001 - ParseError or SyntaxError, by pytest version
+        where = f"at column {error.offset}: {error.msg}" if isinstance(error, SyntaxError) else str(error)
+        raise ValueError(f"invalid --load-tests expression {text!r}: {where}") from None
 
 
 def selection_matches(expression: Any, item: pytest.Item) -> bool:
@@ -206,10 +207,16 @@ def iteration_item(item: pytest.Function) -> pytest.Function:
 def fresh_request(item: pytest.Function) -> None:
     """Make ``item`` ready for another call: no fixture values left, a new instance of its class.
 
+    ``tmp_path`` reads, when torn down, what pytest's report hook stored on the item (whether its call passed);
+    iterations run no report hooks, so an empty record is stored (pytest's default: treated as passed).
+
     Checked on pytest 8.0.2, 8.4.2, 9.0.3, 9.2.0 (``Function._initrequest``; ``_instance``/``_obj`` cache the
-    test class instance and bound method).
+    test class instance and bound method; ``_pytest.tmpdir.tmppath_result_key``).
     """
+    from _pytest.tmpdir import tmppath_result_key
+
     item._initrequest()
+    item.stash[tmppath_result_key] = {}
     if isinstance(item.parent, pytest.Class):
         item.__dict__.pop("_instance", None)
         item.__dict__.pop("_obj", None)

@@ -19,6 +19,7 @@ from typing import Any
 from ..verdicts.metrics import METRICS, Metric, lookup
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"}
+HTTP_METHODS |= {"TEST"}  # the entries of functional tests run as load tasks (plugin.iterations), issue 20
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
