@@ -13,9 +13,6 @@ from .load_session import get_session
 if TYPE_CHECKING:
     from .run import LoadResult, LoadRun
 
-ITERATION_USER = pytest.StashKey[Any]()
-"""On the copy of a test that a load user iterates: that user (``plugin.iterations``)."""
-
 SKIP_REASON = ("load test: run it with --load-users=N, any other --load-* option (e.g. --load-only) "
                "or a LOADHOOKS_* variable; load_* ini keys only configure the run")
 
@@ -116,7 +113,7 @@ class ScopedEvents:
 # --------------------------------------------------------------------------- tests that are also load tasks
 def iteration_user(node: Any) -> Any:
     """The load user running this test as a load task; None in a functional run."""
-    return node.stash.get(ITERATION_USER, None)
+    return getattr(node, "load_user", None)  # set by plugin.iterations on the copy of the test a user iterates
 
 
 @pytest.fixture

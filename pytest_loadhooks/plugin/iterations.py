@@ -19,7 +19,6 @@ import pytest
 from gevent import GreenletExit
 
 from ..user.users import User
-from .fixtures import ITERATION_USER
 from .lifecycle import Participant
 from .pytest_compat import FinalizerBook, fresh_request, forget_shared_finalizers, iteration_item
 
@@ -89,7 +88,7 @@ class TestTasksUser(User):
         copy = self.copies.get(task)
         if copy is None:
             copy = iteration_item(task.item)
-            copy.stash[ITERATION_USER] = self
+            copy.load_user = self  # what the load_client fixtures look for (plugin.fixtures.iteration_user)
             self.copies[task] = copy
         return copy
 
