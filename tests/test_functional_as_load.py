@@ -226,3 +226,24 @@ def test_mixes_with_user_classes_and_a_test_that_never_returns_is_bounded(pytest
     assert hung["num_failures"] == hung["num_requests"] >= 1
     errors = [failure["error"] for failure in report["failures"] if failure["name"].endswith("test_never_returns")]
     assert "did not return before the run ended" in errors[0]
+
+
+def test_the_example_passes_both_ways(target) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LOADHOOKS_")}
+    env["TARGET_URL"] = target
+    command = [sys.executable, "-m", "pytest", "examples/functional_as_load", "-p", "no:cacheprovider"]
+    functional = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120, env=env)
+    assert functional.returncode == 0 and "6 passed" in functional.stdout, functional.stdout + functional.stderr
+    load = subprocess.run([*command, f"--load-host={target}", "--load-users=3", "--load-run-time=1s", "--load-only"],
+                          cwd=root, capture_output=True, text=True, timeout=120, env=env)
+    assert load.returncode == 0, load.stdout + load.stderr
+    for line in ("TEST  test_api.py::test_browse_catalog", "TEST  test_api.py::test_item_details[2]",
+                 "TEST  test_api.py::test_protected_resource_needs_login", "GET   /protected/resource",
+                 "PASS threshold 'TEST test_api.py::test_browse_catalog: p95 < 500'"):
+        assert line in load.stdout, load.stdout
