@@ -247,3 +247,42 @@ def test_the_example_passes_both_ways(target) -> None:
                  "TEST  test_api.py::test_protected_resource_needs_login", "GET   /protected/resource",
                  "PASS threshold 'TEST test_api.py::test_browse_catalog: p95 < 500'"):
         assert line in load.stdout, load.stdout
+
+
+DISTRIBUTED_TESTS = '''
+import json
+import pytest
+import requests
+from pytest_loadhooks import events
+
+@events.test_stop.add_listener
+def read_the_web_ui(environment, **kw):
+    # The master's web UI, asked while the run stops: the TEST entries are there, merged from the workers.
+    if environment.web_ui is not None:
+        rows = requests.get(f"http://127.0.0.1:{environment.web_ui.port}/stats/requests", timeout=10).json()["stats"]
+        with open("web_stats.json", "w") as out:
+            json.dump([[row["method"], row["name"], row["num_requests"]] for row in rows], out)
+
+@pytest.fixture(scope="session")
+def per_process():
+    with open("setups.txt", "a") as out:
+        out.write("x")  # one line per process that set the session fixture up
+
+@pytest.mark.load_task
+def test_orders(load_client, per_process):
+    assert load_client.get("/json").status_code == 200
+'''
+
+
+def test_processes_merge_the_test_entries_and_the_web_ui_shows_them(pytester, target) -> None:
+    pytester.makepyfile(test_dist=DISTRIBUTED_TESTS)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--load-host={target}", "--load-users=4", "--load-run-time=2s", "--load-only",
+        "--load-processes=2", "--load-web", "--load-web-port=0", "--load-json=out.json", timeout=180)
+    result.assert_outcomes(passed=1, deselected=1)
+    stats = stats_by_name(json.loads((pytester.path / "out.json").read_text()))
+    orders = stats[("TEST", "test_dist.py::test_orders")]
+    assert orders["num_requests"] == stats[("GET", "/json")]["num_requests"] > 0
+    assert (pytester.path / "setups.txt").read_text() == "xx"  # session scope: once per worker process
+    web = {(method, name): count for method, name, count in json.loads((pytester.path / "web_stats.json").read_text())}
+    assert web[("TEST", "test_dist.py::test_orders")] > 0
