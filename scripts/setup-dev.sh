@@ -20,3 +20,13 @@ if ! command -v chromium >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 chromium --version 2>/dev/null | tail -1
+
+# Issue 20: bench/functional.py compares against Locust's pytest mode with Debian's nginx as the
+# target (its --smoke form, which CI runs, needs no nginx); installed only when missing.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    SUDO=""
+    if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq nginx-light >/dev/null
+fi

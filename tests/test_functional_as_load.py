@@ -28,11 +28,13 @@ def pytest_sessionfinish(session):
 '''
 
 COUNTING_TESTS = '''
+import gevent
 import pytest
 from conftest import bump
 
 @pytest.fixture(scope="module")
 def per_module(per_session):
+    gevent.sleep(0.05)  # users starting together all want it while it is being set up: still set up once
     bump("module_setup")
     yield
     bump("module_teardown")
@@ -49,9 +51,8 @@ def finalized(request):
     request.addfinalizer(lambda: bump("finalizer_run"))
 
 @pytest.mark.load_task(weight=3)
-def test_heavy(per_test, finalized, tmp_path):
+def test_heavy(per_test, finalized):
     bump("heavy_calls")
-    assert tmp_path.exists()
 
 @pytest.mark.load_task(weight=1)
 def test_light(per_test):
@@ -84,7 +85,8 @@ def per_class():
 
 @pytest.mark.load_task
 class TestInAClass:
-    def test_method(self, per_class):
+    def test_method(self, per_class, tmp_path):
+        assert tmp_path.exists()  # a directory per iteration
         assert not hasattr(self, "seen")  # a new instance per iteration, as per test
         self.seen = True
 '''
@@ -118,8 +120,10 @@ def test_tests_run_as_load_tasks_with_their_fixtures(pytester: pytest.Pytester) 
     assert counts["class_setup"] == counts["class_teardown"] == 1
     assert method["num_failures"] == 0  # a fresh instance of the test class per iteration
 
-    # Weights: heavy (3) against light (1). Tolerance: a ratio from 2 to 4.5 over hundreds of picks at least.
-    assert light > 100
+    # Weights: heavy (3) against light (1). A user picks by weight whatever a test costs, so the counts follow
+    # the weights. Tolerance: the ratio within 2 to 4.5 once light ran 60 times or more (a quiet machine runs
+    # it thousands of times; at 60, 4 standard deviations of the binomial stay inside).
+    assert light >= 60
     assert 2.0 <= heavy / light <= 4.5, (heavy, light)
 
     # A failing assertion is a failure of that test, with pytest's rewritten message.

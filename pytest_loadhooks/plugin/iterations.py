@@ -17,10 +17,14 @@ from typing import Any
 
 import pytest
 from gevent import GreenletExit
+from gevent.lock import Semaphore
 
 from ..user.users import User
 from .lifecycle import Participant
 from .pytest_compat import FinalizerBook, fresh_request, forget_shared_finalizers, iteration_item
+
+_COLD_SETUP = Semaphore()
+"""Held by the first setup of each test in this process (see :func:`run_iteration`)."""
 
 REQUEST_TYPE = "TEST"
 """The ``request_type`` of an iteration's entry in the statistics."""
@@ -46,6 +50,8 @@ class TestTask:
         self.item = item
         self.weight = weight
         self.__name__ = item.nodeid
+        self.warm = False
+        """Whether one iteration set its fixtures up here: its shared (wider-scoped) ones are cached from then on."""
 
     def __call__(self, user: TestTasksUser) -> None:
         run_iteration(user, self)
@@ -113,7 +119,14 @@ def run_iteration(user: TestTasksUser, task: TestTask) -> None:
     started = time.perf_counter()
     failure: BaseException | None = None
     try:
-        copy.setup()
+        if task.warm:
+            copy.setup()
+        else:
+            # Until a first setup succeeds, the shared fixtures may not exist yet: one user at a time sets them
+            # up, so that two users starting together do not both run a module fixture's setup.
+            with _COLD_SETUP:
+                copy.setup()
+            task.warm = True
         copy.runtest()
     except pytest.skip.Exception:  # pytest.skip() in an iteration: not a failure, and not an iteration that counts
         _tear_down(user, copy)
