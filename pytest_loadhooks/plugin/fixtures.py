@@ -3,6 +3,7 @@ are also load tasks, ``load_client``, ``fast_load_client`` and ``load_base_url``
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -111,13 +112,21 @@ class ScopedEvents:
 
 
 # --------------------------------------------------------------------------- tests that are also load tasks
-def iteration_user(node: Any) -> Any:
-    """The load user running this test as a load task; None in a functional run."""
-    return getattr(node, "load_user", None)  # set by plugin.iterations on the copy of the test a user iterates
+def iteration_user() -> Any:
+    """The load user running the current test as a load task; None in a functional run.
+
+    Read from the running greenlet (a user's greenlet carries its user), not from ``request``: asking for
+    ``request`` makes pytest build a definition object per iteration, a cost each iteration would pay.
+    """
+    gevent = sys.modules.get("gevent")
+    if gevent is None:
+        return None
+    user = getattr(gevent.getcurrent(), "user", None)
+    return user if hasattr(user, "http_session") else None  # plugin.iterations.TestTasksUser
 
 
-@pytest.fixture
-def load_base_url(request: pytest.FixtureRequest) -> str:
+@pytest.fixture(scope="session")
+def load_base_url(pytestconfig: pytest.Config) -> str:
     """The base URL of ``load_client``'s relative paths: the ini's ``load_host``, else "" (full URLs).
 
     Override it (in a conftest) to point a functional run at a server; under load the run's host
@@ -125,11 +134,11 @@ def load_base_url(request: pytest.FixtureRequest) -> str:
     """
     from .pytest_compat import ini_values
 
-    return str(ini_values(request.config).get("load_host") or "")
+    return str(ini_values(pytestconfig).get("load_host") or "")
 
 
-def _client(request: pytest.FixtureRequest, base_url: str, kind: str) -> Iterator[Any]:
-    user = iteration_user(request.node)
+def _client(base_url: str, kind: str) -> Iterator[Any]:
+    user = iteration_user()
     if user is not None:  # one session per user, kept across its iterations (connections reused)
         yield user.http_session(kind, user.host or base_url)
         return
@@ -149,13 +158,13 @@ def _client(request: pytest.FixtureRequest, base_url: str, kind: str) -> Iterato
 
 
 @pytest.fixture
-def load_client(request: pytest.FixtureRequest, load_base_url: str) -> Iterator[Any]:
+def load_client(load_base_url: str) -> Iterator[Any]:
     """A requests-compatible session (HttpUser's client): under load its requests are counted, beside the test's
     own entry; in a functional run it is a plain session, made for the test and closed after it."""
-    yield from _client(request, load_base_url, "http")
+    yield from _client(load_base_url, "http")
 
 
 @pytest.fixture
-def fast_load_client(request: pytest.FixtureRequest, load_base_url: str) -> Iterator[Any]:
+def fast_load_client(load_base_url: str) -> Iterator[Any]:
     """``load_client`` on FastHttpUser's client (geventhttpclient): cheaper per request, FastHttpSession's API."""
-    yield from _client(request, load_base_url, "fast")
+    yield from _client(load_base_url, "fast")

@@ -94,7 +94,6 @@ class TestTasksUser(User):
         copy = self.copies.get(task)
         if copy is None:
             copy = iteration_item(task.item)
-            copy.load_user = self  # what the load_client fixtures look for (plugin.fixtures.iteration_user)
             self.copies[task] = copy
         return copy
 
