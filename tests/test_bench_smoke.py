@@ -91,3 +91,19 @@ def test_soak_bench_real_distributed_run_samples_master_and_workers(tmp_path):
     *samples, done = results["samples"]
     assert done["done"] is True and done["exit_code"] == 0 and done["requests"] > 0, done
     assert any(sample["rss_mib"] and sample["workers_rss_mib"] for sample in samples)
+
+
+def test_functional_bench_smoke_mode_produces_numbers(tmp_path):
+    """``bench/functional.py --smoke`` (issue #20's benchmark), our side: a functional test run as load tasks
+    against the example target, its iterations/s and per-iteration overhead; a no-I/O test's iteration cost."""
+    out = tmp_path / "functional.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "functional.py"), "--smoke", "--json", str(out)],
+                          capture_output=True, text=True, timeout=170, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert results["smoke"] is True and results["errors"] == []
+    metrics = results["metrics"]
+    assert metrics["iterations_per_s"]["ours"] > 0 and "locust" not in metrics["iterations_per_s"]
+    assert isinstance(metrics["overhead_us"]["ours"], float)
+    assert metrics["noop_iteration_us"]["ours"] > 0
+    assert all(run["failures"] == 0 for run in results["runs"] if "failures" in run)
