@@ -68,6 +68,23 @@ def test_broken(per_test):
 def test_sizes(size):
     assert size in (1, 2)
 
+@pytest.fixture
+def broken_setup():
+    raise RuntimeError("no database")
+
+@pytest.fixture
+def broken_teardown():
+    yield
+    raise RuntimeError("could not clean up")
+
+@pytest.mark.load_task
+def test_fixture_errors(broken_setup):
+    pass
+
+@pytest.mark.load_task
+def test_teardown_errors(broken_teardown):
+    pass
+
 @pytest.mark.load_task
 def test_sometimes_skips():
     pytest.skip("not today")
@@ -132,6 +149,11 @@ def test_tests_run_as_load_tasks_with_their_fixtures(pytester: pytest.Pytester) 
     errors = [failure["error"] for failure in report["failures"] if failure["name"] == "test_api.py::test_broken"]
     assert errors and "assert 500 == 200" in errors[0]
     result.stdout.fnmatch_lines(["*TEST test_api.py::test_broken: AssertionError('assert 500 == 200')*"])
+    # An error in a fixture's setup or teardown fails the iteration, with its message.
+    for name, message in (("test_fixture_errors", "no database"), ("test_teardown_errors", "could not clean up")):
+        entry = stats[("TEST", f"test_api.py::{name}")]
+        assert entry["num_failures"] == entry["num_requests"] > 0
+        assert any(message in failure["error"] for failure in report["failures"] if failure["name"].endswith(name))
 
     # One task per parameter set; a skipped iteration is no failure and no iteration; a skip marker leaves
     # the test out (said before the run).
@@ -140,7 +162,7 @@ def test_tests_run_as_load_tasks_with_their_fixtures(pytester: pytest.Pytester) 
     assert ("TEST", "test_api.py::test_sometimes_skips") not in stats
     assert ("TEST", "test_api.py::test_switched_off") not in stats
     result.stdout.fnmatch_lines(["*test_api.py::test_switched_off is skipped (switched off): not a load task*"])
-    result.assert_outcomes(passed=1, deselected=8)
+    result.assert_outcomes(passed=1, deselected=10)
 
 
 SELECTION_TESTS = '''
@@ -195,9 +217,7 @@ def test_bad_input_is_one_line_before_any_traffic(pytester, source, args, messag
     result.stderr.fnmatch_lines([message])
 
 
-MIXED_TESTS = '''
-import gevent
-import pytest
+MIXED_USERS = '''
 from pytest_loadhooks import HttpUser, task, constant
 
 class Shopper(HttpUser):
@@ -206,9 +226,19 @@ class Shopper(HttpUser):
     @task
     def page(self):
         self.client.get("/page")
+'''
 
-@pytest.mark.load_task
-def test_json(load_client):
+MIXED_TESTS = '''
+import gevent
+import pytest
+
+@pytest.fixture(scope="module")
+def shared_resource():
+    yield
+    raise RuntimeError("the shared resource would not close")
+
+@pytest.mark.load_task(weight=20)
+def test_json(load_client, shared_resource):
     assert load_client.get("/json").status_code == 200
 
 @pytest.mark.load_task
@@ -218,18 +248,23 @@ def test_never_returns():
 '''
 
 
-def test_mixes_with_user_classes_and_a_test_that_never_returns_is_bounded(pytester, target) -> None:
-    pytester.makepyfile(test_mixed=MIXED_TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--load-host={target}", "--load-users=4",
+def test_mixes_with_user_classes_a_test_that_never_returns_is_bounded_a_shared_teardown_error_fails(
+        pytester, target) -> None:
+    pytester.makepyfile(test_mixed=MIXED_USERS, test_more=MIXED_TESTS)  # the run's item is test_mixed.py's
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--load-host={target}", "--load-users=6",
                                            "--load-run-time=2s", "--load-only", "--load-json=out.json", timeout=120)
     report = json.loads((pytester.path / "out.json").read_text())
     stats = stats_by_name(report)
     assert stats[("GET", "/page")]["num_requests"] > 0  # the User class's
     assert stats[("GET", "/json")]["num_requests"] > 0  # the test's client
-    hung = stats[("TEST", "test_mixed.py::test_never_returns")]
+    hung = stats[("TEST", "test_more.py::test_never_returns")]
     assert hung["num_failures"] == hung["num_requests"] >= 1
     errors = [failure["error"] for failure in report["failures"] if failure["name"].endswith("test_never_returns")]
     assert "did not return before the run ended" in errors[0]
+    # A shared fixture's teardown at the end of the run that fails fails the run, saying so.
+    result.stdout.fnmatch_lines(["*a fixture shared by the load tasks failed its teardown: RuntimeError: "
+                                 "the shared resource would not close*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
 def test_the_example_passes_both_ways(target) -> None:
