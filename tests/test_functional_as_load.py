@@ -325,3 +325,22 @@ def test_processes_merge_the_test_entries_and_the_web_ui_shows_them(pytester, ta
     assert (pytester.path / "setups.txt").read_text() == "xx"  # session scope: once per worker process
     web = {(method, name): count for method, name, count in json.loads((pytester.path / "web_stats.json").read_text())}
     assert web[("TEST", "test_dist.py::test_orders")] > 0
+
+
+def test_baselines_compare_the_test_entries(pytester, monkeypatch) -> None:
+    pytester.makepyfile(test_timed='''
+        import os, time, pytest
+
+        @pytest.mark.load_task
+        def test_timed():
+            time.sleep(float(os.environ["ITERATION_S"]))
+        ''')
+    common = ("-p", "no:cacheprovider", "--load-users=2", "--load-run-time=1s", "--load-only",
+              f"--load-storage={pytester.path / 'baselines'}")
+    monkeypatch.setenv("ITERATION_S", "0.005")
+    pytester.runpytest_subprocess(*common, "--load-save=before").assert_outcomes(passed=1, deselected=1)
+    monkeypatch.setenv("ITERATION_S", "0.05")  # ten times slower: beyond the rule's +100%
+    result = pytester.runpytest_subprocess(*common, "--load-compare=before",
+                                           "--load-compare-fail=TEST test_timed.py::test_timed: p50:+100%")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*FAIL*TEST test_timed.py::test_timed: p50:+100%*"])
