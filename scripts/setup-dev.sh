@@ -12,21 +12,22 @@ make_venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages the tests (and benches) use, each installed only when missing, with one
+# apt-get update for them all:
+#   chromium            the browser tests (Playwright drives Debian's chromium)
+#   postgresql, mosquitto  issue 23: the real servers tests/test_contrib_*.py start
+#                       (initdb/pg_ctl under /usr/lib/postgresql/*/bin; /usr/sbin/mosquitto)
+#   nginx-light         issues 20, 21, 24: the benches' target (their --smoke forms need none)
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""
     if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq chromium >/dev/null
+    $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 chromium --version 2>/dev/null | tail -1
-
-# Issue 23 (contrib users for other systems): the real servers tests/test_contrib_*.py start:
-# PostgreSQL (initdb/pg_ctl under /usr/lib/postgresql/*/bin) and Mosquitto. Only when missing.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! [ -x /usr/sbin/mosquitto ]; then
-    SUDO=""
-    if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq postgresql mosquitto >/dev/null
-fi

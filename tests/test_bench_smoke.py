@@ -108,3 +108,18 @@ def test_open_model_bench_smoke_mode_produces_numbers(tmp_path):
     assert results["slowing"]["ours"]["requests_per_second"]
     assert all(steps["steps"] for steps in results["ladder"].values())
     assert "highest rate held within 1 %" in done.stdout
+
+def test_functional_bench_smoke_mode_produces_numbers(tmp_path):
+    """``bench/functional.py --smoke`` (issue #20's benchmark), our side: a functional test run as load tasks
+    against the example target, its iterations/s and per-iteration overhead; a no-I/O test's iteration cost."""
+    out = tmp_path / "functional.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "functional.py"), "--smoke", "--json", str(out)],
+                          capture_output=True, text=True, timeout=170, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert results["smoke"] is True and results["errors"] == []
+    metrics = results["metrics"]
+    assert metrics["iterations_per_s"]["ours"] > 0 and "locust" not in metrics["iterations_per_s"]
+    assert isinstance(metrics["overhead_us"]["ours"], float)
+    assert metrics["noop_iteration_us"]["ours"] > 0
+    assert all(run["failures"] == 0 for run in results["runs"] if "failures" in run)

@@ -230,6 +230,135 @@ def test_capture_suspended_without_the_capture_plugin(pytester):
     result.stdout.fnmatch_lines(["*WRITTEN*"])
 
 
+# ---------------------------------------------------------------------------- functional tests as load tasks
+def test_compile_selection_reports_a_bad_expression_in_one_line():
+    assert pytest_compat.compile_selection("api and not slow") is not None
+    with pytest.raises(ValueError, match=r"^invalid --load-tests expression '\(api': .*$"):
+        pytest_compat.compile_selection("(api")
+
+
+def selection_session(pytester: pytest.Pytester) -> pytest.RunResult:
+    pytester.makeconftest('''
+        import pytest
+        from pytest_loadhooks.plugin.pytest_compat import (compile_selection, fixture_scopes, selection_matches,
+                                                           skip_reason)
+
+        @pytest.fixture(scope="module")
+        def shared():
+            return 1
+
+        def pytest_collection_modifyitems(items):
+            expression = compile_selection("orders or (api and not slow)")
+            for item in items:
+                print("ITEM", item.name, selection_matches(expression, item), skip_reason(item),
+                      sorted(fixture_scopes(item).items()))
+        ''')
+    pytester.makepyfile(test_m='''
+        import pytest
+
+        def test_orders(shared, tmp_path):
+            pass
+
+        @pytest.mark.api
+        def test_fast():
+            pass
+
+        @pytest.mark.api
+        @pytest.mark.slow
+        @pytest.mark.skipif(True, reason="off here")
+        def test_slow():
+            pass
+        ''')
+    return run(pytester, "-W", "ignore::pytest.PytestUnknownMarkWarning")
+
+
+def test_selection_matches_like_dash_k(pytester):
+    result = selection_session(pytester)
+    result.stdout.fnmatch_lines(["ITEM test_orders True *", "ITEM test_fast True *", "ITEM test_slow False *"])
+
+
+def test_skip_reason_of_a_skipif_marker(pytester):
+    result = selection_session(pytester)
+    result.stdout.fnmatch_lines(["ITEM test_orders True None *", "ITEM test_fast True None *",
+                                 "ITEM test_slow False off here *"])
+
+
+def test_fixture_scopes_of_the_closure(pytester):
+    result = selection_session(pytester)
+    result.stdout.fnmatch_lines(["ITEM test_orders * *('shared', 'module')*('tmp_path', 'function')*",
+                                 "ITEM test_fast True None []"])
+
+
+def iteration_session(pytester: pytest.Pytester) -> None:
+    # A test drives another module's test three times, as a load user does: function-scoped fixtures set up and
+    # torn down each time on the copy's own definitions; the module fixture once, torn down by the book.
+    pytester.makepyfile(test_target='''
+        import pytest
+        COUNTS = {"module": 0, "module_down": 0, "function": 0, "function_down": 0, "calls": 0}
+
+        @pytest.fixture(scope="module")
+        def per_module():
+            COUNTS["module"] += 1
+            yield
+            COUNTS["module_down"] += 1
+
+        @pytest.fixture
+        def per_test(per_module, request):
+            COUNTS["function"] += 1
+            request.addfinalizer(lambda: COUNTS.__setitem__("function_down", COUNTS["function_down"] + 1))
+
+        class TestTarget:
+            def test_target(self, per_test):
+                assert not hasattr(self, "used")
+                self.used = True
+                COUNTS["calls"] += 1
+        ''')
+    pytester.makepyfile(test_driver='''
+        from pytest_loadhooks.plugin.pytest_compat import (FinalizerBook, forget_shared_finalizers, fresh_request,
+                                                           iteration_item)
+        import test_target
+
+        def test_driver(request):
+            target = next(item for item in request.session.items if item.name == "test_target")
+            with FinalizerBook(request.session) as book:
+                copy = iteration_item(target)
+                for _ in range(3):
+                    fresh_request(copy)
+                    copy.setup()
+                    copy.runtest()
+                    assert book.run_for(copy) == []
+                    forget_shared_finalizers(copy)
+                assert test_target.COUNTS == {"module": 1, "module_down": 0, "function": 3, "function_down": 3,
+                                              "calls": 3}
+                definitions = target._fixtureinfo.name2fixturedefs
+                assert definitions["per_test"][-1].cached_result is None  # the original's were never used
+                leftovers = [fin for fin in definitions["per_module"][-1]._finalizers
+                             if getattr(getattr(fin, "func", None), "__name__", "") == "finish"]
+                assert leftovers == []  # no teardown of an iteration's fixture is left on the shared one
+                assert book.run_all() == []
+            assert test_target.COUNTS["module_down"] == 1
+        ''')
+    result = run(pytester, "test_driver.py", "test_target.py")
+    result.assert_outcomes(passed=2)
+
+
+# The four work together (a load user's iteration uses them all); one session checks them, run under each name.
+def test_iteration_item_has_its_own_function_scoped_definitions(pytester):
+    iteration_session(pytester)
+
+
+def test_fresh_request_gives_new_values_and_a_new_class_instance(pytester):
+    iteration_session(pytester)
+
+
+def test_forget_shared_finalizers_leaves_no_iteration_teardown_on_a_module_fixture(pytester):
+    iteration_session(pytester)
+
+
+def test_FinalizerBook_runs_iteration_and_shared_teardowns_off_pytests_stack(pytester):
+    iteration_session(pytester)
+
+
 def test_every_function_of_the_module_has_a_test_here():
     functions = [name for name, value in vars(pytest_compat).items()
                  if callable(value) and getattr(value, "__module__", None) == pytest_compat.__name__

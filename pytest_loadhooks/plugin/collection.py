@@ -89,6 +89,7 @@ def prepare_items(session: pytest.Session, config: pytest.Config, items: list[py
     if not load.active:
         _skip_load_items(items, load)
         return
+    _adopt_test_tasks(load, items)
     if load.found.problems:
         raise pytest.UsageError(load.found.problems[0])
     try:
@@ -129,6 +130,24 @@ def _give_runs_to_marked_tests(load: LoadSession, items: list[pytest.Item]) -> N
             run = load.run_for_item(item)
             if run is not None:
                 run.thresholds += load.marker_thresholds(module, own_only=True, run=run)
+
+
+def _adopt_test_tasks(load: LoadSession, items: list[pytest.Item]) -> None:
+    """Tests marked ``load_task`` or chosen by ``--load-tests`` become the tasks of one User class, which joins
+    the session's run (made, with its ``load_run`` item, when no User class made it)."""
+    from .load_tasks import choose_tests, tasks_user_class
+
+    chosen, notices = choose_tests(items, opts.value_of(load.config, "tests"))
+    if not chosen:
+        return
+    module = chosen[0].item.getparent(pytest.Module)
+    run = load.runs.session_run or load.run_for_module(module)
+    run.user_classes.append(tasks_user_class(chosen))
+    run.notices += notices
+    if id(run) not in load.runs.run_items:
+        item = LoadRunItem.from_parent(module, name=RUN_ITEM_NAME, run=run)
+        load.runs.run_items[id(run)] = item
+        items.append(item)
 
 
 def _fire_test_module_listeners(load: LoadSession) -> None:

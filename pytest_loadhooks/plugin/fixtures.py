@@ -1,7 +1,9 @@
-"""Fixtures: ``load_env``, ``load_events`` (listeners removed at test end) and ``load_result``."""
+"""Fixtures: ``load_env``, ``load_events`` (listeners removed at test end), ``load_result``; and for tests that
+are also load tasks, ``load_client``, ``fast_load_client`` and ``load_base_url``."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -107,3 +109,62 @@ class ScopedEvents:
                 pass
         self._added.clear()
 
+
+
+# --------------------------------------------------------------------------- tests that are also load tasks
+def iteration_user() -> Any:
+    """The load user running the current test as a load task; None in a functional run.
+
+    Read from the running greenlet (a user's greenlet carries its user), not from ``request``: asking for
+    ``request`` makes pytest build a definition object per iteration, a cost each iteration would pay.
+    """
+    gevent = sys.modules.get("gevent")
+    if gevent is None:
+        return None
+    user = getattr(gevent.getcurrent(), "user", None)
+    return user if hasattr(user, "http_session") else None  # plugin.iterations.TestTasksUser
+
+
+@pytest.fixture(scope="session")
+def load_base_url(pytestconfig: pytest.Config) -> str:
+    """The base URL of ``load_client``'s relative paths: the ini's ``load_host``, else "" (full URLs).
+
+    Override it (in a conftest) to point a functional run at a server; under load the run's host
+    (``--load-host``), when given, wins over it.
+    """
+    from .pytest_compat import ini_values
+
+    return str(ini_values(pytestconfig).get("load_host") or "")
+
+
+def _client(base_url: str, kind: str) -> Iterator[Any]:
+    user = iteration_user()
+    if user is not None:  # one session per user, kept across its iterations (connections reused)
+        yield user.http_session(kind, user.host or base_url)
+        return
+    from ..event import EventHook
+
+    unheard = EventHook()  # a functional run counts nothing: the requests fire an event nobody listens to
+    if kind == "fast":
+        from ..contrib.fasthttp import FastHttpSession
+
+        session: Any = FastHttpSession(base_url=base_url, request_event=unheard)
+    else:
+        from ..clients import HttpSession
+
+        session = HttpSession(base_url=base_url, request_event=unheard)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def load_client(load_base_url: str) -> Iterator[Any]:
+    """A requests-compatible session (HttpUser's client): under load its requests are counted, beside the test's
+    own entry; in a functional run it is a plain session, made for the test and closed after it."""
+    yield from _client(load_base_url, "http")
+
+
+@pytest.fixture
+def fast_load_client(load_base_url: str) -> Iterator[Any]:
+    """``load_client`` on FastHttpUser's client (geventhttpclient): cheaper per request, FastHttpSession's API."""
+    yield from _client(load_base_url, "fast")

@@ -181,6 +181,15 @@ def _remove_directories(made: list[str]) -> None:
             pass
 
 
+def parse_selection(text: Any) -> str:
+    """``--load-tests``: an expression in pytest's ``-k`` grammar, checked now (it is matched after collection)."""
+    from .pytest_compat import compile_selection
+
+    expression = str(text).strip()
+    compile_selection(expression)  # ValueError with pytest's own message
+    return expression
+
+
 def parse_process_count(text: Any) -> int:
     """Local worker processes: a whole number from 1, or -1 for one per CPU core."""
     raw = str(text).strip()
@@ -369,6 +378,8 @@ OPTIONS: tuple[LoadOption, ...] = (
     LoadOption("compare-fail", "fail the run when it is worse than its baseline beyond this, e.g. 'p95:+10%', "
                "'GET /cart: p99:+20%', 'fail_ratio:+0.5pp' or 'rps:-15%' (repeatable; in the ini file one per "
                "line; in the environment ';'-separated)", None, None, repeatable=True, metavar="EXPR"),
+    LoadOption("tests", "use the tests this expression selects as load tasks (pytest's -k grammar: names, keywords, "
+               "marker names), beside those marked load_task", parse_selection, None, metavar="EXPR"),
     LoadOption("only", "run only load-run items and the tests that use their results", parse_bool, False, flag=True),
     LoadOption("live-interval", "seconds between live status lines when not on a terminal (default 5)",
                parse_duration, 5.0, metavar="SECONDS", positive=True),

@@ -77,6 +77,9 @@ def participants_for(config: pytest.Config, node: Any = None,
         participants.append(LiveVerdicts(opts.value_of(config, "abort_after")))
     if live_view is not None:
         participants.append(LiveDisplay(live_view))
+    from .iterations import TestTeardowns  # the run's functional-test tasks, if it has any
+
+    participants.append(TestTeardowns())
     session_wide = (config.stash.get(WEB_KEY, None), config.stash.get(BASELINES_KEY, None))
     participants += [participant for participant in session_wide if participant is not None]
     return participants

@@ -118,3 +118,175 @@ def capture_suspended(config: pytest.Config) -> Iterator[None]:
         return
     with capture.global_and_fixture_disabled():
         yield
+
+
+# --------------------------------------------------------------------------- functional tests as load tasks
+def compile_selection(text: str) -> Any:
+    """``--load-tests=EXPR`` compiled with pytest's own ``-k`` grammar (``and``, ``or``, ``not``, parentheses,
+    substrings of names and keywords, marker names); raises ValueError with pytest's message when it does not parse.
+
+    Why private: pytest has no public API for its keyword expressions; ``-k`` is the grammar users know.
+    Checked on pytest 8.0.2, 8.4.2, 9.0.3, 9.2.0 (``_pytest.mark.expression.Expression.compile``; it raises
+    the module's ``ParseError`` up to 9.0, ``SyntaxError`` from 9.1).
+    """
+    from _pytest.mark.expression import Expression
+
+    try:
+        return Expression.compile(text)
+    except Exception as error:  # noqa: BLE001 - ParseError or SyntaxError, by pytest version
+        where = f"at column {error.offset}: {error.msg}" if isinstance(error, SyntaxError) else str(error)
+        raise ValueError(f"invalid --load-tests expression {text!r}: {where}") from None
+
+
+def selection_matches(expression: Any, item: pytest.Item) -> bool:
+    """Whether a compiled ``--load-tests`` expression selects ``item``, exactly as ``-k`` would.
+
+    Checked on pytest 8.0.2, 8.4.2, 9.0.3, 9.2.0 (``_pytest.mark.KeywordMatcher.from_item``).
+    """
+    from _pytest.mark import KeywordMatcher
+
+    return bool(expression.evaluate(KeywordMatcher.from_item(item)))
+
+
+def skip_reason(item: pytest.Item) -> str | None:
+    """The reason a ``skip``/``skipif`` marker skips ``item``; None when it runs.
+
+    Why: an iteration runs no ``pytest_runtest_setup`` hook (where the skipping plugin reads these
+    markers), so a skipped test must be left out of the tasks here. Checked on pytest 8.0.2, 8.4.2,
+    9.0.3, 9.2.0 (``_pytest.skipping.evaluate_skip_marks``).
+    """
+    from _pytest.skipping import evaluate_skip_marks
+
+    skipped = evaluate_skip_marks(item)
+    return None if skipped is None else skipped.reason
+
+
+def fixture_scopes(item: pytest.Item) -> dict[str, str]:
+    """Every fixture ``item`` sets up (its closure), by name, with the scope of the definition it uses.
+
+    Checked on pytest 8.0.2, 8.4.2, 9.0.3, 9.2.0 (``item._fixtureinfo.name2fixturedefs``; the last
+    definition of a name is the one that applies, each with ``.scope``).
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return {}
+    return {name: defs[-1].scope for name, defs in info.name2fixturedefs.items() if defs}
+
+
+def iteration_item(item: pytest.Function) -> pytest.Function:
+    """A copy of the test ``item`` that one load user calls again and again, concurrently with other users.
+
+    Why: pytest caches a fixture's value on its definition (``FixtureDef.cached_result``), one per
+    session. Two users running the same test at once would share (and tear down) each other's
+    function-scoped values. The copy gets its own copies of the function-scoped definitions, so
+    pytest's fixture machinery (setup, yield, finalizers, ``pytest_fixture_setup`` hooks) works on
+    them unchanged; the definitions of higher scopes stay shared, as they are in a functional run.
+    Checked on pytest 8.0.2, 8.4.2, 9.0.3, 9.2.0 (``FuncFixtureInfo`` is a frozen dataclass;
+    ``FixtureDef._finalizers``; ``Function(fixtureinfo=, callspec=, originalname=)``).
+    """
+    import copy
+    import dataclasses
+
+    info = item._fixtureinfo
+    own: dict[str, Any] = {}
+    for name, defs in info.name2fixturedefs.items():
+        copies = []
+        for fixturedef in defs:
+            if fixturedef.scope == "function":
+                fixturedef = copy.copy(fixturedef)
+                fixturedef.cached_result = None
+                fixturedef._finalizers = []
+            copies.append(fixturedef)
+        own[name] = tuple(copies) if isinstance(defs, tuple) else copies
+    callspec = getattr(item, "callspec", None)
+    extra = {"callspec": callspec} if callspec is not None else {}
+    return type(item).from_parent(item.parent, name=item.name, originalname=item.originalname,
+                                  fixtureinfo=dataclasses.replace(info, name2fixturedefs=own), **extra)
+
+
+def fresh_request(item: pytest.Function) -> None:
+    """Make ``item`` ready for another call: no fixture values left, a new instance of its class.
+
+    ``tmp_path`` reads, when torn down, what pytest's report hook stored on the item (whether its call passed);
+    iterations run no report hooks, so an empty record is stored (pytest's default: treated as passed).
+
+    Checked on pytest 8.0.2, 8.4.2, 9.0.3, 9.2.0 (``Function._initrequest``; ``_instance``/``_obj`` cache the
+    test class instance and bound method; ``_pytest.tmpdir.tmppath_result_key``).
+    """
+    from _pytest.tmpdir import tmppath_result_key
+
+    item._initrequest()
+    item.stash[tmppath_result_key] = {}
+    if isinstance(item.parent, pytest.Class):
+        item.__dict__.pop("_instance", None)
+        item.__dict__.pop("_obj", None)
+
+
+def forget_shared_finalizers(item: pytest.Function) -> None:
+    """Drop what ``item``'s own fixture copies registered on the shared (higher-scoped) definitions.
+
+    Why: pytest registers, on each definition a fixture requests, a finalizer that tears the requester down
+    with it; a functional run adds one per test, a load run one per iteration, which would grow a module
+    fixture's list for as long as the run lasts. The iteration's own teardown already ran them.
+    """
+    own = {id(d) for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs if d.scope == "function"}
+    for defs in item._fixtureinfo.name2fixturedefs.values():
+        for fixturedef in defs:
+            if fixturedef.scope != "function" and fixturedef._finalizers:
+                fixturedef._finalizers[:] = [
+                    fin for fin in fixturedef._finalizers
+                    if id(getattr(getattr(fin, "func", None), "__self__", None)) not in own]
+
+
+class FinalizerBook:
+    """The teardowns that fixtures register while tests run as load tasks, kept off pytest's setup stack.
+
+    pytest keeps one stack of set-up nodes (``session._setupstate``) and asserts that a node registering a
+    teardown is on it; an iteration's copy of a test, and the module of a test that is not running, are not.
+    While the book is open those teardowns are kept here: an iteration's own run when it ends
+    (:meth:`run_for`), the shared ones (module, class, session fixtures set up under load) when the run ends
+    (:meth:`run_all`). Teardowns of nodes that are on the stack still go to pytest.
+    Checked on pytest 8.0.2, 8.4.2, 9.0.3, 9.2.0 (``SetupState.stack``, ``SetupState.addfinalizer``; from 9.1
+    ``SetupState.is_node_active``, which fixture lookups ask).
+    """
+
+    def __init__(self, session: pytest.Session) -> None:
+        self._state = session._setupstate
+        self._kept: dict[Any, list[Any]] = {}
+
+    def __enter__(self) -> FinalizerBook:
+        state = self._state
+        original = type(state).addfinalizer
+
+        def addfinalizer(finalizer: Any, node: Any) -> None:
+            if node in state.stack:
+                original(state, finalizer, node)
+            else:
+                self._kept.setdefault(node, []).append(finalizer)
+
+        state.addfinalizer = addfinalizer
+        active = getattr(type(state), "is_node_active", None)
+        if active is not None:  # pytest >= 9.1 refuses fixture lookups for a node it thinks is torn down
+            state.is_node_active = lambda node: node not in state.stack or active(state, node)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._state.__dict__.pop("addfinalizer", None)
+        self._state.__dict__.pop("is_node_active", None)
+
+    def run_for(self, node: Any) -> list[BaseException]:
+        """Run ``node``'s teardowns, last registered first; the errors they raised."""
+        errors: list[BaseException] = []
+        for finalizer in reversed(self._kept.pop(node, [])):
+            try:
+                finalizer()
+            except (Exception, pytest.fail.Exception, pytest.skip.Exception) as error:  # noqa: BLE001 - all run
+                errors.append(error)
+        return errors
+
+    def run_all(self) -> list[BaseException]:
+        """Run every teardown still kept, the nodes met last first."""
+        errors: list[BaseException] = []
+        for node in reversed(list(self._kept)):
+            errors += self.run_for(node)
+        return errors

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from ..values import parse_duration
 from .metrics import Metric, lookup
 
-HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"})
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+                          "TEST"})  # TEST: functional tests run as load tasks (plugin.iterations), issue 20
 TOTAL_SCOPES = frozenset({"aggregated", "total", "all", "all requests"})
 ALIASES = {"fail-ratio": "fail_ratio", "failratio": "fail_ratio", "fail%": "fail_ratio", "error_rate": "fail_ratio",
            "reqs": "requests"}

@@ -1,0 +1,212 @@
+"""Issue #20's benchmark: functional pytest tests as load, ours next to Locust's pytest mode.
+
+``python bench/functional.py``; both tools back to back, repeats interleaved (Locust, ours, ...):
+
+1. iterations/s of the same trivial HTTP test (one GET of a small static file, status asserted),
+   one generator process each, pinned to one core, 10 users, no wait: ``locust -f test_x.py
+   --headless`` (Locust 2.40+'s pytest mode, the test asking for its ``session`` fixture) against
+   ``pytest test_x.py --load-only`` (the same body asking for ``load_client``). Iterations are
+   counted from each tool's own end-of-run output (Locust's ``--json``, our ``--load-json``):
+   the test's requests (one per iteration) divided by the span from first to last.
+2. our per-iteration overhead, in µs: the median of the test's ``TEST`` entry (fixtures set up,
+   the test called, fixtures torn down) minus the median of its one request, in a run of 1 user
+   (with 10, the other users' turns would be counted in it); and the
+   whole cost of one iteration of a test with three function-scoped yield fixtures and no I/O
+   (one user: 1e6 / iterations per second), which Locust's mode has no counterpart for (it sets
+   a test's one fixture up once per user and never tears it down).
+
+The target is Debian's nginx (``apt-get install -y nginx-light``), bench/run.py's, pinned to another
+core. ``--smoke``: our side only, about a second each, against examples/target_app.py (no Locust, no
+nginx, no pinning); tests/test_bench_smoke.py runs it to check the harness, never to judge speed.
+Results: a table on stdout, bench/results/<date>-functional.json unless --smoke or --no-write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run as shared  # bench/run.py: the Locust venv, nginx, the example target, pinning
+
+USERS = 10
+TEST_BODY = '''
+def test_home({fixture}):
+    assert {fixture}.get("/").status_code == 200
+'''
+NOOP_TESTS = '''
+import pytest
+
+@pytest.fixture
+def one():
+    yield 1
+
+@pytest.fixture
+def two(one):
+    yield one + 1
+
+@pytest.fixture
+def three(two, tmp_path_factory):
+    yield two + 1
+
+@pytest.mark.load_task
+def test_noop(three):
+    assert three == 3
+'''
+
+
+def span_rate(entries: list[dict]) -> tuple[float, int]:
+    """Requests per second over the span from the first to the last request of ``entries``."""
+    requests = sum(entry["num_requests"] for entry in entries)
+    start = min(entry["start_time"] for entry in entries)
+    last = max(entry["last_request_timestamp"] or 0 for entry in entries)
+    return (requests / (last - start) if last > start else 0.0), requests
+
+
+def ours(url: str, run_time: float, core: str | None, users: int = USERS) -> dict:
+    """Our side: the test through ``pytest --load-only``; iterations/s, and the mean time an iteration spends
+    beyond its request (with one user, where no other user's turn is counted in it: the fixture overhead)."""
+    with tempfile.TemporaryDirectory(prefix="bench-func-ours-") as tmp:
+        directory = Path(tmp)
+        (directory / "test_x.py").write_text("import pytest\n\n@pytest.mark.load_task" + TEST_BODY.format(
+            fixture="load_client"))
+        report = ours_run(directory, ["test_x.py", f"--load-host={url}", f"--load-users={users}",
+                                      f"--load-spawn-rate={users}"], run_time, core)
+        if "error" in report:
+            return report
+        tests = [entry for entry in report["stats"] if entry["method"] == "TEST"]
+        gets = [entry for entry in report["stats"] if entry["method"] == "GET"]
+        rate, iterations = span_rate(tests)
+        # Medians: a loaded machine's outliers (a descheduled process, a GC pause) swing the means.
+        overhead_us = (tests[0]["percentiles"]["50"] - gets[0]["percentiles"]["50"]) * 1000
+        mean_us = (tests[0]["avg_response_time"] - gets[0]["avg_response_time"]) * 1000
+        failures = tests[0]["num_failures"]
+    return {"rate": rate, "iterations": iterations, "failures": failures, "overhead_us": overhead_us,
+            "overhead_mean_us": mean_us}
+
+
+def ours_noop(run_time: float, core: str | None) -> dict:
+    """One user iterating a no-I/O test with three function-scoped yield fixtures: µs per iteration."""
+    with tempfile.TemporaryDirectory(prefix="bench-func-noop-") as tmp:
+        directory = Path(tmp)
+        (directory / "test_noop.py").write_text(NOOP_TESTS)
+        report = ours_run(directory, ["test_noop.py", "--load-users=1"], run_time, core)
+        if "error" in report:
+            return report
+        rate, iterations = span_rate([entry for entry in report["stats"] if entry["method"] == "TEST"])
+    return {"rate": rate, "iterations": iterations, "iteration_us": 1e6 / rate if rate else None}
+
+
+def ours_run(directory: Path, args: list[str], run_time: float, core: str | None) -> dict:
+    command = [sys.executable, "-m", "pytest", *args, f"--load-run-time={run_time:g}s", "--load-only",
+               "--load-json=out.json", "-p", "no:cacheprovider", "-q"]
+    try:
+        done = subprocess.run(shared.pinned(command, core), cwd=directory, capture_output=True, text=True,
+                              timeout=run_time + 90, env=shared.clean_env())
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {run_time + 90:.0f}s"}
+    if not (directory / "out.json").exists():
+        return {"error": f"exit {done.returncode}: " + " | ".join(done.stdout.strip().splitlines()[-5:])}
+    return json.loads((directory / "out.json").read_text())
+
+
+def locust(python: str, url: str, run_time: float, core: str | None) -> dict:
+    """Locust's pytest mode: ``locust -f test_x.py --headless``, the test asking for Locust's ``session``."""
+    binary = str(Path(python).parent / "locust")
+    with tempfile.TemporaryDirectory(prefix="bench-func-locust-") as tmp:
+        directory = Path(tmp)
+        (directory / "test_x.py").write_text(TEST_BODY.format(fixture="session"))
+        command = [binary, "-f", "test_x.py", "--headless", "-u", str(USERS), "-r", str(USERS),
+                   "-t", f"{run_time:g}s", "-H", url, "--json", "--skip-log"]
+        try:
+            done = subprocess.run(shared.pinned(command, core), cwd=directory, capture_output=True, text=True,
+                                  timeout=run_time + 90, env=shared.clean_env())
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {run_time + 90:.0f}s"}
+    try:
+        entries = json.loads(done.stdout[done.stdout.index("["):])
+    except ValueError:
+        return {"error": f"exit {done.returncode}, no --json output: " + " | ".join(done.stderr.splitlines()[-5:])}
+    if not entries:
+        return {"error": "Locust's --json listed no requests"}
+    rate, iterations = span_rate(entries)
+    return {"rate": rate, "iterations": iterations, "failures": sum(entry["num_failures"] for entry in entries)}
+
+
+def median(runs: list[dict], key: str) -> float | None:
+    values = [run[key] for run in runs if run.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def table(results: dict) -> str:
+    metrics = results["metrics"]
+    lines = ["| measure | Locust's pytest mode | pytest-loadhooks | ours/Locust |", "| --- | --- | --- | --- |"]
+    theirs, mine = metrics["iterations_per_s"].get("locust"), metrics["iterations_per_s"]["ours"]
+    ratio = f"{mine / theirs:.2f}x (goal >= 1.5x)" if theirs and mine else "-"
+    lines.append(f"| iterations/s, trivial HTTP test, {USERS} users, 1 process | "
+                 f"{f'{theirs:,.0f}' if theirs else '-'} | {f'{mine:,.0f}' if mine else '-'} | {ratio} |")
+    overhead = metrics["overhead_us"]["ours"]
+    lines.append(f"| per-iteration overhead, 1 user (TEST median - its request's median) | - | "
+                 f"{f'{overhead:.0f} µs' if overhead is not None else '-'} | |")
+    noop = metrics["noop_iteration_us"]["ours"]
+    lines.append(f"| one iteration, 3 function-scoped yield fixtures, no I/O | - | "
+                 f"{f'{noop:.0f} µs' if noop is not None else '-'} | |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="our side only, about a second, against the example target")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--run-time", type=float, default=10.0)
+    parser.add_argument("--locust-version", default=shared.LOCUST_VERSION)
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    repeats, run_time = (1, 1.0) if args.smoke else (args.repeats, args.run_time)
+    target = shared.TargetApp() if args.smoke else shared.Nginx(shared.TARGET_CORE)
+    core = None if args.smoke else shared.GENERATOR_CORE
+    python = None if args.smoke else shared.ensure_locust_venv(args.locust_version)
+    runs: list[dict] = []
+    try:
+        for repeat in range(repeats):
+            if python is not None:
+                runs.append({"impl": "locust", "repeat": repeat, **locust(python, target.url, run_time, core)})
+            runs.append({"impl": "ours", "repeat": repeat, **ours(target.url, run_time, core)})
+            runs.append({"impl": "ours-1-user", "repeat": repeat, **ours(target.url, run_time, core, users=1)})
+            runs.append({"impl": "ours-noop", "repeat": repeat, **ours_noop(run_time, core)})
+    finally:
+        target.stop()
+    by = {impl: [run for run in runs if run["impl"] == impl and "error" not in run]
+          for impl in ("locust", "ours", "ours-1-user", "ours-noop")}
+    metrics = {"iterations_per_s": {"ours": median(by["ours"], "rate")},
+               "overhead_us": {"ours": median(by["ours-1-user"], "overhead_us")},
+               "noop_iteration_us": {"ours": median(by["ours-noop"], "iteration_us")}}
+    if python is not None:
+        metrics["iterations_per_s"]["locust"] = median(by["locust"], "rate")
+    results = {"smoke": args.smoke, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "target": target.version, "users": USERS, "run_time_s": run_time, "machine": shared.machine(),
+               "runs": runs, "metrics": metrics, "errors": [run["error"] for run in runs if "error" in run]}
+    markdown = table(results)
+    print(markdown)
+    for error in results["errors"]:
+        print("ERROR:", error)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    if not args.smoke and not args.no_write:
+        out = shared.BENCH / "results" / f"{dt.date.today().isoformat()}-functional.json"
+        out.write_text(json.dumps(results, indent=2))
+        print(f"wrote {out.relative_to(shared.ROOT)}")
+    return 1 if results["errors"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
