@@ -65,6 +65,7 @@ def participants_for(config: pytest.Config, node: Any = None,
     from .distributed import WorkerSession
     from .saturation import SaturationWatch
     from .terminal import LiveDisplay
+    from .telemetry import TELEMETRY_KEY
     from .web import WEB_KEY
 
     serving = isinstance(node, WorkerSession)  # a worker serves its master's runs: the master judges them
@@ -74,6 +75,7 @@ def participants_for(config: pytest.Config, node: Any = None,
         participants.append(node)
     if live_view is not None:
         participants.append(LiveDisplay(live_view))
-    session_wide = (config.stash.get(WEB_KEY, None), config.stash.get(BASELINES_KEY, None))
+    session_wide = (config.stash.get(WEB_KEY, None), config.stash.get(BASELINES_KEY, None),
+                    config.stash.get(TELEMETRY_KEY, None))
     participants += [participant for participant in session_wide if participant is not None]
     return participants
