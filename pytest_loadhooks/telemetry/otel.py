@@ -93,7 +93,7 @@ def check_environment() -> str | None:
                 if float(value) < 0:
                     raise ValueError
             except ValueError:
-                return f"{name}={value!r} is not a number of milliseconds (or a count) of 0 or more"
+                return f"{name}={value!r} is not a number of 0 or more"
     return None
 
 
@@ -128,7 +128,8 @@ class OtelExport:
         self.problem_log = ProblemLog()
         sdk_logger = logging.getLogger("opentelemetry")
         sdk_logger.addHandler(self.problem_log)
-        sdk_logger.propagate = False  # said once, in one line, by problems(): not a traceback per retry
+        sdk_logger.propagate = False  # said once, in one line, by problems(): not a line per retry (for the
+        # process's life: the SDK's exporters may still log after the session, at the interpreter's exit)
         resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE_NAME,
                                     "service.instance.id": f"{socket.gethostname()}-{os.getpid()}"})
         self.sampling_ratio = sampling_ratio
@@ -137,9 +138,12 @@ class OtelExport:
         # The sampling decision is taken when the traceparent is sent (tracecontext): every span
         # built here is one that was sampled.
         self.tracer_provider = TracerProvider(resource=resource, sampler=ALWAYS_ON, id_generator=self.ids)
-        self.tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        self.span_exporter = OTLPSpanExporter()
+        self.metric_exporter = OTLPMetricExporter()
+        self.endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "http://localhost:4318"
+        self.tracer_provider.add_span_processor(BatchSpanProcessor(self.span_exporter))
         self.tracer = self.tracer_provider.get_tracer(SCOPE)
-        self.reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+        self.reader = PeriodicExportingMetricReader(self.metric_exporter)
         self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.reader])
         self._instruments()
         self.environment: Any = None
@@ -185,18 +189,27 @@ class OtelExport:
             tracecontext.switch_on(self.sampling_ratio)
 
     def detach(self) -> None:
-        """The run is over: no more spans promised; what was recorded exported now (bounded)."""
+        """The run is over: no more spans promised; what was recorded exported now, for FLUSH_TIMEOUT_MS at
+        most (the SDK's own timeouts apply per attempt, and an unreachable collector is retried)."""
         tracecontext.switch_off()
         environment, self.environment = self.environment, None
         if environment is not None:
             environment.events.request.remove_listener(self.on_request)
-        self.tracer_provider.force_flush(FLUSH_TIMEOUT_MS)
-        self.meter_provider.force_flush(FLUSH_TIMEOUT_MS)
+
+        def flush() -> None:
+            self.tracer_provider.force_flush(FLUSH_TIMEOUT_MS)
+            self.meter_provider.force_flush(FLUSH_TIMEOUT_MS)
+
+        if not _within(flush, FLUSH_TIMEOUT_MS / 1000):
+            self.problem_log.messages.insert(0, f"the export did not finish within {FLUSH_TIMEOUT_MS / 1000:g} s "
+                                                f"of the run's end (is the collector at {self.endpoint} up?)")
 
     def shutdown(self) -> None:
-        self.tracer_provider.shutdown()
-        self.meter_provider.shutdown()
-        logging.getLogger("opentelemetry").removeHandler(self.problem_log)
+        """The session is over: retries given up (the exporters first), the rest bounded as the flush."""
+        self.span_exporter.shutdown()
+        self.metric_exporter.shutdown()
+        _within(self.tracer_provider.shutdown, FLUSH_TIMEOUT_MS / 1000)
+        _within(self.meter_provider.shutdown, FLUSH_TIMEOUT_MS / 1000)
 
     def problems(self) -> list[str]:
         return list(self.problem_log.messages)
@@ -242,3 +255,13 @@ class OtelExport:
         if exception:
             span.set_status(Status(StatusCode.ERROR, str(exception)[:200]))
         span.end(end_time=int((start_time + response_time / 1000) * 1e9))
+
+
+def _within(work: Any, seconds: float) -> bool:
+    """Run ``work`` in a greenlet of its own and wait ``seconds`` at most: True when it finished. (The
+    exporters' sockets are gevent's: a blocked export lets the wait end, and goes on in the background.)"""
+    import gevent
+
+    greenlet = gevent.spawn(work)
+    greenlet.join(seconds)
+    return greenlet.ready()
