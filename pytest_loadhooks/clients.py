@@ -20,6 +20,7 @@ from gevent import GreenletExit
 from requests.utils import get_encoding_from_headers
 
 from .exception import CatchResponseError, ResponseError
+from .telemetry import tracecontext
 
 if TYPE_CHECKING:
     from .user.users import User
@@ -348,6 +349,8 @@ class HttpSession(requests.Session):
         context: dict[str, Any] | None = None,
         **kwargs: Any,
     ):
+        if tracecontext.ON:  # --load-otel: the W3C traceparent of this request's span (issue 22)
+            kwargs["headers"] = tracecontext.outgoing_headers(kwargs.get("headers"))
         full_url = absolute_url(self.base_url, url)
         kwargs.setdefault("timeout", self.default_timeout)
         start_time = time.time()

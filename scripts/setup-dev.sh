@@ -31,3 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 chromium --version 2>/dev/null | tail -1
+
+# issue 22: the telemetry tests start Debian's Prometheus server themselves (tests/telemetry_servers.py)
+if ! command -v prometheus >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq prometheus >/dev/null
+fi

@@ -126,3 +126,24 @@ def _no_proxy(monkeypatch):
 
 
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+# --------------------------------------------------------------------------- issue 22: telemetry receivers
+@pytest.fixture(scope="session")
+def prometheus_server():
+    """Debian's Prometheus on 127.0.0.1, scraping what each test names (tests/telemetry_servers.py)."""
+    from telemetry_servers import PrometheusServer
+
+    server = PrometheusServer(free_port())
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def otlp_receiver():
+    """A real OTLP/HTTP receiver (opentelemetry-proto's messages on an HTTP server)."""
+    from telemetry_servers import OtlpReceiver
+
+    receiver = OtlpReceiver()
+    yield receiver
+    receiver.stop()

@@ -47,6 +47,7 @@ from ..clients import (
     report_request,
     request_name,
 )
+from ..telemetry import tracecontext
 from ..user.users import User
 
 if TYPE_CHECKING:
@@ -388,6 +389,8 @@ class FastHttpSession:
                 "(it takes name, catch_response, context, params, data, json, headers, auth, cookies, "
                 "allow_redirects, stream, timeout); use HttpUser for the rest of requests' arguments"
             )
+        if tracecontext.ON:  # --load-otel: the W3C traceparent of this request's span (issue 22)
+            headers = tracecontext.outgoing_headers(headers)
         full_url = absolute_url(self.base_url, url)
         if params:
             query = urlencode(params, doseq=True) if not isinstance(params, (str, bytes)) else params

@@ -37,6 +37,27 @@ def parse_ratio(text: Any) -> float:
     return value
 
 
+def parse_sampling(text: Any) -> float:
+    """A sampling ratio: 0-1, or a percentage (``1%``)."""
+    raw = str(text).strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ValueError(f"invalid sampling ratio '{text}': use a number between 0 and 1, "
+                         "or a percentage like 1%") from None
+    if not 0 <= value <= 1 or is_negative(value):
+        raise ValueError(f"invalid sampling ratio '{text}': must be between 0 and 1 (or 0%-100%)")
+    return value
+
+
+def parse_metrics_address(text: Any) -> tuple[str, int]:
+    """``PORT`` or ``HOST:PORT`` (``[v6]:PORT``) for the Prometheus metrics; the host defaults to 127.0.0.1."""
+    raw = str(text).strip()
+    host, _, port = raw.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, parse_web_port(port)
+
+
 def parse_bool(text: Any) -> bool:
     """A boolean from an environment variable or the ini file: 1/0, true/false, yes/no, on/off."""
     if isinstance(text, bool):
@@ -423,6 +444,16 @@ OPTIONS: tuple[LoadOption, ...] = (
                parse_readable_file, None, metavar="PATH"),
     LoadOption("tls-key", "the private key of --load-tls-cert (PEM; also SSL_KEY)", parse_readable_file, None,
                metavar="PATH"),
+    # issue 22: live metrics and traces out (plugin/telemetry.py, docs/observability.md)
+    LoadOption("otel", "export OpenTelemetry metrics and a span per request (with a W3C traceparent header) "
+               "over OTLP/HTTP, configured by the OTEL_* variables (needs pytest-loadhooks[otel])", parse_bool, False,
+               flag=True),
+    LoadOption("otel-sampling", "the share of requests traced with --load-otel, 0-1 or a percentage like 1% "
+               "(default 1, or OTEL_TRACES_SAMPLER_ARG with a traceidratio sampler)", parse_sampling, None,
+               metavar="RATIO"),
+    LoadOption("metrics-port", "serve Prometheus metrics of the running load at http://[HOST:]PORT/metrics "
+               "(HOST default 127.0.0.1; the web UI serves /metrics too)", parse_metrics_address, None,
+               metavar="[HOST:]PORT"),
 )
 """Every option, once: ``pytest --help``, the ini keys, the variables, the ``load`` marker and
 docs/options.md are all built from this tuple."""

@@ -66,6 +66,7 @@ def participants_for(config: pytest.Config, node: Any = None,
     from .live_verdicts import LiveVerdicts
     from .saturation import SaturationWatch
     from .terminal import LiveDisplay
+    from .telemetry import TELEMETRY_KEY
     from .web import WEB_KEY
 
     serving = isinstance(node, WorkerSession)  # a worker serves its master's runs: the master judges them
@@ -80,6 +81,7 @@ def participants_for(config: pytest.Config, node: Any = None,
     from .iterations import TestTeardowns  # the run's functional-test tasks, if it has any
 
     participants.append(TestTeardowns())
-    session_wide = (config.stash.get(WEB_KEY, None), config.stash.get(BASELINES_KEY, None))
+    session_wide = (config.stash.get(WEB_KEY, None), config.stash.get(BASELINES_KEY, None),
+                    config.stash.get(TELEMETRY_KEY, None))
     participants += [participant for participant in session_wide if participant is not None]
     return participants

@@ -149,6 +149,10 @@ def configure(config: pytest.Config) -> None:
         from . import web
 
         web.configure(config, registry)
+    if session.active:  # issue 22: metrics and traces out (a worker exports its own OpenTelemetry)
+        from . import telemetry
+
+        telemetry.configure(config, is_worker=session.is_worker)
     if session.active and (os.environ.get("PYTEST_XDIST_WORKER") or hasattr(config, "workerinput")):
         raise pytest.UsageError("pytest-loadhooks: load sessions cannot run under pytest-xdist; use -p no:xdist or -n0")
     if session.active and _timeout_method(config) == "thread":

@@ -214,6 +214,15 @@ def exceptions() -> Any:
                                   "nodes": ", ".join(str(n) for n in r.get("nodes", []))} for r in rows]})
 
 
+@blueprint.route("/metrics")
+def prometheus_metrics() -> Any:
+    """The run's numbers in Prometheus' exposition format (issue 22; the same as ``--load-metrics-port``)."""
+    from ..telemetry.prometheus import render
+
+    body, content_type = render(current_web_ui().environment)
+    return Response(body, content_type=content_type)
+
+
 @blueprint.route("/loadhooks/status")
 def status() -> Any:
     return _json(status_report(current_web_ui()))
