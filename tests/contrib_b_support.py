@@ -29,13 +29,13 @@ _LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requests.jsonl"
 
 
 @events.request.add_listener
-def _record(request_type, name, response_time, exception=None, **kwargs):
+def _record(request_type, name, response_time, response_length=0, exception=None, **kwargs):
     end = time.time()
     with open(_LOG, "a") as handle:
         handle.write(json.dumps({"type": request_type, "name": name, "failed": exception is not None,
                                  "exception": None if exception is None else f"{exception!r} {exception}"[:400],
                                  "start": end - response_time / 1000, "end": end,
-                                 "response_time": response_time}) + "\\n")
+                                 "response_time": response_time, "length": response_length}) + "\\n")
 '''
 
 
