@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
 
-from contrib_b_support import RECORDER_CONFTEST, DelayProxy, others_during, read_requests, start_milvus_lite
+from contrib_b_support import RECORDER_CONFTEST, DelayProxy, others_during, read_requests
 
 MODULE = textwrap.dedent('''
     import itertools, os, random
@@ -69,12 +68,6 @@ MODULE = textwrap.dedent('''
             self.insert([{"id": 1_000_000 + next(_ids), "vector": vector()}])
 ''')
 
-
-@pytest.fixture(scope="session")
-def milvus_server(tmp_path_factory):
-    server = start_milvus_lite(tmp_path_factory.mktemp("milvus-lite"))
-    yield server
-    server.stop()
 
 
 def test_milvus_user_counts_failures_and_gevent(pytester, milvus_server, monkeypatch):

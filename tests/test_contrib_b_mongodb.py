@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
 from pymongo import MongoClient
 
-from contrib_b_support import RECORDER_CONFTEST, DelayProxy, others_during, read_requests, start_nx_27017
+from contrib_b_support import RECORDER_CONFTEST, DelayProxy, others_during, read_requests
 
 MODULE = textwrap.dedent('''
     import itertools, os
@@ -53,12 +52,6 @@ MODULE = textwrap.dedent('''
             self.client.execute_insert("far_items", {"by": "far"})
 ''')
 
-
-@pytest.fixture(scope="session")
-def mongo_server(tmp_path_factory):
-    server = start_nx_27017(tmp_path_factory.mktemp("nx-27017"))
-    yield server
-    server.stop()
 
 
 def test_mongodb_user_counts_failures_and_gevent(pytester, mongo_server, monkeypatch):
