@@ -263,5 +263,77 @@ def slow_after_delay(query: dict[str, list[str]]) -> float:
     return ms / 1000 if now - first >= after else 0.0
 
 
+
+# --- An OpenAI-compatible endpoint (issue 23: contrib.oai's OpenAIUser and Locust's openai example) ---
+# POST /v1/chat/completions and POST /v1/responses answer like OpenAI's API, without a model: the
+# reply repeats the last words of the prompt. The model name steers the answer for tests:
+#   "slow-MS"    waits MS milliseconds first;   "error-NNN"  answers status NNN with an OpenAI error body.
+# GET /v1/models lists the one model. Each answer counts in /stats/requests like any other route.
+
+def _openai_reply(handler: TargetHandler, path: str) -> bool:
+    """Answer ``path`` if it is one of the OpenAI routes; False: it is not."""
+    if path == "/v1/models":
+        handler._json({"object": "list", "data": [{"id": "loadhooks-echo", "object": "model", "owned_by": "target"}]})
+        return True
+    if path not in ("/v1/chat/completions", "/v1/responses"):
+        return False
+    if handler.command != "POST":
+        handler._send(405, b"POST only", headers={"Allow": "POST"})
+        return True
+    try:
+        request = json.loads(handler.body or b"{}")
+        model = str(request.get("model", ""))
+    except (ValueError, AttributeError):
+        handler._json(_openai_error("the body is not a JSON object"), status=400)
+        return True
+    if model.startswith("slow-") and model[5:].isdigit():
+        time.sleep(int(model[5:]) / 1000)
+    if model.startswith("error-") and model[6:].isdigit():
+        handler._json(_openai_error(f"the model {model} fails on purpose"), status=int(model[6:]))
+    elif request.get("stream"):
+        handler._json(_openai_error("streaming is not served here"), status=400)
+    else:
+        handler._json(_openai_answer(path, model, _openai_prompt(request)))
+    return True
+
+
+def _openai_prompt(request: dict) -> str:
+    """The prompt's text: the chat messages' contents, or the Responses API's input."""
+    if isinstance(request.get("messages"), list):
+        return " ".join(str(m.get("content", "")) for m in request["messages"] if isinstance(m, dict))
+    return str(request.get("input", ""))
+
+
+def _openai_error(message: str) -> dict:
+    return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
+
+
+def _openai_answer(path: str, model: str, prompt: str) -> dict:
+    text = "Echo: " + " ".join(prompt.split()[-8:])
+    n, now = next(_counter), int(time.time())
+    input_tokens, output_tokens = len(prompt.split()), len(text.split())
+    if path == "/v1/chat/completions":
+        return {"id": f"chatcmpl-{n}", "object": "chat.completion", "created": now, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens,
+                          "total_tokens": input_tokens + output_tokens}}
+    return {"id": f"resp_{n}", "object": "response", "created_at": now, "status": "completed", "model": model,
+            "output": [{"type": "message", "id": f"msg_{n}", "status": "completed", "role": "assistant",
+                        "content": [{"type": "output_text", "text": text, "annotations": []}]}],
+            "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                      "total_tokens": input_tokens + output_tokens}}
+
+
+_routes_before_openai = TargetHandler._locust_example_route
+
+
+def _with_openai_routes(self: TargetHandler, path: str, query: dict[str, list[str]]) -> bool:
+    return _openai_reply(self, path) or _routes_before_openai(self, path, query)
+
+
+TargetHandler._locust_example_route = _with_openai_routes
+
 if __name__ == "__main__":
     main()

@@ -147,3 +147,25 @@ def otlp_receiver():
     receiver = OtlpReceiver()
     yield receiver
     receiver.stop()
+
+
+# --- issue 23 (other systems, part b): real servers for contrib.mongodb and contrib.milvus, once a session ---
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory):
+    """NX-27017 (a MongoDB wire-protocol server on SQLite, from PyPI) on 127.0.0.1: ``.port``."""
+    from contrib_b_support import start_nx_27017
+
+    server = start_nx_27017(tmp_path_factory.mktemp("nx-27017"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory):
+    """Milvus Lite's gRPC server on 127.0.0.1: ``.port``."""
+    from contrib_b_support import start_milvus_lite
+
+    server = start_milvus_lite(tmp_path_factory.mktemp("milvus-lite"))
+    yield server
+    server.stop()
