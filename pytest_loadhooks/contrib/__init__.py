@@ -1,1 +1,3 @@
-"""Optional parts at Locust's ``locust.contrib`` paths (``contrib.fasthttp``)."""
+"""Optional parts at Locust's ``locust.contrib`` paths: ``fasthttp``, and users for other systems
+(``postgres``, ``mqtt``, ``socketio``, ``dns``, ``csv_request_logger``; docs/other-systems.md) whose
+client libraries are optional extras, imported through ``_extras.require``."""

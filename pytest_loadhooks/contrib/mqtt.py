@@ -17,8 +17,10 @@ request is of type ``MQTT``:
 
 Override ``MqttClient._generate_event_name(event_type, qos, topic)`` to name requests
 differently, as in Locust. Additions: ``client.connected`` (a gevent Event set while
-connected) and ``client.wait_for_connection(timeout)``, so ``on_start`` need not sleep; the
-user disconnects and stops the network loop in ``on_stop``. Callbacks are paho's version-2 API
+connected) and ``client.wait_for_connection(timeout)``, so ``on_start`` need not sleep; in
+``on_stop`` the user waits (at most ``stop_ack_timeout``, 0.5 s) for the broker's answers to
+requests still in flight, so that what the broker took is recorded, then disconnects and stops
+the network loop. Callbacks are paho's version-2 API
 (one signature for MQTT 3.1.1 and 5); an error code paho returns is recorded as an exception
 carrying paho's text for it.
 
@@ -34,6 +36,7 @@ import string
 import time
 from typing import Any, NamedTuple
 
+import gevent
 import gevent.event
 
 from ..user.users import User
@@ -99,6 +102,16 @@ class MqttClient(mqtt.Client):
     def wait_for_connection(self, timeout: float | None = None) -> bool:
         """Wait until the broker accepted the connection; False if ``timeout`` passed first."""
         return self.connected.wait(timeout)
+
+    def wait_for_acknowledgements(self, timeout: float) -> bool:
+        """Wait until every publish and subscribe sent has its answer (and so its request);
+        False if ``timeout`` passed first or the connection is gone."""
+        deadline = time.monotonic() + timeout
+        while self._publish_requests or self._subscribe_requests:
+            if not self.connected.is_set() or time.monotonic() >= deadline:
+                return False
+            gevent.sleep(0.01)
+        return True
 
     def reconnect(self) -> Any:
         self._connect_started = time.time()
@@ -212,6 +225,8 @@ class MqttUser(User):
     password: str | None = None
     protocol = mqtt.MQTTv311
     use_loop_selectors: bool = False
+    stop_ack_timeout: float = 0.5
+    """How long ``on_stop`` waits for the broker's answers to requests still in flight."""
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
@@ -229,5 +244,8 @@ class MqttUser(User):
         self.client.loop_start()
 
     def on_stop(self) -> None:
+        # paho closes its socket as soon as it has sent DISCONNECT: an acknowledgement still on its
+        # way would be lost, and with it a request the broker did take. Wait for them, briefly.
+        self.client.wait_for_acknowledgements(self.stop_ack_timeout)
         self.client.disconnect()
         self.client.loop_stop()
