@@ -76,7 +76,7 @@ def test_the_rate_is_held_while_the_target_slows_and_latency_from_the_intended_s
 def test_a_small_pool_drops_the_iterations_it_cannot_start_and_counts_them(pytester, target):
     slowing_module(pytester, after=0)  # 200 ms from the first request: 2 users start at most 10 iterations/s
     result, document = run_json(pytester, target, "--load-rate=40/s", "--load-run-time=2s", "--load-max-users=2",
-                                "--load-threshold=dropped_iterations < 1")
+                                "--load-threshold=dropped_iterations < 1", "--load-live-interval=0.5")
     output = result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output
     counts = document["open_model"]
@@ -85,6 +85,7 @@ def test_a_small_pool_drops_the_iterations_it_cannot_start_and_counts_them(pytes
     assert counts["dropped_iterations"] >= 30, counts  # at most ~24 of 80 can start (2 users x 5/s x 2 s + 2)
     assert sum(row[2] for row in counts["per_second"]) == counts["dropped_iterations"]
     assert f"{counts['dropped_iterations']} dropped" in output
+    assert "  iterations " in output and "(dropped " in output  # the live line says it while the run goes
     assert "threshold 'dropped_iterations < 1' failed: dropped_iterations of all requests = " in output
     assert document["run"]["status"] == "failed"
 
@@ -178,3 +179,28 @@ def test_the_master_splits_the_rate_and_the_pool_across_its_workers(pytester, ta
     assert counts["intended_total"]["num_requests"] == document["total"]["num_requests"] > 0
     raw, intended = document["total"]["percentiles"], counts["intended_total"]["percentiles"]
     assert all(intended[label] >= raw[label] for label in ("50", "95", "100")), (raw, intended)
+
+
+MARKED_MODULE = """
+import pytest
+from pytest_loadhooks import HttpUser, task
+
+pytestmark = pytest.mark.load(rate="20/s", run_time="1s", max_users=5)
+
+class Quick(HttpUser):
+    @task
+    def get(self):
+        self.client.get("/")
+
+def test_the_marked_run_is_an_open_model_run(load_result):
+    counts = load_result.stats.open_model
+    assert counts is not None and counts.dropped_iterations == 0
+    assert 20 * {low} <= counts.iterations <= 21, counts.iterations  # 20/s for 1 s
+    assert load_result.environment.runner.user_count == 0  # its pool ended with it
+"""
+
+
+def test_the_load_marker_takes_a_rate(pytester, target):
+    pytester.makepyfile(test_marked=MARKED_MODULE.format(low=1 - RATE_TOLERANCE))
+    result = pytester.runpytest_subprocess(f"--load-host={target}")
+    result.assert_outcomes(passed=2)

@@ -495,7 +495,8 @@ class LoadRun:
                 return exit_code, None
             if self.settings.open_model:
                 return runner.run_arrival(self.settings.rate_plan(), self.settings.effective_max_users,
-                                          self.settings.effective_run_time), None
+                                          self.settings.effective_run_time,
+                                          prewarm=min(self.settings.users, self.settings.effective_max_users)), None
             return runner.run(self.settings.users, self.settings.effective_spawn_rate,
                               self.settings.effective_run_time), None
         except Exception:

@@ -49,7 +49,7 @@ def _status_figures(run: LoadRun, elapsed: float, with_bar: bool) -> str:
             clock = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {clock}"
     else:
         clock = format_seconds(elapsed)
-    return f"load {clock}  {figures}{_workers_figure(runner)}{_thresholds_figure(run)}"
+    return f"load {clock}  {figures}{_open_model_figure(stats)}{_workers_figure(runner)}{_thresholds_figure(run)}"
 
 
 def _thresholds_figure(run: LoadRun) -> str:
@@ -61,6 +61,14 @@ def _thresholds_figure(run: LoadRun) -> str:
     passing = sum(live.state == "passing" for live in judge.states)
     figure = f"  thresholds {passing}/{len(judge.states)} ok"
     return figure + (f", failing: {'; '.join(failing)}" if failing else "")
+
+
+def _open_model_figure(stats: Any) -> str:
+    """An open-model run on the live line: iterations started so far, and those dropped."""
+    counts = getattr(stats, "open_model", None)
+    if counts is None:
+        return ""
+    return f"  iterations {counts.iterations} (dropped {counts.dropped_iterations})"
 
 
 def _workers_figure(runner: Any) -> str:

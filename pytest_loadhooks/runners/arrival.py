@@ -40,6 +40,8 @@ DEFAULT_MAX_USERS = 100
 """The pool's ceiling when none is given (``--load-max-users``)."""
 SHAPE_POLL = 0.1
 """A shape's rate may change at any tick: the scheduler looks again at least this often (s)."""
+WARM_UP_TIMEOUT = 60.0
+"""The longest the pre-started users' on_start may hold the schedule's start (s)."""
 
 
 # -- when iterations are due -----------------------------------------------------------------------------
@@ -179,18 +181,22 @@ class ShapeRatePlan:
 class ArrivalTaskLoop(TaskLoop):
     """A pool user's task loop: between two tasks the user waits for its next iteration, not its wait_time."""
 
-    __slots__ = ("executor", "intended", "user", "wake")
+    __slots__ = ("executor", "intended", "user", "wake", "warming")
 
-    def __init__(self, executor: ArrivalExecutor, user: User, intended: float) -> None:
+    def __init__(self, executor: ArrivalExecutor, user: User, intended: float | None) -> None:
         super().__init__()
         self.executor = executor
         self.user = user
         self.intended: float | None = intended  # monotonic intended start of the iteration handed over
+        self.warming = intended is None  # started ahead of the schedule: waits for its first iteration
         self.wake = gevent.event.Event()
 
     def check_stop(self) -> None:
         """Before each task (and around each pause): a handed-over iteration starts now."""
         super().check_stop()
+        if self.warming:  # a pre-started user, its on_start done: it waits for its first iteration
+            self.warming = False
+            self._wait_for_iteration()
         intended = self.intended
         if intended is not None:
             self.intended = None
@@ -201,11 +207,15 @@ class ArrivalTaskLoop(TaskLoop):
     def pause(self, seconds: float) -> None:
         """Wait until the scheduler hands this user an iteration (``seconds``, its wait_time, is ignored)."""
         self.check_stop()
-        self.state = STATE_WAITING
+        self._wait_for_iteration()
+        self.check_stop()
+
+    def _wait_for_iteration(self) -> None:
+        self.state = STATE_WAITING  # a stop kills a waiting user at once
         self.wake.clear()
         self.executor.idle(self)
         self.wake.wait()
-        self.check_stop()
+        TaskLoop.check_stop(self)
         self.state = STATE_RUNNING
 
     def hand(self, intended: float) -> None:
@@ -240,6 +250,10 @@ class ArrivalExecutor:
         self.started_at: float | None = None
         self.elapsed = 0.0
         """Seconds of the plan already gone when this executor starts (a worker joining a run under way)."""
+        self.prewarm = 0
+        """Users started (their ``on_start`` run) before the schedule's clock starts (``--load-users``)."""
+        self.warmed = gevent.event.Event()
+        """Set when the pre-started users are idle (or could not be): the schedule's clock starts then."""
 
     def follow(self, plan: RatePlan | ShapeRatePlan, max_users: int, classes: Sequence[type]) -> None:
         """Go on with another plan, ceiling and classes, keeping the pool's users (call :meth:`run` again)."""
@@ -255,8 +269,20 @@ class ArrivalExecutor:
     def running_users(self) -> int:
         return self.pool_size
 
+    def warm_up(self, timeout: float = WARM_UP_TIMEOUT) -> None:
+        """Start ``prewarm`` users and wait (up to ``timeout`` s) until each has run its on_start and is idle:
+        a cold start (imports, connections, logins) then costs no iteration its start lag, nor a drop."""
+        for _ in range(min(self.prewarm, self.max_users) - self.pool_size):
+            self._start_user(self._next_class(), None)
+        deadline = time.monotonic() + timeout
+        while sum(len(idle) for idle in self._idle.values()) < self.pool_size and time.monotonic() < deadline:
+            gevent.sleep(0.01)
+        self.warmed.set()
+
     def run(self) -> None:
         """The scheduler's greenlet: each iteration launched at its intended start (absolute times)."""
+        if not self.warmed.is_set():
+            self.warm_up()
         start = self.started_at = time.monotonic() - self.elapsed
         for offset, launch in self.plan.offsets(lambda: time.monotonic() - start):
             if offset < self.elapsed:
@@ -280,14 +306,18 @@ class ArrivalExecutor:
                 loop.hand(intended)
                 return
         if self.pool_size < self.max_users:
-            self.pool_size += 1
-            user = self.spawn_user(cls, lambda new: self._prepare(new, intended))
-            if user.greenlet is not None:
-                user.greenlet.link(self._user_ended)
+            self._start_user(cls, intended)
             return
         self.stats.record_drop(time.time())
 
-    def _prepare(self, user: User, intended: float) -> None:
+    def _start_user(self, cls: type, intended: float | None) -> None:
+        """A new pool user; its first iteration is ``intended`` (None: it waits for one after on_start)."""
+        self.pool_size += 1
+        user = self.spawn_user(cls, lambda new: self._prepare(new, intended))
+        if user.greenlet is not None:
+            user.greenlet.link(self._user_ended)
+
+    def _prepare(self, user: User, intended: float | None) -> None:
         user.task_loop = ArrivalTaskLoop(self, user, intended)  # its first task is this iteration
 
     def _user_ended(self, _greenlet: Any) -> None:
@@ -321,7 +351,7 @@ def plan_from_data(data: dict[str, Any]) -> RatePlan | ShapeRatePlan:
 
 def worker_share(plan: RatePlan | ShapeRatePlan, max_users: int, workers: int) -> tuple[Any, int]:
     """One of ``workers`` workers' part of an open-model run: the rate split evenly, the pool's ceiling
-    split rounding up (each worker needs at least one user)."""
+    split rounding up (each worker needs at least one user); the pre-started users split the same way."""
     return plan.split(1.0 / workers), max(math.ceil(max_users / workers), 1)
 
 

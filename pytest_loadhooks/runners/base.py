@@ -437,19 +437,24 @@ class Runner:
         self._finished.set()
         return self.exit_code
 
-    def start_arrival(self, plan: Any, max_users: int, user_classes: Sequence[type] | None = None) -> None:
+    def start_arrival(self, plan: Any, max_users: int, user_classes: Sequence[type] | None = None,
+                      prewarm: int = 0) -> None:
         """Start iterations on a rate plan (the open model; :mod:`.arrival`): each runner says how."""
         raise NotImplementedError(f"{type(self).__name__} runs no arrival-rate load")
 
-    def run_arrival(self, plan: Any, max_users: int, run_time: float | None = None) -> int:
+    def run_arrival(self, plan: Any, max_users: int, run_time: float | None = None, prewarm: int = 1) -> int:
         """Run a whole open-model test: iterations on ``plan`` (a :class:`.arrival.RatePlan`) from a pool of at
-        most ``max_users`` users, for ``run_time`` (None: the plan's duration, or until quit). Returns the exit code."""
+        most ``max_users`` users, for ``run_time`` (None: the plan's duration, or until quit). ``prewarm`` users
+        are started first (their on_start run) and the run time counts from when they are idle. Returns the
+        exit code."""
         import math
 
         if self.environment.shape_class is not None:
             self.start_shape()
         else:
-            self.start_arrival(plan, max_users)
+            self.start_arrival(plan, max_users, prewarm=prewarm)
+            if self.arrival is not None:  # a master's workers warm up their own pools
+                self.arrival.warmed.wait()
             if run_time is None and math.isfinite(plan.duration):
                 run_time = plan.duration
         self.wait(run_time)

@@ -90,7 +90,7 @@ class InProcessRunner(Runner):
             self.spawning_greenlet.join()
 
     def start_arrival(self, plan: RatePlan | ShapeRatePlan, max_users: int,
-                      user_classes: Sequence[type] | None = None, elapsed: float = 0.0) -> None:
+                      user_classes: Sequence[type] | None = None, elapsed: float = 0.0, prewarm: int = 0) -> None:
         """Start iterations on ``plan`` (the open model) with a pool of at most ``max_users`` users.
 
         The scheduler runs as the runner's spawner greenlet: a stop ends it before the users
@@ -112,6 +112,7 @@ class InProcessRunner(Runner):
             executor = ArrivalExecutor(plan, max_users, classes, self._spawn_one_user, stats_of(self.environment))
             self.arrival = executor
         executor.elapsed = elapsed
+        executor.prewarm = prewarm
         self.update_state(STATE_RUNNING)
         self.spawning_greenlet = self.spawn_background(executor.run)
         self.spawning_greenlet.name = "arrival-scheduler"

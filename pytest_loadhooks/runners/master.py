@@ -258,6 +258,7 @@ class MasterRunner(Runner):
         self._run_classes: list[type] = []
         self._spawn_sequence = 0
         self._arrival_job: tuple[Any, int, float] | None = None  # an open-model run: (plan, max users, started)
+        self._arrival_prewarm = 0  # users each worker starts ahead of its schedule (split like the pool)
         self._no_workers_since: float | None = None
         self._closed = False
         # The connection's greenlets live apart from the run's (ending a run kills those).
@@ -544,7 +545,8 @@ class MasterRunner(Runner):
             self._dispatch()
 
     # -- the open model (runners/arrival.py): the rate and the pool split across the workers --
-    def start_arrival(self, plan: Any, max_users: int, user_classes: Sequence[type] | None = None) -> None:
+    def start_arrival(self, plan: Any, max_users: int, user_classes: Sequence[type] | None = None,
+                      prewarm: int = 0) -> None:
         """Start an open-model run on the workers: each runs ``plan`` at 1/N of its rate with a pool of
         ceil(max_users / N) users (re-split when a worker joins or is lost)."""
         classes = list(user_classes) if user_classes else list(self.environment.user_classes)
@@ -561,6 +563,7 @@ class MasterRunner(Runner):
             self._begin_run()
         started = self._arrival_job[2] if self._arrival_job is not None else time.monotonic()
         self._arrival_job = (plan, max_users, started)
+        self._arrival_prewarm = prewarm
         self.stats.counted_open_model()  # the run's figures say "open model" even before a worker reports
         self._dispatch_arrival()
 
@@ -581,6 +584,7 @@ class MasterRunner(Runner):
         self._spawn_sequence += 1
         job = {
             "sequence": self._spawn_sequence, "plan": share.to_data(), "max_users": ceiling,
+            "prewarm": -(-self._arrival_prewarm // len(workers)),
             "elapsed": time.monotonic() - started, "user_classes": [cls.__name__ for cls in self._run_classes],
             "host": self.environment.host, "stop_timeout": self.environment.stop_timeout,
             "worker_count": len(workers), "parsed_options": forwarded_options(self.environment.parsed_options),

@@ -282,7 +282,7 @@ class WorkerRunner(InProcessRunner):
         classes = [by_name[name] for name in job["user_classes"] if name in by_name]
         try:
             self.start_arrival(plan_from_data(job["plan"]), int(job["max_users"]), classes or None,
-                               elapsed=float(job.get("elapsed") or 0.0))
+                               elapsed=float(job.get("elapsed") or 0.0), prewarm=int(job.get("prewarm") or 0))
         except (ConfigurationError, ValueError) as error:
             logger.error("cannot run the open-model load the master assigned: %s", error)
             self.runner_errors.append(str(error))
