@@ -17,7 +17,11 @@ second"). The runs' own length is only checked to be far below their 30 s run ti
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import subprocess
+import sys
 
 import pytest
 from plugin_helpers import load_args
@@ -253,3 +257,23 @@ def test_the_example_aborts_when_its_checkout_slows_down(target):
     assert "FAILED examples/live_verdicts/test_checkout.py::load_run - aborted at 00:" in output, output
     assert re.search(r"  FAILED aborted at 00:\d\d: p95 of POST /checkout over 5 s \d+\.\d ms > 200\.0 ms for 3 s",
                      output), output
+
+
+def test_on_a_terminal_each_change_is_a_line_above_the_redrawn_status_line(pytester, target):
+    """In a pseudo-terminal (util-linux's ``script``): the status line is redrawn in place, and each
+    threshold's change of state is printed as a line of its own above it, the abort's too."""
+    pytester.makepyfile(test_slow=SLOW_MODULE)
+    expression = "GET /slow: p95 < 100 for 2s"
+    command = shlex.join([sys.executable, "-m", "pytest", *load_args(
+        target, f"--load-threshold={expression}", users=2, run_time="30s")])
+    environment = {key: value for key, value in os.environ.items() if key != "CI" and not key.startswith("LOADHOOKS_")}
+    result = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=pytester.path, env=environment,
+                            capture_output=True, timeout=120)
+    output = result.stdout.decode()  # not text=True: its universal newlines would turn each \r into \n
+    assert result.returncode == 1, output
+    # A change clears the status line, takes a line of its own, and the status line is drawn again below.
+    assert re.search(rf"\r\x1b\[K\d\d:\d\d threshold '{re.escape(expression)}' failing: p95 of GET /slow = "
+                     r"\d+\.\d ms, limit < 100\.0 ms\r?\n", output), output
+    assert re.search(r"\rload \[[#.]+\] 00:0\d / 00:30 .*thresholds 0/1 ok, failing: GET /slow: p95 < 100 for 2s"
+                     r"\x1b\[K", output), output
+    assert re.search(r"\r\x1b\[K(\r\x1b\[K)?aborted at 00:0\d: p95 of GET /slow", output), output

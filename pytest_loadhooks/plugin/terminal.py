@@ -59,7 +59,8 @@ def _thresholds_figure(run: LoadRun) -> str:
         return ""
     failing = [live.threshold.expression for live in judge.states if live.state == "failing"]
     passing = sum(live.state == "passing" for live in judge.states)
-    figure = f"  thresholds {passing}/{len(judge.states)} ok"
+    waiting = len(judge.states) - passing - len(failing)
+    figure = f"  thresholds {passing}/{len(judge.states)} ok" + (f" ({waiting} waiting)" if waiting else "")
     return figure + (f", failing: {'; '.join(failing)}" if failing else "")
 
 
