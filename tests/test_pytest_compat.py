@@ -322,6 +322,8 @@ def iteration_session(pytester: pytest.Pytester) -> None:
             target = next(item for item in request.session.items if item.name == "test_target")
             with FinalizerBook(request.session) as book:
                 copy = iteration_item(target)
+                assert isinstance(copy, type(target)) and copy.nodeid == target.nodeid
+                assert copy.ihook is copy.ihook  # looked up once per copy
                 for _ in range(3):
                     fresh_request(copy)
                     copy.setup()

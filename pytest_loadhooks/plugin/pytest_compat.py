@@ -200,8 +200,32 @@ def iteration_item(item: pytest.Function) -> pytest.Function:
         own[name] = tuple(copies) if isinstance(defs, tuple) else copies
     callspec = getattr(item, "callspec", None)
     extra = {"callspec": callspec} if callspec is not None else {}
-    return type(item).from_parent(item.parent, name=item.name, originalname=item.originalname,
-                                  fixtureinfo=dataclasses.replace(info, name2fixturedefs=own), **extra)
+    return _iteration_class(type(item)).from_parent(
+        item.parent, name=item.name, originalname=item.originalname,
+        fixtureinfo=dataclasses.replace(info, name2fixturedefs=own), **extra)
+
+
+_ITERATION_CLASSES: dict[type, type] = {}
+
+
+def _iteration_class(cls: type) -> type:
+    """``cls`` with its hook relay (``ihook``) looked up once per copy instead of at every hook call.
+
+    pytest finds a node's hooks from its path (conftests apply by directory) each time ``node.ihook`` is read:
+    three times per fixture of an iteration. A copy never moves, so the first answer stays right.
+    """
+    import functools
+
+    iteration_class = _ITERATION_CLASSES.get(cls)
+    if iteration_class is None:
+        def ihook(self: Any) -> Any:
+            return self.session.gethookproxy(self.path)
+
+        iteration_class = type(cls.__name__, (cls,), {"ihook": functools.cached_property(ihook),
+                                                      "__module__": cls.__module__})
+        iteration_class.ihook.__set_name__(iteration_class, "ihook")
+        _ITERATION_CLASSES[cls] = iteration_class
+    return iteration_class
 
 
 def fresh_request(item: pytest.Function) -> None:
