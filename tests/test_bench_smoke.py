@@ -91,3 +91,18 @@ def test_soak_bench_real_distributed_run_samples_master_and_workers(tmp_path):
     *samples, done = results["samples"]
     assert done["done"] is True and done["exit_code"] == 0 and done["requests"] > 0, done
     assert any(sample["rss_mib"] and sample["workers_rss_mib"] for sample in samples)
+
+
+def test_telemetry_bench_smoke_mode_produces_numbers(tmp_path):
+    """``bench/telemetry.py --smoke`` (issue #22's benchmark), our side: FastHttpUser off, with Prometheus
+    metrics scraped, with OpenTelemetry at 1 % and 100 % sampling (exports to a local sink)."""
+    out = tmp_path / "telemetry.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "telemetry.py"), "--smoke", "--json", str(out)],
+                          capture_output=True, text=True, timeout=170, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert results["smoke"] is True and results["errors"] == []
+    for key in ("fast_off", "fast_metrics", "fast_otel_1", "fast_otel_100"):
+        assert results["metrics"][key]["ours"]["median"] > 0, key
+    assert results["otlp_exports_received"] > 0  # the OpenTelemetry runs really exported
+    assert all(run["warnings"] == [] for run in results["runs"])
