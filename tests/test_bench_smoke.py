@@ -109,6 +109,7 @@ def test_open_model_bench_smoke_mode_produces_numbers(tmp_path):
     assert all(steps["steps"] for steps in results["ladder"].values())
     assert "highest rate held within 1 %" in done.stdout
 
+
 def test_functional_bench_smoke_mode_produces_numbers(tmp_path):
     """``bench/functional.py --smoke`` (issue #20's benchmark), our side: a functional test run as load tasks
     against the example target, its iterations/s and per-iteration overhead; a no-I/O test's iteration cost."""
@@ -123,3 +124,18 @@ def test_functional_bench_smoke_mode_produces_numbers(tmp_path):
     assert isinstance(metrics["overhead_us"]["ours"], float)
     assert metrics["noop_iteration_us"]["ours"] > 0
     assert all(run["failures"] == 0 for run in results["runs"] if "failures" in run)
+
+
+def test_telemetry_bench_smoke_mode_produces_numbers(tmp_path):
+    """``bench/telemetry.py --smoke`` (issue #22's benchmark), our side: FastHttpUser off, with Prometheus
+    metrics scraped, with OpenTelemetry at 1 % and 100 % sampling (exports to a local sink)."""
+    out = tmp_path / "telemetry.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "telemetry.py"), "--smoke", "--json", str(out)],
+                          capture_output=True, text=True, timeout=170, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert results["smoke"] is True and results["errors"] == []
+    for key in ("fast_off", "fast_metrics", "fast_otel_1", "fast_otel_100"):
+        assert results["metrics"][key]["ours"]["median"] > 0, key
+    assert results["otlp_exports_received"] > 0  # the OpenTelemetry runs really exported
+    assert all(run["warnings"] == [] for run in results["runs"])

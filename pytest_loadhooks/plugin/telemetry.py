@@ -5,8 +5,8 @@ refuses the session before any traffic (one line, exit status 4, as the web UI's
 OpenTelemetry set-up that cannot work (the extra not installed, a bad ``OTEL_*`` value) is said in
 one line and the runs go on without it. The session's :class:`TelemetrySession` then joins every
 run as a participant (``plugin.lifecycle``): it points the exporters at the run's Environment once
-it exists, and at the run's end flushes them (OpenTelemetry) and waits for a scraper's last scrape
-(Prometheus, see ``telemetry.prometheus``). What went wrong with the export is a warning of the run.
+it exists, at the run's end flushes them (OpenTelemetry), and once the result is final waits for a
+scraper's last scrape (Prometheus, see ``telemetry.prometheus``). What went wrong with the export is a warning of the run.
 
 On a worker only OpenTelemetry applies (each worker exports its own, labelled with its worker id);
 the Prometheus port is the master's, which shows the merged view.
@@ -54,6 +54,7 @@ class TelemetrySession(Participant):
     def __init__(self) -> None:
         self.metrics: Any = None  # telemetry.prometheus.MetricsServer
         self.otel: Any = None  # telemetry.otel.OtelExport
+        self.otel_ratio: float | None = None  # the sampling ratio, when OpenTelemetry is on
         self.notices: list[str] = []  # said once, as a warning of the next run
 
     def serve_metrics(self, host: str, port: int) -> None:
@@ -76,17 +77,32 @@ class TelemetrySession(Participant):
             sys.stderr.write(f"pytest-loadhooks: Prometheus metrics at http://{host}:{self.metrics.port}/metrics\n")
 
     def start_otel(self, sampling: float | None) -> None:
+        """Checked now; the SDK's providers are made at the first run (see :meth:`_otel_for_run`)."""
         why_not = _otel_problem()
         if why_not is None:
             from ..telemetry import otel
 
             try:
                 ratio = sampling if sampling is not None else otel.sampling_from_environment()
-                self.otel = otel.OtelExport(1.0 if ratio is None else ratio)
             except ValueError as error:
                 why_not = str(error)
+            else:
+                self.otel_ratio = 1.0 if ratio is None else ratio
         if why_not is not None:
             self.say(f"OpenTelemetry is off: {why_not}")
+
+    def _otel_for_run(self) -> Any:
+        """The process's OtelExport, made at its first run: after a master started its local workers. (The
+        SDK's batching threads register fork handlers that hang a child forked later, before its exec.)"""
+        if self.otel is None and self.otel_ratio is not None:
+            from ..telemetry.otel import OtelExport
+
+            try:
+                self.otel = OtelExport(self.otel_ratio)
+            except Exception as error:  # noqa: BLE001 - an SDK that cannot start never stops the run
+                self.otel_ratio = None
+                self.say(f"OpenTelemetry is off: {type(error).__name__}: {error}")
+        return self.otel
 
     def say(self, line: str) -> None:
         sys.stderr.write(f"pytest-loadhooks: {line}\n")
@@ -96,17 +112,12 @@ class TelemetrySession(Participant):
     def environment_created(self, run: LoadRun, environment: Environment) -> None:
         if self.metrics is not None:
             self.metrics.show(environment)
-        if self.otel is not None:
-            runner = environment.runner
-            self.otel.attach(environment, getattr(runner, "client_id", None))
+        if self._otel_for_run() is not None:
+            self.otel.attach(environment, getattr(environment.runner, "client_id", None))
 
     def run_ended(self, run: LoadRun, runner: Any, ended_early: bool) -> None:
         if self.otel is not None:
             self.otel.detach()
-        if self.metrics is not None and not ended_early:
-            if not self.metrics.wait_for_final_scrape():
-                self.notices.append("Prometheus: no scrape came after the run's end: the last scrape missed "
-                                    "its final numbers (scrape more often, or read the run's report)")
 
     def judge(self, run: LoadRun, result: LoadResult) -> None:
         notices, self.notices = self.notices, []
@@ -117,6 +128,12 @@ class TelemetrySession(Participant):
                 notices.append(f"OpenTelemetry export: {problems[0]}"
                                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
         result.warnings.extend(notices)
+
+    def outputs(self, run: LoadRun, result: LoadResult, forced: bool) -> None:
+        """The numbers are final here (a master has its workers' last counts): a scraper gets one more scrape."""
+        if self.metrics is not None and not forced and not self.metrics.wait_for_final_scrape():
+            sys.stderr.write("pytest-loadhooks: Prometheus: no scrape came after the run's end: the last scrape "
+                             "missed its final numbers (scrape more often, or read the run's report)\n")
 
     def close(self) -> None:
         if self.otel is not None:

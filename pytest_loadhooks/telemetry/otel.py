@@ -238,7 +238,9 @@ class OtelExport:
             self.failures.add(1, attributes)
         if response_time is not None:
             self.duration.record(response_time / 1000, attributes)
-        if pending is not None and pending[2] and start_time is not None:
+        if pending is None:  # it left before tracing was on (a worker's first users start as the run is set up)
+            pending = tracecontext.unsent_ids()
+        if pending[2] and start_time is not None:
             self._span(pending, request_type, attributes, start_time, response_time or 0.0, exception, url)
 
     def _span(self, pending: tuple[int, int, bool], method: str, attributes: dict[str, Any], start_time: float,

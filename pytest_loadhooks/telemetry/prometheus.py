@@ -157,6 +157,7 @@ class MetricsServer:
             if time.monotonic() >= deadline:
                 return False
             gevent.sleep(0.05)
+        gevent.sleep(0.2)  # its answer (made when it came) on its way out before the session may close the port
         return True
 
     def close(self) -> None:

@@ -52,7 +52,7 @@ def outgoing_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
     then no span of ours is promised: the trace is the user's)."""
     new = dict(headers) if headers else {}
     if any(key.lower() == "traceparent" for key in new):
-        _pending.set(None)
+        _pending.set(USERS_OWN)
         return new
     trace_id = _random.getrandbits(128) or 1  # an all-zero id is invalid
     span_id = _random.getrandbits(64) or 1
@@ -60,6 +60,16 @@ def outgoing_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
     _pending.set((trace_id, span_id, sampled))
     new["traceparent"] = traceparent(trace_id, span_id, sampled)
     return new
+
+
+USERS_OWN = (0, 0, False)
+"""What a request that carries its user's own ``traceparent`` promised: no span of ours."""
+
+
+def unsent_ids() -> tuple[int, int, bool]:
+    """Ids for the span of a request that sent no ``traceparent`` (it left before tracing was on)."""
+    trace_id = _random.getrandbits(128) or 1
+    return trace_id, _random.getrandbits(64) or 1, is_sampled(trace_id)
 
 
 def take_pending() -> tuple[int, int, bool] | None:
