@@ -4,7 +4,8 @@
     python scripts/locust_examples.py [--examples /tmp/locust-src/examples] [--only basic.py ...]
 
 The check behind the drop-in claim (issue #8): each plain-HTTP example that needs no
-external service and no distributed mode is copied to a temporary directory with ``locust``
+external service and no distributed mode (and, issue #23, the examples of other systems, each
+beside its real server: see SERVERS and ``Example.host``) is copied to a temporary directory with ``locust``
 replaced by ``pytest_loadhooks`` in its import statements (nothing else), and run with
 
     python -m pytest <file> --load-host=<target> --load-users=2 --load-run-time=2s -p no:cacheprovider
@@ -95,6 +96,11 @@ class Example:
     web: str = ""
     options: tuple[str, ...] = ()     # more pytest options (e.g. --load-web-login)
     probes: tuple[Probe, ...] = ()
+    # Other systems (issue 23): --load-host ("" gives none: the example keeps its own host or local mode) and
+    # the placeholders of `host` and `env`: {target}, and {mongodb} / {milvus}, the SERVERS started for it.
+    host: str = "{target}"
+    servers: tuple[str, ...] = ()
+    own_server: tuple[str, int] | None = None  # (its data file, port): the example's own server, run beside it
 
 
 SELECTED = [
@@ -163,6 +169,25 @@ SELECTED = [
                     Probe("/login_submit", r"<h2>Endpoints</h2>",
                           form={"username": "me@example.com", "password": "a", "confirm_password": "a",
                                 "is_admin": "on", "user_group": "manager"}))),
+    # Other systems (issue 23), each against a real server on 127.0.0.1: grpcio's (the example starts its own
+    # on localhost:50051 from an init listener), the standard library's XML-RPC server (its server.py, on 8877),
+    # NX-27017 (MongoDB's wire protocol, from PyPI), Milvus Lite's, qdrant-client's local mode (no host given),
+    # and the target's OpenAI-compatible endpoint.
+    Example("grpc/locustfile.py", "GrpcUser with a grpc_interceptor interceptor, grpc on gevent, a server "
+            "started by an init listener", http=False, host="",
+            data_files=("grpc_user.py", "hello_pb2.py", "hello_pb2_grpc.py", "hello_server.py"),
+            names=("/locust.hello.HelloService/SayHello",)),
+    Example("custom_xmlrpc_client/xmlrpc_locustfile.py", "a ServerProxy firing request events, against its "
+            "server.py", http=False, host="", own_server=("server.py", 8877), data_files=("server.py",),
+            any_name=("get_time", "get_random_number")),
+    Example("mongodb/locustfile.py", "locust.contrib.mongodb's MongoDBUser (pymongo)", http=False, host="",
+            servers=("mongodb",), env={"MONGODB_URI": "{mongodb}"}, names=("QUERY",)),
+    Example("milvus/locustfile.py", "locust.contrib.milvus's MilvusUser (pymilvus, grpc on gevent)", http=False,
+            host="{milvus}", servers=("milvus",), any_name=("insert", "search", "query", "delete")),
+    Example("qdrant/locustfile.py", "locust.contrib.qdrant's QdrantUser, on qdrant-client's local mode (no host)",
+            http=False, host="", any_name=("upsert", "search", "scroll", "delete")),
+    Example("openai_ex.py", "locust.contrib.oai's OpenAIUser, the Responses API, rename_request",
+            host="{target}/v1", env={"OPENAI_API_KEY": "not-a-real-key"}, names=("/v1/responses", "mini")),
     Example("custom_shape/double_wave.py", "LoadTestShape without use_common_options", shape_runs_for=600),
     Example("custom_shape/stages.py", "LoadTestShape stages", shape_runs_for=240),
     Example("custom_shape/staging_user_classes.py", "shape ticks naming user_classes", shape_runs_for=240),
@@ -178,25 +203,23 @@ EXCLUDED = {
     "browse_docs_test.py": "needs docs.locust.io's HTML (and pyquery): it follows links parsed from it",
     "csrf_form_authentication.py": "needs a site serving a sign-in form with an authenticity_token to parse",
     "dns_ex.py": "DNS queries to 8.8.8.8 and 1.1.1.1 (locust.contrib.dns); not HTTP, external",
-    "openai_ex.py": "calls the OpenAI API (locust.contrib.oai, an API key)",
     "rest.py": "needs postman-echo.com's echo semantics and requests absolute URLs on example.com",
     "test_pytest.py": "not a locustfile: a pytest test using Locust's own pytest plugin fixtures on www.locust.io",
     "testdata_management.py": "fetches from postman-echo.com at import time and in every task (absolute URLs)",
     "use_as_lib.py": "a script, not a locustfile: builds its own Environment and web UI on port 8089 and "
                      "runs 30 s at import time against docs.locust.io",
     "worker_index.py": "needs locust_plugins and one CSV file per distributed worker",
-    "custom_xmlrpc_client/xmlrpc_locustfile.py": "XML-RPC, not HTTP: needs its own server.py on port 8877",
-    "custom_xmlrpc_client/server.py": "not a locustfile: the XML-RPC server of the example above",
+    "custom_xmlrpc_client/server.py": "not a locustfile: the XML-RPC server of xmlrpc_locustfile.py (run beside it)",
+    "grpc/grpc_user.py": "not a locustfile: the GrpcUser module of grpc/locustfile.py (copied beside it)",
+    "grpc/hello_pb2.py": "not a locustfile: generated messages of grpc/locustfile.py (copied beside it)",
+    "grpc/hello_pb2_grpc.py": "not a locustfile: generated stubs of grpc/locustfile.py (copied beside it)",
+    "grpc/hello_server.py": "not a locustfile: the gRPC server grpc/locustfile.py starts (copied beside it)",
     "sdk_session_patching/session_patch_locustfile.py": "needs the archivist SDK and an auth.text token",
     "socketio/socketio_ex.py": "Socket.IO, not HTTP: needs its echo_server.py and python-socketio",
     "socketio/echo_server.py": "not a locustfile: the server of the example above",
     "terraform/aws/plan/basic.py": "requests absolute URLs on google.com, microsoft.com and facebook.com",
-    "grpc/": "gRPC, not HTTP: needs its own server and grpcio",
-    "milvus/": "needs a Milvus database",
-    "mongodb/": "needs a MongoDB server",
     "mqtt/": "MQTT, not HTTP: needs a broker",
     "postgres/": "needs a PostgreSQL server",
-    "qdrant/": "needs a Qdrant server",
 }
 
 # Observer and guard placed beside each example (see the module docstring).
@@ -274,7 +297,11 @@ def prepare(example: Example, examples_dir: Path, workdir: Path) -> Path:
     copy = workdir / Path(example.path).name
     copy.write_text(rewrite_imports(source))
     for name in example.data_files:
-        shutil.copy(examples_dir / Path(example.path).parent / name, workdir / name)
+        source_file = examples_dir / Path(example.path).parent / name
+        if name.endswith(".py"):  # a module of the example (grpc's grpc_user.py): its imports rewritten too
+            (workdir / name).write_text(rewrite_imports(source_file.read_text()))
+        else:
+            shutil.copy(source_file, workdir / name)
     (workdir / "conftest.py").write_text(GUARD_CONFTEST)
     return copy
 
@@ -302,6 +329,53 @@ def start_target(max_seconds: float) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"target app did not start on port {port}")
 
 
+# Real servers the other-system examples need (issue 23), started once when a selected example names them:
+# name -> (command with {port} and {dir}, the placeholder's value with {port}). Their programs come with the
+# project's test extra, in this interpreter's environment.
+_BIN = Path(sys.executable).parent
+SERVERS = {
+    "mongodb": ([str(_BIN / "nx-27017"), "--db", "memory", "--host", "127.0.0.1", "-p", "{port}",
+                 "--pid-file", "{dir}/nx-27017.pid"], "mongodb://127.0.0.1:{port}/"),
+    "milvus": ([str(_BIN / "milvus-lite"), "server", "--data-dir", "{dir}/milvus", "--host", "127.0.0.1",
+                "--port", "{port}"], "http://127.0.0.1:{port}"),
+}
+
+
+def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"{what} did not start on port {port}")
+
+
+def start_servers(names: set[str], workdir: Path) -> tuple[list[subprocess.Popen], dict[str, str]]:
+    """Start the named SERVERS on free ports; their processes, and each one's placeholder value."""
+    processes, places = [], {}
+    for name in sorted(names):
+        command, place = SERVERS[name]
+        port = free_port()
+        process = subprocess.Popen([part.format(port=port, dir=workdir) for part in command],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        processes.append(process)
+        wait_for_port(port, process, name)
+        places[name] = place.format(port=port)
+    return processes, places
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 # -- running one ------------------------------------------------------------------------------------------
 
 @dataclass
@@ -327,9 +401,9 @@ class Outcome:
         return self.ran and self.traffic_ok
 
 
-def clean_environment(target: str, example: Example) -> dict[str, str]:
+def clean_environment(places: dict[str, str], example: Example) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("LOADHOOKS_")}
-    env.update({name: value.format(target=target) for name, value in example.env.items()})
+    env.update({name: value.format(**places) for name, value in example.env.items()})
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -426,14 +500,17 @@ def fetch(opener: urllib.request.OpenerDirector, url: str, form: dict[str, str] 
         return f"({error})"
 
 
-def run_example(example: Example, examples_dir: Path, target: str, keep: bool) -> Outcome:
+def run_example(example: Example, examples_dir: Path, places: dict[str, str], keep: bool) -> Outcome:
     workdir = Path(tempfile.mkdtemp(prefix="locust-example-"))
+    own_server: list[subprocess.Popen] = []
     try:
         copy = prepare(example, examples_dir, workdir)
         json_path = workdir / "result.json"
         web_url = f"http://127.0.0.1:{free_port()}" if example.web else ""
-        host = web_url if example.web == "self" else target  # where the example's traffic must go
-        command = [sys.executable, "-m", "pytest", copy.name, f"--load-host={host}", f"--load-users={example.users}",
+        # where the example's traffic must go ("": none given, the example keeps its own host)
+        host = web_url if example.web == "self" else example.host.format(**places)
+        command = [sys.executable, "-m", "pytest", copy.name, *([f"--load-host={host}"] if host else []),
+                   f"--load-users={example.users}",
                    f"--load-run-time={WEB_RUN_TIME if example.web else '2s'}", "-p", "no:cacheprovider",
                    f"--load-json={json_path}", *example.options]
         if example.web:
@@ -444,11 +521,17 @@ def run_example(example: Example, examples_dir: Path, target: str, keep: bool) -
         during = (lambda: fetch_probes(web_url, example.probes, missed)) if example.probes else None
         started = time.monotonic()
         window = SHAPE_WINDOW if example.shape_runs_for else None
-        code, output = run_pytest(command, workdir, clean_environment(target, example), window, during)
+        env = clean_environment(places, example)
+        if example.own_server:
+            script, port = example.own_server
+            own_server.append(subprocess.Popen([sys.executable, script], cwd=workdir, env=env,
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_for_port(port, own_server[0], f"{example.path}'s {script}")
+        code, output = run_pytest(command, workdir, env, window, during)
         seconds = time.monotonic() - started
         requests = read_requests(workdir)
         urls = [r["url"] for r in requests if r.get("url")]
-        foreign = {origin(u) for u in urls if origin(u) != host}
+        foreign = {origin(u) for u in urls if origin(u) != origin(host)}
         not_found = sorted({urlsplit(r["url"]).path for r in requests if r.get("url") and r.get("status") == 404})
         ran, detail = judge(example, code, output, requests)
         broken = behaviour_differences(example, output, requests) + [f"web UI: {miss}" for miss in missed]
@@ -459,6 +542,7 @@ def run_example(example: Example, examples_dir: Path, target: str, keep: bool) -
         return Outcome(example, ran, detail, len(requests), counted_requests(json_path), foreign, not_found, seconds,
                        host)
     finally:
+        stop(own_server)
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -518,7 +602,7 @@ def unresolved_imports(path: Path) -> list[str]:
              "    except Exception:\n        missing.append(module + ('.' + name if name else ''))\n"
              "print(json.dumps(missing))\n")
     result = subprocess.run([sys.executable, "-c", probe, json.dumps(wanted)], capture_output=True, text=True,
-                            check=False, timeout=60, env=clean_environment("", Example("", "")))
+                            check=False, timeout=60, env=clean_environment({}, Example("", "")))
     try:
         return json.loads(result.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
@@ -543,7 +627,8 @@ def describe(outcome: Outcome, target: str) -> str:
     if outcome.foreign_hosts:
         traffic = f"traffic ALSO to {', '.join(sorted(outcome.foreign_hosts))}"
     elif not outcome.example.http:
-        traffic = "no HTTP (its users send none)"
+        traffic = (f"no HTTP: {outcome.requests_seen} request events of its own" if outcome.requests_seen
+                   else "no HTTP (its users send none)")
     elif outcome.requests_seen:
         traffic = f"traffic to {outcome.host or target}: {outcome.requests_seen} requests"
         if outcome.counted is not None:
@@ -562,7 +647,7 @@ def markdown_row(outcome: Outcome) -> str:
     if outcome.foreign_hosts:
         traffic = f"also to {', '.join(sorted(outcome.foreign_hosts))}"
     elif not example.http:
-        traffic = "none sent (no HTTP)"
+        traffic = f"no HTTP: {outcome.requests_seen} request events" if outcome.requests_seen else "none sent (no HTTP)"
     else:
         given = "its own web UI" if example.web == "self" else "the given host"
         traffic = f"{outcome.requests_seen} requests, all to {given}" if outcome.requests_seen else "none"
@@ -597,6 +682,9 @@ def main(argv: list[str] | None = None) -> int:
 
     selected = [e for e in SELECTED if not args.only or e.path in args.only]
     target_process, target = start_target(max_seconds=60 + len(selected) * (RUN_TIMEOUT + SHAPE_WINDOW))
+    server_dir = Path(tempfile.mkdtemp(prefix="locust-example-servers-"))
+    servers, places = start_servers({name for e in selected for name in e.servers}, server_dir)
+    places["target"] = target
     failures = 0
     outcomes: list[Outcome] = []
     try:
@@ -606,13 +694,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"MISSING {example.path}")
                 failures += 1
                 continue
-            outcome = run_example(example, args.examples, target, args.keep)
+            outcome = run_example(example, args.examples, places, args.keep)
             outcomes.append(outcome)
             failures += not outcome.ok
             print(describe(outcome, target), flush=True)
     finally:
         target_process.terminate()
         target_process.wait(5)
+        stop(servers)
+        shutil.rmtree(server_dir, ignore_errors=True)
 
     if not args.only and not args.no_excluded:
         print("\nexcluded (not run):")

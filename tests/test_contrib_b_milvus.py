@@ -3,10 +3,11 @@
 ``milvus-lite server`` (PyPI: Milvus's API on a pure-Python engine) is started once per session on
 127.0.0.1. One load run checks: each row the insert events count is a row the server holds
 (``count(*)``; users finish their task at the end); a filter the server rejects is a failure
-carrying the server's error; and a user whose server is slow (every answer held back 0.3 s by a
-proxy in front of the same server) does not hold up the others: pymilvus's gRPC runs on gevent
-(``grpc.experimental.gevent``), so they complete requests while its calls wait. No timing
-assertions: only that others completed something while one slow call waited.
+carrying the server's error; searches asked for their recall add Locust's ``recall`` entry; and a
+user whose server is slow (every answer held back 0.3 s by a proxy in front of the same server)
+does not hold up the others: pymilvus's gRPC runs on gevent (``grpc.experimental.gevent``), so they
+complete requests while its calls wait. No timing assertions: only that others completed something
+while one slow call waited.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ MODULE = textwrap.dedent('''
 
         @task(2)
         def nearest(self):
-            self.search(data=[vector()], anns_field="vector", limit=3)
+            self.search(data=[vector()], anns_field="vector", limit=3, calculate_recall=True, ground_truth=[0, 1, 2])
 
         @task(1)
         def bad_filter(self):
@@ -98,6 +99,11 @@ def test_milvus_user_counts_failures_and_gevent(pytester, milvus_server, monkeyp
     inserts = [r for r in requests if r["name"] == "insert"]
     assert rows == len(inserts)
     assert far_rows >= 1  # the slow user's inserts reached the server too
+
+    # Locust's recall entry: one per search that found something, the recall in percent as its "time".
+    recalls = [r for r in requests if r["name"] == "recall"]
+    assert 0 < len(recalls) <= len([r for r in requests if r["name"] == "search"])  # none while the collection is empty
+    assert all(0 <= r["response_time"] <= 100 and not r["failed"] for r in recalls)
 
     queries = [r for r in requests if r["name"] == "query"]
     assert queries and all(r["failed"] and "unexpected character '='" in r["exception"] for r in queries), queries[:3]
