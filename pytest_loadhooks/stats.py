@@ -22,6 +22,7 @@ import logging
 import math
 import re
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from operator import itemgetter
@@ -146,6 +147,20 @@ def _number_keys(pairs: Any, key_type: type) -> dict:
     return {key_type(k): int(v) for k, v in items}
 
 
+def _per_second_counts(counts: Any) -> dict[int, int]:
+    """A reported ``{second: count}``: as msgpack read it when every key and count is an integer
+    (checked in C, no copy: the master adds it and drops it), else converted as :func:`_number_keys` does."""
+    if type(counts) is dict:
+        try:
+            array("q", counts.keys())
+            array("Q", counts.values())
+        except (TypeError, OverflowError):
+            pass
+        else:
+            return counts
+    return _number_keys(counts, int)
+
+
 _REPORTED_FIGURES = itemgetter("num_requests", "num_failures", "total_response_time", "min_response_time",
                                "max_response_time", "total_content_length", "start_time", "last_request_timestamp")
 _NUMBER = (int, float)
@@ -159,7 +174,7 @@ def _reported_entry(data: Any) -> tuple:
         name, method = data["name"], data["method"]
         requests, failures, total_time, low, high, length, start, last = _REPORTED_FIGURES(data)
         none_requests = data.get("num_none_requests", 0)
-        per_second = (_number_keys(data["num_reqs_per_sec"], int), _number_keys(data["num_fail_per_sec"], int))
+        per_second = (_per_second_counts(data["num_reqs_per_sec"]), _per_second_counts(data["num_fail_per_sec"]))
         if "response_time_buckets" in data:
             histogram: Any = ResponseTimeHistogram.from_indexes(data["response_time_buckets"])
         elif "response_time_packed" in data:

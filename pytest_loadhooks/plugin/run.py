@@ -8,6 +8,7 @@ nothing of pytest's hooks: the plugin builds runs and calls :meth:`LoadRun.execu
 from __future__ import annotations
 
 import re
+import sys
 import time
 import warnings
 from argparse import Namespace
@@ -548,6 +549,5 @@ class LoadRun:
 
 def _serves_a_master(runner: Any) -> bool:
     """A worker's runner: the master judges the run (its stats are emptied by each report to the master)."""
-    from ..runners import WorkerRunner
-
-    return isinstance(runner, WorkerRunner)
+    worker = sys.modules.get("pytest_loadhooks.runners.worker")  # not loaded: no worker was made
+    return worker is not None and isinstance(runner, worker.WorkerRunner)

@@ -4,6 +4,9 @@ The public names live here, at Locust's path (``locust.runners``); each runner h
 module of its own: ``base`` (what all share), ``local``, ``master``, ``worker``.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .base import (
     STATE_CLEANUP,
     STATE_INIT,
@@ -15,8 +18,22 @@ from .base import (
     Runner,
 )
 from .local import LocalRunner
-from .master import MasterRunner
-from .worker import WorkerRunner
+
+if TYPE_CHECKING:
+    from .master import MasterRunner
+    from .worker import WorkerRunner
+
+_DISTRIBUTED = {"MasterRunner": "master", "WorkerRunner": "worker"}
+"""Loaded when first named (issue 24): a local run, most runs, never needs their modules."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DISTRIBUTED:
+        module = importlib.import_module(f".{_DISTRIBUTED[name]}", __name__)
+        value = globals()[name] = getattr(module, name)
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "STATE_CLEANUP",
