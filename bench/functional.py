@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -171,9 +172,13 @@ def locust(python: str, url: str, run_time: float, core: str | None) -> dict:
         command = [binary, "-f", "test_x.py", "--headless", "-u", str(USERS), "-r", str(USERS),
                    "-t", f"{run_time:g}s", "-H", url, "--json", "--skip-log", "--loglevel=ERROR"]
         output, samples = sampled_run(shared.pinned(command, core), directory, run_time + 90)
+    # --json prints the stats as a JSON list when the run ends; stderr's log lines may surround it.
+    found = re.search(r"^\[", output, re.MULTILINE)
     try:
-        entries = json.loads(output[output.index("\n["):])
+        entries = json.JSONDecoder().raw_decode(output, found.start())[0] if found else None
     except ValueError:
+        entries = None
+    if entries is None:
         return {"error": "no --json output: " + " | ".join(output.strip().splitlines()[-5:])}
     if not entries:
         return {"error": "Locust's --json listed no requests"}
