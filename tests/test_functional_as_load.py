@@ -194,7 +194,8 @@ def test_load_tests_chooses_by_keyword_and_marker_and_the_file_stays_functional(
     assert stats[("TEST", "test_shop.py::test_api_cart")]["num_failures"] == 0
     assert ("TEST", "test_shop.py::test_home") not in stats
     # The clients' requests are counted beside the tests' entries.
-    assert stats[("GET", "/api/data")]["num_requests"] == stats[("TEST", "test_shop.py::test_api_orders")]["num_requests"]
+    orders = stats[("TEST", "test_shop.py::test_api_orders")]
+    assert stats[("GET", "/api/data")]["num_requests"] == orders["num_requests"]
     assert stats[("GET", "/cart")]["num_failures"] == 0
     result.stdout.fnmatch_lines(["*TEST test_shop.py::test_api_orders: fail_ratio == 0*passed*"])
 
