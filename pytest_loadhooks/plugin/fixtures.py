@@ -127,14 +127,15 @@ def iteration_user() -> Any:
 
 @pytest.fixture(scope="session")
 def load_base_url(pytestconfig: pytest.Config) -> str:
-    """The base URL of ``load_client``'s relative paths: the ini's ``load_host``, else "" (full URLs).
+    """The base URL of ``load_client``'s relative paths: the session's host (``--load-host``, ``LOADHOOKS_HOST``
+    or the ini's ``load_host``), else "" (full URLs).
 
-    Override it (in a conftest) to point a functional run at a server; under load the run's host
-    (``--load-host``), when given, wins over it.
+    Override it (in a conftest) to point a functional run at a server; under load the run's host, when
+    there is one, wins over it.
     """
-    from .pytest_compat import ini_values
+    from . import options as opts
 
-    return str(ini_values(pytestconfig).get("load_host") or "")
+    return str(opts.value_of(pytestconfig, "host") or "")
 
 
 def _client(base_url: str, kind: str) -> Iterator[Any]:
