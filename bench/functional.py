@@ -2,9 +2,10 @@
 
 ``python bench/functional.py``; both tools back to back, repeats interleaved (Locust, ours, ...):
 
-1. iterations/s (and per CPU-second of the generator) of the same trivial HTTP test (one GET of a small static file, status asserted),
-   one generator process each, pinned to one core, 10 users, no wait: ``locust -f test_x.py
-   --headless`` (Locust 2.40+'s pytest mode, the test asking for its ``session`` fixture) against
+1. iterations/s (and per CPU-second of the generator) of the same trivial HTTP test (one GET
+   of a small static file, status asserted), one generator process each, pinned to one core,
+   10 users, no wait: ``locust -f test_x.py --headless`` (Locust 2.40+'s pytest mode, the test
+   asking for its ``session`` fixture) against
    ``pytest test_x.py --load-only`` (the same body asking for ``load_client``). Iterations are
    counted from each tool's own end-of-run output (Locust's ``--json``, our ``--load-json``):
    the test's requests (one per iteration) divided by the span from first to last.
@@ -26,6 +27,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import re
 import statistics
 import subprocess
 import sys
@@ -171,9 +174,13 @@ def locust(python: str, url: str, run_time: float, core: str | None) -> dict:
         command = [binary, "-f", "test_x.py", "--headless", "-u", str(USERS), "-r", str(USERS),
                    "-t", f"{run_time:g}s", "-H", url, "--json", "--skip-log", "--loglevel=ERROR"]
         output, samples = sampled_run(shared.pinned(command, core), directory, run_time + 90)
+    # --json prints the stats as a JSON list when the run ends; stderr's log lines may surround it.
+    found = re.search(r"^\[", output, re.MULTILINE)
     try:
-        entries = json.loads(output[output.index("\n["):])
+        entries = json.JSONDecoder().raw_decode(output, found.start())[0] if found else None
     except ValueError:
+        entries = None
+    if entries is None:
         return {"error": "no --json output: " + " | ".join(output.strip().splitlines()[-5:])}
     if not entries:
         return {"error": "Locust's --json listed no requests"}
@@ -209,7 +216,8 @@ def table(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="our side only, about a second, against the example target")
+    parser.add_argument("--smoke", action="store_true",
+                        help="our side only, about a second, against the example target")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--run-time", type=float, default=10.0)
     parser.add_argument("--locust-version", default=shared.LOCUST_VERSION)
@@ -221,6 +229,7 @@ def main() -> int:
     core = None if args.smoke else shared.GENERATOR_CORE
     python = None if args.smoke else shared.ensure_locust_venv(args.locust_version)
     runs: list[dict] = []
+    load_before = os.getloadavg()[0]
     try:
         for repeat in range(repeats):
             if python is not None:
@@ -241,7 +250,8 @@ def main() -> int:
         metrics["iterations_per_cpu_s"]["locust"] = median(by["locust"], "rate_cpu")
     results = {"smoke": args.smoke, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "target": target.version, "users": USERS, "run_time_s": run_time, "machine": shared.machine(),
-               "runs": runs, "metrics": metrics, "errors": [run["error"] for run in runs if "error" in run]}
+               "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)], "runs": runs,
+               "metrics": metrics, "errors": [run["error"] for run in runs if "error" in run]}
     markdown = table(results)
     print(markdown)
     for error in results["errors"]:

@@ -194,7 +194,8 @@ def test_load_tests_chooses_by_keyword_and_marker_and_the_file_stays_functional(
     assert stats[("TEST", "test_shop.py::test_api_cart")]["num_failures"] == 0
     assert ("TEST", "test_shop.py::test_home") not in stats
     # The clients' requests are counted beside the tests' entries.
-    assert stats[("GET", "/api/data")]["num_requests"] == stats[("TEST", "test_shop.py::test_api_orders")]["num_requests"]
+    orders = stats[("TEST", "test_shop.py::test_api_orders")]
+    assert stats[("GET", "/api/data")]["num_requests"] == orders["num_requests"]
     assert stats[("GET", "/cart")]["num_failures"] == 0
     result.stdout.fnmatch_lines(["*TEST test_shop.py::test_api_orders: fail_ratio == 0*passed*"])
 
@@ -344,3 +345,35 @@ def test_baselines_compare_the_test_entries(pytester, monkeypatch) -> None:
                                            "--load-compare-fail=TEST test_timed.py::test_timed: p50:+100%")
     result.assert_outcomes(failed=1, deselected=1)
     result.stdout.fnmatch_lines(["*FAIL*TEST test_timed.py::test_timed: p50:+100%*"])
+
+
+def test_master_and_worker_as_separate_commands_collect_the_same_tests(pytester, target) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    pytester.makepyfile(test_remote='''
+        def test_remote_json(load_client):
+            assert load_client.get("/json").status_code == 200
+        ''')
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LOADHOOKS_")}
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--load-tests=remote"]
+
+    def start(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([*command, *args], cwd=pytester.path, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+
+    master = start("--load-master", "--load-expect-workers=1", f"--load-master-bind-port={port}", "--load-users=2",
+                   "--load-run-time=1s", f"--load-host={target}", "--load-json=out.json")
+    worker = start("--load-worker", f"--load-master-port={port}")
+    worker_output, _ = worker.communicate(timeout=120)
+    master_output, _ = master.communicate(timeout=120)
+    assert worker.returncode == 0, worker_output
+    assert master.returncode == 0, master_output
+    stats = stats_by_name(json.loads((pytester.path / "out.json").read_text()))
+    remote = stats[("TEST", "test_remote.py::test_remote_json")]
+    assert remote["num_requests"] == stats[("GET", "/json")]["num_requests"] > 0  # counted on the worker, merged

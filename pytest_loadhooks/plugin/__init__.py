@@ -24,7 +24,7 @@ import pytest
 
 from . import collection, session_end, startup
 from . import options as opts
-from .fixtures import fast_load_client, load_base_url, load_client  # noqa: F401 - registers the fixtures
+from .fixtures import fast_load_client, load_client  # noqa: F401 - registers the fixtures
 from .fixtures import load_env, load_events, load_result  # noqa: F401 - registers the fixtures
 from .items import LoadRunItem
 from .load_session import get_session as _session

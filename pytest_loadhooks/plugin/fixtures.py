@@ -125,16 +125,28 @@ def iteration_user() -> Any:
     return user if hasattr(user, "http_session") else None  # plugin.iterations.TestTasksUser
 
 
-@pytest.fixture(scope="session")
-def load_base_url(pytestconfig: pytest.Config) -> str:
-    """The base URL of ``load_client``'s relative paths: the ini's ``load_host``, else "" (full URLs).
+class BaseUrlFixture:
+    """The plugin object that defines ``load_base_url`` (registered at configure, one per session).
 
-    Override it (in a conftest) to point a functional run at a server; under load the run's host
-    (``--load-host``), when given, wins over it.
+    A fixture method of an object that holds the config, rather than a fixture asking for ``pytestconfig``:
+    pytest walks the requests of every fixture an iteration reaches, cached or not, and building the
+    ``request`` that ``pytestconfig`` asks for costs each iteration an introspection of a signature.
     """
-    from .pytest_compat import ini_values
 
-    return str(ini_values(pytestconfig).get("load_host") or "")
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.fixture(scope="session")
+    def load_base_url(self) -> str:
+        """The base URL of ``load_client``'s relative paths: the session's host (``--load-host``,
+        ``LOADHOOKS_HOST`` or the ini's ``load_host``), else "" (full URLs).
+
+        Override it (in a conftest) to point a functional run at a server; under load the run's host, when
+        there is one, wins over it.
+        """
+        from . import options as opts
+
+        return str(opts.value_of(self.config, "host") or "")
 
 
 def _client(base_url: str, kind: str) -> Iterator[Any]:

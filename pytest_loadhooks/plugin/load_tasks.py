@@ -10,7 +10,6 @@ imports the engine: the User class is built only in a session that does load.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 

@@ -127,7 +127,7 @@ def compile_selection(text: str) -> Any:
 
     Why private: pytest has no public API for its keyword expressions; ``-k`` is the grammar users know.
     Checked on pytest 8.0.2, 8.4.2, 9.0.3, 9.2.0 (``_pytest.mark.expression.Expression.compile``; it raises
-    the module's ``ParseError`` up to 9.0, ``SyntaxError`` from 9.1).
+    the module's ``ParseError`` in 8.x, ``SyntaxError`` from 9.0).
     """
     from _pytest.mark.expression import Expression
 
