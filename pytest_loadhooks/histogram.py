@@ -79,15 +79,19 @@ def _unpacked(value: int, length: int) -> array:
     return counts
 
 
-_DENSE_TYPES: dict[int | str, Any] = {}
-"""numpy's little-endian unsigned dtypes by item width (made once: a dtype from a string is parsed)."""
+_NUMPY: dict[Any, Any] = {}
+"""numpy (``"module"``), its little-endian unsigned dtypes by item width and the array slots' own
+(``"slots"``): made on first use, by a master only (a dtype from a string is parsed each time)."""
 
 
-def _dense_types(numpy: Any) -> dict[int | str, Any]:
-    if not _DENSE_TYPES:
-        _DENSE_TYPES.update({width: numpy.dtype(f"<u{width}") for width in (1, 2, 4, 8)})
-        _DENSE_TYPES["slots"] = numpy.dtype(numpy.uint64)  # the array's own, native order
-    return _DENSE_TYPES
+def _numpy() -> dict[Any, Any]:
+    if not _NUMPY:
+        import numpy
+
+        _NUMPY.update({width: numpy.dtype(f"<u{width}") for width in (1, 2, 4, 8)})
+        _NUMPY["slots"] = numpy.dtype(numpy.uint64)  # native order, as array('Q')
+        _NUMPY["module"] = numpy
+    return _NUMPY
 
 
 def _narrowest(values: array) -> tuple[int, bytes]:
@@ -144,10 +148,9 @@ def packed_parts(packed: Any) -> tuple[int, Any, dict[int, int]]:
     """A reported histogram (:meth:`ResponseTimeHistogram.to_packed`) as ``(first index, dense counts
     as a numpy array read in place, {outlier index: count})``, for :meth:`~ResponseTimeHistogram.add_packed`
     (the master); a malformed one is refused with a ValueError, nothing added yet."""
-    import numpy
-
     first, width, dense, outliers = _packed_fields(packed)
-    return first, numpy.frombuffer(dense, dtype=_dense_types(numpy)[width]), outliers
+    numpy = _numpy()
+    return first, numpy["module"].frombuffer(dense, dtype=numpy[width]), outliers
 
 
 def bucket_index(response_time: float) -> int:
@@ -452,13 +455,12 @@ class ResponseTimeHistogram(Mapping):
     def add_packed(self, first: int, counts: Any, outliers: dict[int, int]) -> None:
         """Add :func:`packed_parts`' dense counts from index ``first`` and outliers (a worker's
         report): the dense run in one vectorised add into the array, grown to hold it if need be."""
-        import numpy
-
         end = first + len(counts)
-        if len(counts):
+        if end > first:
             if end > len(self.counts):
                 self._grow_to(min(end + GROWTH_STEP, DENSE_LIMIT))
-            slots = numpy.frombuffer(self.counts, dtype=_dense_types(numpy)["slots"])
+            numpy = _numpy()
+            slots = numpy["module"].frombuffer(self.counts, dtype=numpy["slots"])
             slots[first:end] += counts
             del slots  # the array must not stay exported: growing it makes a new one anyway
         if outliers:
