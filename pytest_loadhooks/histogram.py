@@ -70,6 +70,23 @@ def _packed(counts: array) -> int:
     return int.from_bytes(counts, "little")
 
 
+NUMPY_SUM_FROM = 32
+"""Arrays summed with numpy from this many on (a run's total over many busy endpoints, sampled every
+second): 200 arrays of ~2,900 slots took 13.4 ms as packed integers and 1.0 ms with numpy (issue
+24); fewer are summed as packed integers, so that a small run does not pay numpy's import."""
+
+
+def _summed_with_numpy(arrays: list[array], length: int) -> array:
+    """The slot-by-slot sum of ``array('Q')`` arrays, ``length`` slots, added in numpy views of them."""
+    numpy = _numpy()
+    total = numpy["module"].zeros(length, dtype=numpy["slots"])
+    for counts in arrays:
+        total[: len(counts)] += numpy["module"].frombuffer(counts, dtype=numpy["slots"])
+    summed = array("Q")
+    summed.frombytes(total.tobytes())
+    return summed
+
+
 def _unpacked(value: int, length: int) -> array:
     """The array of ``length`` slots :func:`_packed` made ``value`` from."""
     counts = array("Q")
@@ -359,7 +376,11 @@ class ResponseTimeHistogram(Mapping):
         combined = cls()
         widest = max((len(h.counts) for h in histograms), default=0)
         if widest:
-            combined.counts = _unpacked(sum(_packed(h.counts) for h in histograms), widest)
+            arrays = [h.counts for h in histograms if h.counts]
+            if len(arrays) >= NUMPY_SUM_FROM or "numpy" in sys.modules:
+                combined.counts = _summed_with_numpy(arrays, widest)
+            else:
+                combined.counts = _unpacked(sum(_packed(counts) for counts in arrays), widest)
         for histogram in histograms:
             combined._add_outliers(histogram.outliers, widen=False)
         if combined.outliers:
