@@ -477,10 +477,18 @@ class ResponseTimeHistogram(Mapping):
         """Add :func:`packed_parts`' dense counts from index ``first`` and outliers (a worker's
         report): the dense run in one vectorised add into the array, grown to hold it if need be."""
         end = first + len(counts)
-        if end > first:
-            if end > len(self.counts):
+        numpy = _numpy()
+        if end > first and end > len(self.counts):
+            held = int(numpy["module"].count_nonzero(counts))
+            if (held + len(self.outliers)) * OUTLIER_TO_SLOT_COST < end - len(self.counts):
+                # A quiet endpoint (a few buckets, or one of 10,000 names): an array out to ``end``
+                # would cost more than its buckets as outliers, as for any histogram (_maybe_widen).
+                nonzero = numpy["module"].flatnonzero(counts)
+                self._add_outliers(dict(zip((nonzero + first).tolist(), counts[nonzero].tolist())))
+                end = first  # added
+            else:
                 self._grow_to(min(end + GROWTH_STEP, DENSE_LIMIT))
-            numpy = _numpy()
+        if end > first:
             slots = numpy["module"].frombuffer(self.counts, dtype=numpy["slots"])
             slots[first:end] += counts
             del slots  # the array must not stay exported: growing it makes a new one anyway

@@ -141,3 +141,24 @@ def test_a_total_over_many_endpoints_is_summed_exactly_with_numpy():
             expected[value] = expected.get(value, 0) + count
     summed = ResponseTimeHistogram.sum_of(histograms)
     assert dict(summed.items()) == expected
+
+
+def test_quiet_endpoints_reports_do_not_lay_out_arrays_on_the_master():
+    """10,000 names hit a few times each must not cost the master an array each (their buckets stay
+    the small dict they would be on a worker); a busy endpoint's reports do lay one out."""
+    master, everything = RequestStats(), RequestStats()
+    for report_number in range(5):
+        worker = RequestStats()
+        for stats in (worker, everything):
+            for name in range(300):
+                stats.log_request("GET", f"/quiet-{name}", 500 + report_number, 10)
+                stats.log_request("GET", f"/quiet-{name}", 501 + report_number, 10)
+            for i in range(3000):
+                stats.log_request("GET", "/busy", 20 + (i % 400) / 10, 10)
+        master.add_report(over_the_wire(worker.serialize(compact=True)))
+    quiet = master.entries[("/quiet-7", "GET")].response_times
+    assert dict(quiet.items()) == dict(everything.entries[("/quiet-7", "GET")].response_times.items())
+    assert len(quiet) == 6 and not quiet.counts and quiet.memory_bytes() < 1000
+    busy = master.entries[("/busy", "GET")].response_times
+    assert len(busy.counts) > 0 and busy.total() == 15000
+    assert dict(busy.items()) == dict(everything.entries[("/busy", "GET")].response_times.items())
