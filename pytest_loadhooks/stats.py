@@ -22,7 +22,6 @@ import logging
 import math
 import re
 import time
-from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from operator import itemgetter
@@ -148,16 +147,13 @@ def _number_keys(pairs: Any, key_type: type) -> dict:
 
 
 def _per_second_counts(counts: Any) -> dict[int, int]:
-    """A reported ``{second: count}``: as msgpack read it when every key and count is an integer
-    (checked in C, no copy: the master adds it and drops it), else converted as :func:`_number_keys` does."""
+    """A reported ``{second: count}``: as msgpack read it when every key and count is an integer (no
+    copy: the master adds it and drops it), else converted as :func:`_number_keys` does."""
     if type(counts) is dict:
-        try:
-            array("q", counts.keys())
-            array("Q", counts.values())
-        except (TypeError, OverflowError):
-            pass
-        else:
-            return counts
+        for second, count in counts.items():  # a second or a few: a loop beats building arrays
+            if type(second) is not int or type(count) is not int:
+                return _number_keys(counts, int)
+        return counts
     return _number_keys(counts, int)
 
 

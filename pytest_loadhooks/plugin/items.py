@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -60,9 +61,17 @@ class LoadRunItem(pytest.Item):
 
 
 def _first_line(classes: list[type]) -> int:
+    """The 0-based line of the first user class's ``class`` statement, 0 when not found.
+
+    Read from the module's cached lines: ``inspect.getsourcelines`` parses the whole module to find
+    a class (several ms of every run's start-up, issue 24)."""
     import inspect
+    import linecache
 
     try:
-        return inspect.getsourcelines(classes[0])[1] - 1
+        cls = classes[0]
+        lines = linecache.getlines(inspect.getsourcefile(cls) or "")
     except (IndexError, OSError, TypeError):
         return 0
+    statement = re.compile(rf"\s*class\s+{re.escape(cls.__name__)}\b")
+    return next((number for number, line in enumerate(lines) if statement.match(line)), 0)

@@ -716,9 +716,9 @@ def _user_counts(data: Any) -> dict[str, int]:
 
 
 def _checked_stats(data: Any) -> RequestStats:
-    """A worker's stats report, rebuilt as a :class:`RequestStats` (which rejects what is not
-    one) so that adding it cannot fail half way; added as it is, not serialized again (that
-    was two thirds of the master's time per report)."""
+    """A worker's stats report rebuilt as a :class:`RequestStats` (which rejects what is not one):
+    for a tool or test that wants the report as objects. The master itself adds reports with
+    :meth:`RequestStats.add_report`, which checks a whole report without rebuilding it (issue 24)."""
     if not isinstance(data, dict):
         raise ValueError("the stats report is not a mapping")
     for record in data.get("exceptions", []):
