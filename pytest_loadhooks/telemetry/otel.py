@@ -23,6 +23,7 @@ from typing import Any
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
 from . import tracecontext
+from .durations import DurationHistogram
 
 NAME_CAP = 200
 """Request names given their own ``url.template`` value at most; later names share ``_OTHER`` (the
@@ -144,9 +145,15 @@ class OtelExport:
         self.tracer_provider.add_span_processor(BatchSpanProcessor(self.span_exporter))
         self.tracer = self.tracer_provider.get_tracer(SCOPE)
         self.reader = PeriodicExportingMetricReader(self.metric_exporter)
+        self.resource = resource
+        self.durations = DurationHistogram(DURATION_BUCKETS)
+        self.durations_exporter = OTLPMetricExporter()
+        self.export_interval = _export_interval_seconds()
+        self._durations_loop: Any = None
         self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.reader])
         self._instruments()
         self.environment: Any = None
+        self.worker_id: str | None = None
         self.node_attributes: dict[str, str] = {}
         self.names: dict[str, str] = {}
         self.dropped_names = 0
@@ -155,9 +162,6 @@ class OtelExport:
         from opentelemetry.metrics import CallbackOptions, Observation
 
         meter = self.meter_provider.get_meter(SCOPE)
-        self.duration = meter.create_histogram(
-            "http.client.request.duration", unit="s", description="Duration of the load test's HTTP requests",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
         self.failures = meter.create_counter("loadhooks.requests.failed", unit="{request}",
                                              description="Requests the run counted as failed")
 
@@ -184,6 +188,11 @@ class OtelExport:
         """Report ``environment``'s requests from now on (``worker_id``: labelled as this worker's)."""
         self.environment = environment
         self.node_attributes = {"loadhooks.worker.id": worker_id} if worker_id else {}
+        self.worker_id = worker_id
+        if self._durations_loop is None:
+            import gevent
+
+            self._durations_loop = gevent.spawn(self._export_durations_every_interval)
         environment.events.request.add_listener(self.on_request)
         if self.traces:
             tracecontext.switch_on(self.sampling_ratio)
@@ -197,6 +206,7 @@ class OtelExport:
             environment.events.request.remove_listener(self.on_request)
 
         def flush() -> None:
+            self.export_durations()
             self.tracer_provider.force_flush(FLUSH_TIMEOUT_MS)
             self.meter_provider.force_flush(FLUSH_TIMEOUT_MS)
 
@@ -206,10 +216,24 @@ class OtelExport:
 
     def shutdown(self) -> None:
         """The session is over: retries given up (the exporters first), the rest bounded as the flush."""
+        if self._durations_loop is not None:
+            self._durations_loop.kill(block=False)
         self.span_exporter.shutdown()
         self.metric_exporter.shutdown()
+        self.durations_exporter.shutdown()
         _within(self.tracer_provider.shutdown, FLUSH_TIMEOUT_MS / 1000)
         _within(self.meter_provider.shutdown, FLUSH_TIMEOUT_MS / 1000)
+
+    def export_durations(self) -> None:
+        if self.durations.points:
+            self.durations_exporter.export(self.durations.metrics_data(self.resource, SCOPE))
+
+    def _export_durations_every_interval(self) -> None:
+        import gevent
+
+        while True:
+            gevent.sleep(self.export_interval)
+            self.export_durations()
 
     def problems(self) -> list[str]:
         return list(self.problem_log.messages)
@@ -228,19 +252,17 @@ class OtelExport:
                    response: Any = None, context: Any = None, exception: Any = None, start_time: float | None = None,
                    url: str | None = None, **_kwargs: Any) -> None:
         pending = tracecontext.take_pending()
-        attributes = {"http.request.method": request_type, "url.template": self._template(name),
-                      **self.node_attributes}
-        status = getattr(response, "status_code", None)
-        if status:
-            attributes["http.response.status_code"] = int(status)
-        if exception:
-            attributes["error.type"] = type(exception).__name__
-            self.failures.add(1, attributes)
+        template = self._template(name)
+        status = getattr(response, "status_code", None) or None
+        error = type(exception).__name__ if exception else None
         if response_time is not None:
-            self.duration.record(response_time / 1000, attributes)
+            self.durations.record(response_time / 1000, (request_type, template, status, error, self.worker_id))
+        if exception:
+            self.failures.add(1, _attributes(request_type, template, status, error, self.worker_id))
         if pending is None:  # it left before tracing was on (a worker's first users start as the run is set up)
             pending = tracecontext.unsent_ids()
         if pending[2] and start_time is not None:
+            attributes = _attributes(request_type, template, status, error, self.worker_id)
             self._span(pending, request_type, attributes, start_time, response_time or 0.0, exception, url)
 
     def _span(self, pending: tuple[int, int, bool], method: str, attributes: dict[str, Any], start_time: float,
@@ -257,6 +279,26 @@ class OtelExport:
         if exception:
             span.set_status(Status(StatusCode.ERROR, str(exception)[:200]))
         span.end(end_time=int((start_time + response_time / 1000) * 1e9))
+
+
+def _attributes(method: str, template: str, status: int | None, error: str | None,
+                worker_id: str | None) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"http.request.method": method, "url.template": template}
+    if status:
+        attributes["http.response.status_code"] = int(status)
+    if error:
+        attributes["error.type"] = error
+    if worker_id:
+        attributes["loadhooks.worker.id"] = worker_id
+    return attributes
+
+
+def _export_interval_seconds() -> float:
+    """OTEL_METRIC_EXPORT_INTERVAL (ms, default 60000), as the SDK's periodic reader reads it."""
+    try:
+        return max(float(os.environ.get("OTEL_METRIC_EXPORT_INTERVAL") or 60000), 100.0) / 1000
+    except ValueError:
+        return 60.0
 
 
 def _within(work: Any, seconds: float) -> bool:
