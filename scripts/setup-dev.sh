@@ -18,11 +18,13 @@ make_venv
 #   postgresql, mosquitto  issue 23: the real servers tests/test_contrib_*.py start
 #                       (initdb/pg_ctl under /usr/lib/postgresql/*/bin; /usr/sbin/mosquitto)
 #   nginx-light         issues 20, 21, 24: the benches' target (their --smoke forms need none)
+#   prometheus          issue 22: the telemetry tests start Debian's Prometheus server (tests/telemetry_servers.py)
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""
     if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
@@ -32,11 +34,3 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 chromium --version 2>/dev/null | tail -1
 
-# issue 22: the telemetry tests start Debian's Prometheus server themselves (tests/telemetry_servers.py)
-if ! command -v prometheus >/dev/null 2>&1; then
-    SUDO=""
-    if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq prometheus >/dev/null
-fi
