@@ -15,7 +15,7 @@ from __future__ import annotations
 import textwrap
 
 
-from contrib_b_support import RECORDER_CONFTEST, DelayProxy, others_during, read_requests
+from contrib_b_support import RECORDER_CONFTEST, DelayProxy, ask_in_subprocess, others_during, read_requests
 
 MODULE = textwrap.dedent('''
     import itertools, os, random
@@ -72,8 +72,6 @@ MODULE = textwrap.dedent('''
 
 
 def test_milvus_user_counts_failures_and_gevent(pytester, milvus_server, monkeypatch):
-    from pymilvus import MilvusClient
-
     proxy = DelayProxy(milvus_server.port, delay=0.3)
     monkeypatch.setenv("MILVUS_URI", f"http://127.0.0.1:{milvus_server.port}")
     monkeypatch.setenv("MILVUS_SLOW_URI", f"http://127.0.0.1:{proxy.port}")
@@ -90,12 +88,14 @@ def test_milvus_user_counts_failures_and_gevent(pytester, milvus_server, monkeyp
     assert {r["type"] for r in requests} == {"milvus"}
     assert not [r for r in requests if r["name"] in ("insert", "search") and r["failed"]], output
 
-    server = MilvusClient(uri=f"http://127.0.0.1:{milvus_server.port}", timeout=30)
-    try:
+    rows, far_rows = ask_in_subprocess(textwrap.dedent(f'''
+        import json
+        from pymilvus import MilvusClient
+        server = MilvusClient(uri="http://127.0.0.1:{milvus_server.port}", timeout=30)
         rows = server.query(collection_name="items", filter="", output_fields=["count(*)"])[0]["count(*)"]
         far_rows = len(server.query(collection_name="items", filter="id >= 1000000", output_fields=["id"]))
-    finally:
-        server.close()
+        print(json.dumps([rows, far_rows]))
+    '''))
     inserts = [r for r in requests if r["name"] == "insert"]
     assert rows == len(inserts)
     assert far_rows >= 1  # the slow user's inserts reached the server too
