@@ -39,6 +39,20 @@ def _record(request_type, name, response_time, response_length=0, exception=None
 '''
 
 
+def ask_in_subprocess(code: str) -> object:
+    """Run ``code`` in a fresh interpreter and return the JSON it prints last.
+
+    What talks to a server through grpc (pymilvus, qdrant-client, the gRPC example's stub) runs
+    there, never in the test process: once grpc is loaded in a process, a child it starts can die
+    of SIGABRT between fork and exec (grpc's poller restarted in the child meets the epoll fd that
+    subprocess closed: grpc/grpc issue 43055), and this suite starts many children.
+    """
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"the server question failed: {result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def read_requests(directory: Path) -> list[dict]:
     path = directory / "requests.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

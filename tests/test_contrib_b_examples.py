@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from contrib_b_support import RECORDER_CONFTEST, ServerProcess, free_port, others_during, read_requests
+from contrib_b_support import (RECORDER_CONFTEST, ServerProcess, ask_in_subprocess, free_port, others_during,
+                               read_requests)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "other_systems"
 
@@ -133,15 +134,17 @@ def check_slow_call(requests: list[dict]) -> None:
 
 
 def grpc_served(port: int) -> tuple[int, int]:
-    sys.path.insert(0, str(EXAMPLES / "grpc"))
-    try:
+    """The server's own counts (its Served call), asked from another process (see ask_in_subprocess)."""
+    answered, refused = ask_in_subprocess(textwrap.dedent(f'''
+        import json, sys
+        sys.path.insert(0, {str(EXAMPLES / "grpc")!r})
         import grpc
         from hello_stubs import hello_pb2, hello_pb2_grpc
-    finally:
-        sys.path.remove(str(EXAMPLES / "grpc"))
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        served = hello_pb2_grpc.GreeterStub(channel).Served(hello_pb2.ServedRequest(), timeout=10)
-    return served.answered, served.refused
+        with grpc.insecure_channel("127.0.0.1:{port}") as channel:
+            served = hello_pb2_grpc.GreeterStub(channel).Served(hello_pb2.ServedRequest(), timeout=30)
+        print(json.dumps([served.answered, served.refused]))
+    '''))
+    return answered, refused
 
 
 def test_grpc_example(pytester, grpc_server, monkeypatch):

@@ -14,9 +14,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from qdrant_client import QdrantClient
 
-from contrib_b_support import RECORDER_CONFTEST, StallingServer, others_during, read_requests
+from contrib_b_support import RECORDER_CONFTEST, StallingServer, ask_in_subprocess, others_during, read_requests
 
 MODULE = textwrap.dedent('''
     import itertools, os, random
@@ -86,11 +85,12 @@ def test_qdrant_user_counts_failures_and_gevent(pytester, silent_server, monkeyp
     assert {r["type"] for r in requests} == {"qdrant"}
     assert {r["name"] for r in requests} == {"upsert", "search", "scroll"}
 
-    client = QdrantClient(path=str(store))
-    try:
-        stored = client.count("items").count
-    finally:
+    stored = ask_in_subprocess(textwrap.dedent(f'''
+        from qdrant_client import QdrantClient
+        client = QdrantClient(path={str(store)!r})
+        print(client.count("items").count)
         client.close()
+    '''))
     upserts = [r for r in requests if r["name"] == "upsert"]
     assert stored == len([r for r in upserts if not r["failed"]]) > 0
     rejected = [r for r in upserts if r["failed"]]

@@ -18,12 +18,20 @@ session is left unpatched.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from gevent import monkey
 
 from ..user.users import User
 from ._results import fire_result, timed_call
+
+
+# grpc (under pymilvus) turns its fork support on by default: it then restarts its poller in every child
+# this process starts, which can abort the child between fork and exec (grpc/grpc issue 43055): a load
+# run starts worker processes, and no child of it uses grpc across a fork. Set before grpc is imported;
+# an explicit GRPC_ENABLE_FORK_SUPPORT wins.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 try:
     import grpc.experimental.gevent as grpc_gevent

@@ -16,10 +16,18 @@ does no I/O at all and runs each call to its end in the calling user.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ..user.users import User
 from ._results import fire_result, timed_call
+
+
+# grpc (under qdrant-client) turns its fork support on by default: it then restarts its poller in every child
+# this process starts, which can abort the child between fork and exec (grpc/grpc issue 43055): a load
+# run starts worker processes, and no child of it uses grpc across a fork. Set before grpc is imported;
+# an explicit GRPC_ENABLE_FORK_SUPPORT wins.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 try:
     from qdrant_client import QdrantClient

@@ -8,14 +8,19 @@ grpc's C core waits on its own: ``init_gevent()`` hands its waiting to gevent, s
 service holds up only the user waiting for it (a load session has patched gevent already).
 """
 
+import os
 import time
 
-import grpc
-import grpc.experimental.gevent as grpc_gevent
-from grpc_interceptor import ClientInterceptor
+# grpc's fork support (on by default) can abort a child this process starts between fork and exec
+# (grpc/grpc issue 43055); a load run starts worker processes. Before grpc is imported.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-from pytest_loadhooks import User
-from pytest_loadhooks.exception import LocustError
+import grpc  # noqa: E402
+import grpc.experimental.gevent as grpc_gevent  # noqa: E402
+from grpc_interceptor import ClientInterceptor  # noqa: E402
+
+from pytest_loadhooks import User  # noqa: E402
+from pytest_loadhooks.exception import LocustError  # noqa: E402
 
 grpc_gevent.init_gevent()
 
