@@ -162,6 +162,17 @@ _REPORTED_FIGURES = itemgetter("num_requests", "num_failures", "total_response_t
 _NUMBER = (int, float)
 
 
+def _reported_open_model(data: Any) -> OpenModelStats | None:
+    """A report's open-model counts (an arrival-rate run's iterations, drops, intended-start latency), rebuilt
+    whole before any of the report is added; None when the worker runs no open model."""
+    if data is None:
+        return None
+    try:
+        return OpenModelStats.from_serialized(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"malformed open-model counts: {error!r}") from None
+
+
 def _reported_entry(data: Any) -> tuple:
     """A reported entry's ``((name, method), figures, per-second counts, histogram)``, checked (a
     ValueError otherwise): the figures in :meth:`StatsEntry._add_figures`' order, the histogram as
@@ -1021,6 +1032,7 @@ class RequestStats:
             if not (isinstance(record, dict) and isinstance(record.get("count"), int)
                     and isinstance(record.get("traceback"), str) and isinstance(record.get("nodes"), list)):
                 raise ValueError("a malformed exception record")
+        open_model = _reported_open_model(data.get("open_model"))
         for key, figures, per_second, histogram in entries:
             entry = self.get(*key)
             entry._add_figures(*figures)
@@ -1038,6 +1050,8 @@ class RequestStats:
             self._add_error(failure)
         for record in exceptions:
             self._add_exception(record)
+        if open_model is not None:
+            self.counted_open_model().extend(open_model)
         return requests
 
     def _add_entry(self, incoming: StatsEntry) -> None:

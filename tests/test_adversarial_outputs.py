@@ -223,7 +223,8 @@ def live_figures(line: str) -> dict[str, float]:
 def test_the_live_line_shows_the_windows_percentiles_and_rate_mid_run(target):
     env = make_env(SteadyUser, host=target)
     runner = env.create_local_runner()
-    run = types.SimpleNamespace(environment=env, settings=types.SimpleNamespace(effective_run_time=10.0))
+    run = types.SimpleNamespace(environment=env, settings=types.SimpleNamespace(effective_run_time=10.0),
+                                live_judge=None)
     runner.start(3, 50)
     try:
         # Just after the first history sample: the moment the window used to be empty (p50 0.0 ms).

@@ -162,3 +162,22 @@ def test_quiet_endpoints_reports_do_not_lay_out_arrays_on_the_master():
     busy = master.entries[("/busy", "GET")].response_times
     assert len(busy.counts) > 0 and busy.total() == 15000
     assert dict(busy.items()) == dict(everything.entries[("/busy", "GET")].response_times.items())
+
+
+def test_an_open_model_report_adds_its_counts_and_a_malformed_one_adds_nothing():
+    """An arrival-rate worker's iterations travel in its stats report (issue 21): the master's add_report
+    counts them, as merge() does; broken counts refuse the whole report."""
+    from pytest_loadhooks.open_model import OpenModelStats
+
+    worker = filled(5)
+    worker.open_model = OpenModelStats()
+    worker.open_model.iterations, worker.open_model.dropped_iterations = 7, 2
+    master = RequestStats()
+    master.add_report(over_the_wire(worker.serialize(compact=True)))
+    assert (master.open_model.iterations, master.open_model.dropped_iterations) == (7, 2)
+    before = master.serialize()
+    report = over_the_wire(worker.serialize(compact=True))
+    report["open_model"]["iterations"] = "many"
+    with pytest.raises(ValueError, match="malformed open-model counts"):
+        master.add_report(report)
+    assert master.serialize() == before
