@@ -5,7 +5,8 @@
 
 The check behind the drop-in claim (issue #8): each plain-HTTP example that needs no
 external service and no distributed mode (and, issue #23, the examples of other systems, each
-beside its real server: see SERVERS and ``Example.host``) is copied to a temporary directory with ``locust``
+beside its real server: see SERVERS, ``Example.host`` and, for
+dns_ex.py's public resolvers, ``Example.netns``) is copied to a temporary directory with ``locust``
 replaced by ``pytest_loadhooks`` in its import statements (nothing else), and run with
 
     python -m pytest <file> --load-host=<target> --load-users=2 --load-run-time=2s -p no:cacheprovider
