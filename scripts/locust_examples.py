@@ -723,7 +723,8 @@ def run_example(example: Example, examples_dir: Path, places: dict[str, str], ke
             with network_namespace(example) as prefix:
                 code, output = run_pytest(prefix + command, workdir, env, window, during)
         except NotRunnable as reason:
-            return Outcome(example, False, "", 0, None, set(), [], time.monotonic() - started, host, not_run=str(reason))
+            return Outcome(example, False, "", 0, None, set(), [], time.monotonic() - started, host,
+                           not_run=str(reason))
         seconds = time.monotonic() - started
         requests = read_requests(workdir)
         urls = [r["url"] for r in requests if r.get("url")]
