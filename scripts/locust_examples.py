@@ -5,7 +5,8 @@
 
 The check behind the drop-in claim (issue #8): each plain-HTTP example that needs no
 external service and no distributed mode (and, issue #23, the examples of other systems, each
-beside its real server: see SERVERS and ``Example.host``) is copied to a temporary directory with ``locust``
+beside its real server: see SERVERS, ``Example.host`` and, for
+dns_ex.py's public resolvers, ``Example.netns``) is copied to a temporary directory with ``locust``
 replaced by ``pytest_loadhooks`` in its import statements (nothing else), and run with
 
     python -m pytest <file> --load-host=<target> --load-users=2 --load-run-time=2s -p no:cacheprovider
@@ -37,8 +38,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib.util
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -50,7 +53,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -101,6 +105,12 @@ class Example:
     host: str = "{target}"
     servers: tuple[str, ...] = ()
     own_server: tuple[str, int] | None = None  # (its data file, port): the example's own server, run beside it
+    run_time: str = "2s"              # longer for an example whose users first sleep in on_start (mqtt: 5 s)
+    # Public addresses the example names (dns_ex.py's resolvers): it runs in a network namespace made for it, whose
+    # loopback carries these addresses and whose only other process is `netns_server` answering on them ({python}:
+    # this interpreter, {root}: the checkout). The namespace has no route out, so nothing can reach the real ones.
+    netns: tuple[str, ...] = ()
+    netns_server: tuple[str, ...] = ()
 
 
 SELECTED = [
@@ -186,6 +196,32 @@ SELECTED = [
             host="{milvus}", servers=("milvus",), any_name=("insert", "search", "query", "delete")),
     Example("qdrant/locustfile.py", "locust.contrib.qdrant's QdrantUser, on qdrant-client's local mode (no host)",
             http=False, host="", any_name=("upsert", "search", "scroll", "delete")),
+    # PostgreSQL (Debian's, a throwaway cluster, its table made by the server's setup), Mosquitto (Debian's, on
+    # the localhost:1883 the examples name) and a Socket.IO server on the localhost:5001 socketio_ex.py names.
+    Example("postgres/locustfile.py", "locust.contrib.postgres's PostgresUser (psycopg 3), PG* variables; the "
+            "server's setup creates the rnc_database table its query reads", http=False, host="",
+            servers=("postgres",), env={"PGHOST": "127.0.0.1", "PGPORT": "{postgres}"},
+            names=("execute_query",)),
+    Example("mqtt/locustfile.py", "locust.contrib.mqtt's MqttUser (paho-mqtt) with a class host and port "
+            "(localhost:1883); on_start sleeps 5 s, so it runs 8 s", http=False, host="", servers=("mosquitto",),
+            run_time="8s"),
+    Example("mqtt/locustfile_custom_mqtt_client.py", "a MqttClient subclass (client_cls) renaming requests "
+            "through _generate_event_name", http=False, host="", servers=("mosquitto",), run_time="8s",
+            names=("mqtt:publish:0",)),
+    # Its task stops at event.wait(): python-socketio calls on_chat_message(self, event, data) with the data alone
+    # (a TypeError in the client's greenlet), so the event is never set; the same under Locust. What it sends before
+    # that is checked: join_room (a call), send_message twice (Client.call sends through the client's emit too).
+    Example("socketio/socketio_ex.py", "SocketIOUser + HttpUser, sio.call/emit/on; its on_chat_message(self, event, "
+            "data) gets the data alone from python-socketio (TypeError), so each task waits at event.wait() after "
+            "join_room and two send_message, under Locust too", http=False,
+            servers=("socketio",), names=("join_room", "send_message"), never=("leave_room", "/")),
+    # As root only (ip netns); otherwise it is reported as not run, with the reason.
+    Example("dns_ex.py", "locust.contrib.dns's DNSUser (dnspython), udp/tcp/name=, against our DNS server (zone com.) "
+            "on 8.8.8.8 and 1.1.1.1 inside a network namespace of its own; doesnot-exist-1234234.com is NXDOMAIN, a "
+            "failure as against the public resolvers", http=False, host="", netns=("8.8.8.8", "1.1.1.1"),
+            netns_server=("{python}", "{root}/examples/other_systems/dns_zone_server.py", "--port", "53", "--zone",
+                          "com.", "--record", "example=127.0.0.1", "--address", "8.8.8.8", "--address", "1.1.1.1"),
+            names=("udp", "tcp", "You can rename requests")),
     Example("openai_ex.py", "locust.contrib.oai's OpenAIUser, the Responses API, rename_request",
             host="{target}/v1", env={"OPENAI_API_KEY": "not-a-real-key"}, names=("/v1/responses", "mini")),
     Example("custom_shape/double_wave.py", "LoadTestShape without use_common_options", shape_runs_for=600),
@@ -202,7 +238,6 @@ EXCLUDED = {
     "browse_docs_sequence_test.py": "needs docs.locust.io's HTML (and pyquery): it follows links parsed from it",
     "browse_docs_test.py": "needs docs.locust.io's HTML (and pyquery): it follows links parsed from it",
     "csrf_form_authentication.py": "needs a site serving a sign-in form with an authenticity_token to parse",
-    "dns_ex.py": "DNS queries to 8.8.8.8 and 1.1.1.1 (locust.contrib.dns); not HTTP, external",
     "rest.py": "needs postman-echo.com's echo semantics and requests absolute URLs on example.com",
     "test_pytest.py": "not a locustfile: a pytest test using Locust's own pytest plugin fixtures on www.locust.io",
     "testdata_management.py": "fetches from postman-echo.com at import time and in every task (absolute URLs)",
@@ -215,11 +250,10 @@ EXCLUDED = {
     "grpc/hello_pb2_grpc.py": "not a locustfile: generated stubs of grpc/locustfile.py (copied beside it)",
     "grpc/hello_server.py": "not a locustfile: the gRPC server grpc/locustfile.py starts (copied beside it)",
     "sdk_session_patching/session_patch_locustfile.py": "needs the archivist SDK and an auth.text token",
-    "socketio/socketio_ex.py": "Socket.IO, not HTTP: needs its echo_server.py and python-socketio",
-    "socketio/echo_server.py": "not a locustfile: the server of the example above",
+    "socketio/echo_server.py": "not a locustfile: the server of socketio_ex.py (run beside it when gevent-websocket, "
+                               "which it needs, is installed; else examples/other_systems/socketio_echo_server.py, "
+                               "which answers the same events, on the same port 5001)",
     "terraform/aws/plan/basic.py": "requests absolute URLs on google.com, microsoft.com and facebook.com",
-    "mqtt/": "MQTT, not HTTP: needs a broker",
-    "postgres/": "needs a PostgreSQL server",
 }
 
 # Observer and guard placed beside each example (see the module docstring).
@@ -228,7 +262,9 @@ GUARD_CONFTEST = '''
 import json, os, socket
 
 _LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requests.jsonl")
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+# In a network namespace made for the example, the public addresses it names are on its own loopback.
+_NAMESPACE_ADDRESSES = os.environ.get("LOCUST_EXAMPLES_NETNS", "")
+_LOOPBACK = {"127.0.0.1", "::1", "localhost", *filter(None, _NAMESPACE_ADDRESSES.split(","))}
 
 
 def _refuse_remote_connect(original):
@@ -329,15 +365,100 @@ def start_target(max_seconds: float) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"target app did not start on port {port}")
 
 
-# Real servers the other-system examples need (issue 23), started once when a selected example names them:
-# name -> (command with {port} and {dir}, the placeholder's value with {port}). Their programs come with the
-# project's test extra, in this interpreter's environment.
+# Real servers the other-system examples need (issue 23), started once when a selected example names them.
+# Their programs come with the project's test extra (this interpreter's environment) or Debian's packages that
+# scripts/setup-dev.sh installs (PostgreSQL, Mosquitto).
 _BIN = Path(sys.executable).parent
+PG_SYSTEM_USER = "loadhooks-pg"  # PostgreSQL refuses to run as root; tests/other_systems.py uses the same account
+
+
+@dataclass(frozen=True)
+class Server:
+    """How to start one: ``start(port, directory, examples_dir)`` returns what stops it."""
+
+    start: Callable[[int, Path, Path], Callable[[], None]]
+    place: str     # the value of its placeholder in an example's host and env, {port} filled in
+    port: int = 0  # 0: a free port; else the one Locust's example names (it must be free)
+
+
+def command_server(*command: str) -> Callable[[int, Path, Path], Callable[[], None]]:
+    """A server that is one process: ``command`` with {port} and {dir} filled in."""
+    def start(port: int, directory: Path, examples_dir: Path) -> Callable[[], None]:
+        return popen_server([part.format(port=port, dir=directory) for part in command], port, command[0])
+    return start
+
+
+def popen_server(command: list[str], port: int, what: str, cwd: Path | None = None) -> Callable[[], None]:
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, process, what)
+    return lambda: stop([process])
+
+
+def start_postgres(port: int, directory: Path, examples_dir: Path) -> Callable[[], None]:
+    """A throwaway cluster (trust auth, user postgres, on 127.0.0.1) with the table postgres/locustfile.py reads:
+    the example queries RNAcentral's public database, whose rnc_database table is not in a new cluster."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda path: int(path.parts[-3]))
+    if not found:
+        raise SystemExit("PostgreSQL's server is missing: apt-get install postgresql (see scripts/setup-dev.sh)")
+    tools, data = found[-1].parent, directory / "postgres"
+    data.mkdir()
+    as_user = postgres_account(data)
+
+    def run(tool: str, *args: str) -> None:
+        subprocess.run([*as_user, str(tools / tool), *args], check=True, stdout=subprocess.DEVNULL, timeout=120)
+
+    run("initdb", "-D", str(data / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+    run("pg_ctl", "-D", str(data / "data"), "-l", str(data / "server.log"), "-w", "-t", "60", "-o",
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={data} -c fsync=off", "start")
+    run("psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+        "CREATE TABLE rnc_database (id integer PRIMARY KEY, descr text, display_name text);"
+        "INSERT INTO rnc_database SELECT n, 'DB' || n, 'Database ' || n FROM generate_series(1, 50) AS n;")
+    return lambda: run("pg_ctl", "-D", str(data / "data"), "-m", "immediate", "-w", "stop")
+
+
+def postgres_account(directory: Path) -> list[str]:
+    """As root, the prefix that runs PostgreSQL's tools as a system account owning ``directory``."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        account = pwd.getpwnam(PG_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+                       check=True)
+        account = pwd.getpwnam(PG_SYSTEM_USER)
+    os.chown(directory, account.pw_uid, account.pw_gid)
+    return ["runuser", "-u", PG_SYSTEM_USER, "--"]
+
+
+def start_mosquitto(port: int, directory: Path, examples_dir: Path) -> Callable[[], None]:
+    """Debian's Mosquitto with Locust's mosquitto_config (anonymous clients allowed), on loopback only."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.path.exists(binary):
+        raise SystemExit("mosquitto is missing: apt-get install mosquitto (see scripts/setup-dev.sh)")
+    config = directory / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    config.chmod(0o644)  # as root, mosquitto reads it as its own user
+    return popen_server([binary, "-c", str(config)], port, "mosquitto")
+
+
+def start_socketio(port: int, directory: Path, examples_dir: Path) -> Callable[[], None]:
+    """Locust's own socketio/echo_server.py when gevent-websocket (which it imports) is installed; else ours,
+    which answers the same events (join_room, send_message, leave_room) with python-socketio on gevent too."""
+    theirs = examples_dir / "socketio" / "echo_server.py"
+    if theirs.is_file() and importlib.util.find_spec("geventwebsocket") and port == 5001:
+        return popen_server([sys.executable, str(theirs)], port, "socketio/echo_server.py", cwd=directory)
+    ours = ROOT / "examples" / "other_systems" / "socketio_echo_server.py"
+    return popen_server([sys.executable, str(ours), "--port", str(port)], port, "socketio_echo_server.py")
+
+
 SERVERS = {
-    "mongodb": ([str(_BIN / "nx-27017"), "--db", "memory", "--host", "127.0.0.1", "-p", "{port}",
-                 "--pid-file", "{dir}/nx-27017.pid"], "mongodb://127.0.0.1:{port}/"),
-    "milvus": ([str(_BIN / "milvus-lite"), "server", "--data-dir", "{dir}/milvus", "--host", "127.0.0.1",
-                "--port", "{port}"], "http://127.0.0.1:{port}"),
+    "mongodb": Server(command_server(str(_BIN / "nx-27017"), "--db", "memory", "--host", "127.0.0.1", "-p", "{port}",
+                                     "--pid-file", "{dir}/nx-27017.pid"), "mongodb://127.0.0.1:{port}/"),
+    "milvus": Server(command_server(str(_BIN / "milvus-lite"), "server", "--data-dir", "{dir}/milvus", "--host",
+                                    "127.0.0.1", "--port", "{port}"), "http://127.0.0.1:{port}"),
+    "postgres": Server(start_postgres, "{port}"),
+    "mosquitto": Server(start_mosquitto, "localhost:{port}", port=1883),  # the port mqtt/*.py's users name
+    "socketio": Server(start_socketio, "ws://localhost:{port}", port=5001),  # the URL socketio_ex.py connects to
 }
 
 
@@ -353,18 +474,44 @@ def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: floa
     raise SystemExit(f"{what} did not start on port {port}")
 
 
-def start_servers(names: set[str], workdir: Path) -> tuple[list[subprocess.Popen], dict[str, str]]:
-    """Start the named SERVERS on free ports; their processes, and each one's placeholder value."""
-    processes, places = [], {}
-    for name in sorted(names):
-        command, place = SERVERS[name]
-        port = free_port()
-        process = subprocess.Popen([part.format(port=port, dir=workdir) for part in command],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        processes.append(process)
-        wait_for_port(port, process, name)
-        places[name] = place.format(port=port)
-    return processes, places
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def start_servers(names: set[str], workdir: Path, examples_dir: Path) -> tuple[list[Callable[[], None]],
+                                                                                dict[str, str]]:
+    """Start the named SERVERS; what stops each, and each one's placeholder value."""
+    stoppers: list[Callable[[], None]] = []
+    places: dict[str, str] = {}
+    workdir.chmod(0o755)  # as root, PostgreSQL's and Mosquitto's own accounts reach their files in it
+    try:
+        for name in sorted(names):
+            server = SERVERS[name]
+            if server.port and not port_is_free(server.port):
+                raise SystemExit(f"{name}: port {server.port}, which Locust's example names, is in use")
+            port = server.port or free_port()
+            directory = workdir / name
+            directory.mkdir()
+            directory.chmod(0o755)
+            stoppers.append(server.start(port, directory, examples_dir))
+            places[name] = server.place.format(port=port)
+    except BaseException:
+        stop_servers(stoppers)
+        raise
+    return stoppers, places
+
+
+def stop_servers(stoppers: list[Callable[[], None]]) -> None:
+    for stop_one in reversed(stoppers):
+        try:
+            stop_one()
+        except (OSError, subprocess.SubprocessError) as error:
+            print(f"(a server did not stop cleanly: {error})", file=sys.stderr)
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
@@ -374,6 +521,47 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# -- a network namespace of its own (Example.netns) ---------------------------------------------------------
+
+class NotRunnable(Exception):
+    """This example cannot run here (the reason): reported as not run, not as a failure."""
+
+
+def ip(*args: str) -> None:
+    result = subprocess.run(["ip", *args], capture_output=True, text=True, check=False, timeout=30)
+    if result.returncode:
+        raise NotRunnable(f"`ip {' '.join(args)}` said {result.stderr.strip()!r}")
+
+
+@contextmanager
+def network_namespace(example: Example) -> Iterator[list[str]]:
+    """The command prefix that runs inside the example's namespace, its server answering there (none: [])."""
+    if not example.netns:
+        yield []
+        return
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        raise NotRunnable("needs root and iproute2's `ip netns` (its addresses go in a network namespace made for it)")
+    name = f"locust-example-{os.getpid()}"
+    ip("netns", "add", name)
+    server: subprocess.Popen | None = None
+    try:
+        ip("-n", name, "link", "set", "lo", "up")
+        for address in example.netns:
+            ip("-n", name, "address", "add", f"{address}/32", "dev", "lo")
+        prefix = ["ip", "netns", "exec", name]
+        if example.netns_server:
+            command = [part.format(python=sys.executable, root=ROOT) for part in example.netns_server]
+            server = subprocess.Popen(prefix + command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            said = server.stdout.readline() if server.stdout else ""  # its first line: it is listening
+            if server.poll() is not None:
+                raise NotRunnable(f"its server did not start in the namespace: {said.strip()}")
+        yield prefix
+    finally:
+        if server is not None:
+            stop([server])
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False, timeout=30)
 
 
 # -- running one ------------------------------------------------------------------------------------------
@@ -389,6 +577,8 @@ class Outcome:
     not_found: list[str]     # paths the target app answered with 404
     seconds: float
     host: str = ""           # where its traffic had to go: the target, or its own web UI
+    not_run: str = ""        # why it could not run here (NotRunnable); not a failure
+
 
     @property
     def traffic_ok(self) -> bool:
@@ -398,13 +588,15 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.ran and self.traffic_ok
+        return bool(self.not_run) or (self.ran and self.traffic_ok)
 
 
 def clean_environment(places: dict[str, str], example: Example) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("LOADHOOKS_")}
     env.update({name: value.format(**places) for name, value in example.env.items()})
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if example.netns:
+        env["LOCUST_EXAMPLES_NETNS"] = ",".join(example.netns)  # the guard lets these through: they are local there
     return env
 
 
@@ -511,7 +703,7 @@ def run_example(example: Example, examples_dir: Path, places: dict[str, str], ke
         host = web_url if example.web == "self" else example.host.format(**places)
         command = [sys.executable, "-m", "pytest", copy.name, *([f"--load-host={host}"] if host else []),
                    f"--load-users={example.users}",
-                   f"--load-run-time={WEB_RUN_TIME if example.web else '2s'}", "-p", "no:cacheprovider",
+                   f"--load-run-time={WEB_RUN_TIME if example.web else example.run_time}", "-p", "no:cacheprovider",
                    f"--load-json={json_path}", *example.options]
         if example.web:
             command += ["--load-web", f"--load-web-port={urlsplit(web_url).port}"]
@@ -527,7 +719,12 @@ def run_example(example: Example, examples_dir: Path, places: dict[str, str], ke
             own_server.append(subprocess.Popen([sys.executable, script], cwd=workdir, env=env,
                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             wait_for_port(port, own_server[0], f"{example.path}'s {script}")
-        code, output = run_pytest(command, workdir, env, window, during)
+        try:
+            with network_namespace(example) as prefix:
+                code, output = run_pytest(prefix + command, workdir, env, window, during)
+        except NotRunnable as reason:
+            return Outcome(example, False, "", 0, None, set(), [], time.monotonic() - started, host,
+                           not_run=str(reason))
         seconds = time.monotonic() - started
         requests = read_requests(workdir)
         urls = [r["url"] for r in requests if r.get("url")]
@@ -623,6 +820,8 @@ def unlisted_examples(examples_dir: Path) -> list[str]:
 # -- report -----------------------------------------------------------------------------------------------
 
 def describe(outcome: Outcome, target: str) -> str:
+    if outcome.not_run:
+        return f"NOT RUN {outcome.example.path:44} {outcome.not_run}"
     status = "ran   " if outcome.ok else "FAILED"
     if outcome.foreign_hosts:
         traffic = f"traffic ALSO to {', '.join(sorted(outcome.foreign_hosts))}"
@@ -652,6 +851,8 @@ def markdown_row(outcome: Outcome) -> str:
         given = "its own web UI" if example.web == "self" else "the given host"
         traffic = f"{outcome.requests_seen} requests, all to {given}" if outcome.requests_seen else "none"
     result = "runs" if outcome.ok else "**fails**"
+    if outcome.not_run:
+        result, traffic = f"not run here: {outcome.not_run}", "none"
     if example.shape_runs_for:
         result += f" (shape of {example.shape_runs_for:.0f} s, watched {SHAPE_WINDOW:.0f} s)"
     detail = outcome.detail if not outcome.ok else ""
@@ -683,7 +884,7 @@ def main(argv: list[str] | None = None) -> int:
     selected = [e for e in SELECTED if not args.only or e.path in args.only]
     target_process, target = start_target(max_seconds=60 + len(selected) * (RUN_TIMEOUT + SHAPE_WINDOW))
     server_dir = Path(tempfile.mkdtemp(prefix="locust-example-servers-"))
-    servers, places = start_servers({name for e in selected for name in e.servers}, server_dir)
+    servers, places = start_servers({name for e in selected for name in e.servers}, server_dir, args.examples)
     places["target"] = target
     failures = 0
     outcomes: list[Outcome] = []
@@ -701,7 +902,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         target_process.terminate()
         target_process.wait(5)
-        stop(servers)
+        stop_servers(servers)
         shutil.rmtree(server_dir, ignore_errors=True)
 
     if not args.only and not args.no_excluded:
@@ -719,7 +920,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         print()
         print_markdown(outcomes)
-    print(f"\n{len(selected) - failures} of {len(selected)} selected examples ran and loaded only the given host")
+    not_run = sum(1 for outcome in outcomes if outcome.not_run)
+    print(f"\n{len(selected) - failures - not_run} of {len(selected)} selected examples ran and loaded only the given "
+          f"host" + (f"; {not_run} could not run here (NOT RUN, with the reason)" if not_run else ""))
     return 1 if failures else 0
 
 

@@ -1,7 +1,7 @@
 """contrib.mongodb's MongoDBUser against a real MongoDB wire-protocol server (issue 23).
 
 The server is NX-27017 (PyPI: MongoDB's wire protocol on SQLite), started once per session on
-127.0.0.1: MongoDB's own mongod is in neither Debian nor PyPI (docs/other-systems-b.md). pymongo
+127.0.0.1: MongoDB's own mongod is in neither Debian nor PyPI (docs/other-systems.md#mongodb). pymongo
 talks to it exactly as to mongod. One load run checks: each insert the events count is a document
 the server holds (users finish their task at the end: --load-stop-timeout); a query the server rejects is a failure carrying the server's error; and a user
 whose server is slow (every answer held back 0.4 s by a proxy in front of the same server) does

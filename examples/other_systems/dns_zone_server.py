@@ -4,7 +4,10 @@
 
 Serves the zone ``loadtest.test.`` on 127.0.0.1 over UDP and TCP: ``www`` and ``api`` answer
 A 127.0.0.1, ``slow`` answers A 127.0.0.2 after ``--slow-seconds`` (1.5), every other name
-is NXDOMAIN and a name outside the zone is REFUSED. Each query is answered in its own
+is NXDOMAIN and a name outside the zone is REFUSED. ``--zone`` serves another zone with the
+same names, ``--record LABEL=ADDRESS`` adds a name, ``--address`` listens elsewhere than
+127.0.0.1 (scripts/locust_examples.py runs Locust's dns_ex.py against it as ``com.`` on
+8.8.8.8 and 1.1.1.1, inside a network namespace of its own). Each query is answered in its own
 greenlet, so a slow answer holds up no other. With ``--counts-file`` it rewrites that file
 (JSON: queries in all, by name and by response code) after every answer, so a test can
 compare what its users reported with what the server saw. It stops by itself after
@@ -49,30 +52,35 @@ class Counts:
             os.replace(temporary, self.path)
 
 
-def answer(wire: bytes, counts: Counts, slow_seconds: float) -> bytes:
+def answer(wire: bytes, counts: Counts, slow_seconds: float, zone: dns.name.Name = ZONE,
+           records: dict[str, str] = RECORDS) -> bytes:
     query = dns.message.from_wire(wire)
     response = dns.message.make_response(query)
     question = query.question[0]
     name = question.name
-    label = name.relativize(ZONE).to_text() if name.is_subdomain(ZONE) else None
+    label = name.relativize(zone).to_text() if name.is_subdomain(zone) else None
     if label is None:
         response.set_rcode(dns.rcode.REFUSED)
-    elif label in RECORDS:
+    elif label in records:
         if label == "slow":
             gevent.sleep(slow_seconds)
         if question.rdtype == dns.rdatatype.A:
-            response.answer.append(dns.rrset.from_text(name, 60, "IN", "A", RECORDS[label]))
+            response.answer.append(dns.rrset.from_text(name, 60, "IN", "A", records[label]))
     else:
         response.set_rcode(dns.rcode.NXDOMAIN)
     counts.record(name.to_text(), response.rcode())
     return response.to_wire()
 
 
-def serve(port: int, counts: Counts, slow_seconds: float) -> list:
-    def on_datagram(data: bytes, address) -> None:
-        udp.sendto(answer(data, counts, slow_seconds), address)
+def serve(port: int, counts: Counts, slow_seconds: float, address: str = "127.0.0.1", zone: dns.name.Name = ZONE,
+          records: dict[str, str] = RECORDS) -> list:
+    def reply_to(data: bytes) -> bytes:
+        return answer(data, counts, slow_seconds, zone, records)
 
-    def on_stream(sock, address) -> None:
+    def on_datagram(data: bytes, peer) -> None:
+        udp.sendto(reply_to(data), peer)
+
+    def on_stream(sock, peer) -> None:
         with sock:
             while True:
                 header = sock.recv(2)
@@ -85,11 +93,11 @@ def serve(port: int, counts: Counts, slow_seconds: float) -> list:
                     if not chunk:
                         return
                     data += chunk
-                reply = answer(data, counts, slow_seconds)
+                reply = reply_to(data)
                 sock.sendall(struct.pack("!H", len(reply)) + reply)
 
-    udp = DatagramServer(("127.0.0.1", port), on_datagram)
-    tcp = StreamServer(("127.0.0.1", port), on_stream)
+    udp = DatagramServer((address, port), on_datagram)
+    tcp = StreamServer((address, port), on_stream)
     udp.start()
     tcp.start()
     return [udp, tcp]
@@ -101,9 +109,17 @@ def main() -> None:
     parser.add_argument("--counts-file")
     parser.add_argument("--slow-seconds", type=float, default=1.5)
     parser.add_argument("--max-seconds", type=float, default=3600)
+    parser.add_argument("--zone", default=ZONE.to_text(), help="the zone served (default loadtest.test.)")
+    parser.add_argument("--record", action="append", default=[], metavar="LABEL=ADDRESS", help="one more A record")
+    parser.add_argument("--address", action="append", help="an address to listen on (default 127.0.0.1)")
     args = parser.parse_args()
-    servers = serve(args.port, Counts(args.counts_file), args.slow_seconds)
-    print(f"DNS server for {ZONE} on 127.0.0.1:{args.port} (udp, tcp)", flush=True)
+    zone = dns.name.from_text(args.zone)
+    records = {**RECORDS, **dict(record.split("=", 1) for record in args.record)}
+    counts = Counts(args.counts_file)
+    addresses = args.address or ["127.0.0.1"]
+    servers = [server for address in addresses
+               for server in serve(args.port, counts, args.slow_seconds, address, zone, records)]
+    print(f"DNS server for {zone} on {', '.join(addresses)} port {args.port} (udp, tcp)", flush=True)
     gevent.sleep(args.max_seconds)
     for server in servers:
         server.stop()

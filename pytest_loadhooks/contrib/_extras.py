@@ -16,8 +16,10 @@ class MissingExtraError(ImportError):
 
 
 def missing_extra_message(module: str, extra: str, feature: str) -> str:
-    """The one line a missing client library is reported with."""
-    return (f"{feature} needs the '{module}' package, which is not installed: "
+    """The one line a missing client library is reported with: its top-level package, what one installs
+    (``dns``, not the ``dns.query`` module imported from it)."""
+    package = module.partition(".")[0]
+    return (f"{feature} needs the '{package}' package, which is not installed: "
             f"pip install 'pytest-loadhooks[{extra}]'")
 
 

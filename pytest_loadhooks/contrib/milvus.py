@@ -24,6 +24,7 @@ from typing import Any
 from gevent import monkey
 
 from ..user.users import User
+from ._extras import require
 from ._results import fire_result, timed_call
 
 
@@ -33,13 +34,11 @@ from ._results import fire_result, timed_call
 # an explicit GRPC_ENABLE_FORK_SUPPORT wins.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-try:
-    import grpc.experimental.gevent as grpc_gevent
-    from pymilvus import CollectionSchema, MilvusClient, MilvusException
-    from pymilvus.milvus_client import IndexParams
-except ImportError as error:  # the one line that names the extra
-    raise ImportError(f"pytest_loadhooks.contrib.milvus needs pymilvus ({error}): "
-                      "pip install 'pytest-loadhooks[milvus]'") from None
+pymilvus = require("pymilvus", "milvus", __name__)
+CollectionSchema, MilvusClient, MilvusException = (pymilvus.CollectionSchema, pymilvus.MilvusClient,
+                                                   pymilvus.MilvusException)
+IndexParams = require("pymilvus.milvus_client", "milvus", __name__).IndexParams
+grpc_gevent = require("grpc.experimental.gevent", "milvus", __name__)
 
 if monkey.is_module_patched("socket"):
     grpc_gevent.init_gevent()

@@ -20,13 +20,11 @@ from typing import Any
 
 from ..event import events
 from ..user.users import User
+from ._extras import require
 
-try:
-    from pymongo import MongoClient
-    from pymongo.errors import PyMongoError
-except ImportError as error:  # the one line that names the extra
-    raise ImportError(f"pytest_loadhooks.contrib.mongodb needs pymongo ({error}): "
-                      "pip install 'pytest-loadhooks[mongodb]'") from None
+pymongo = require("pymongo", "mongodb", __name__)
+MongoClient = pymongo.MongoClient
+PyMongoError = require("pymongo.errors", "mongodb", __name__).PyMongoError
 
 REQUEST_TYPE = "MONGODB"
 

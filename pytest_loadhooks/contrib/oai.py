@@ -23,13 +23,10 @@ from typing import Any
 
 from ..event import events
 from ..user.users import User
+from ._extras import require
 
-try:
-    import httpx
-    from openai import OpenAI
-except ImportError as error:  # the one line that names the extra
-    raise ImportError(f"pytest_loadhooks.contrib.oai needs openai ({error}): "
-                      "pip install 'pytest-loadhooks[openai]'") from None
+OpenAI = require("openai", "openai", __name__).OpenAI
+httpx = require("httpx", "openai", __name__)  # the openai SDK's own HTTP client
 
 
 def output_tokens(response: httpx.Response) -> int:

@@ -20,6 +20,7 @@ import os
 from typing import Any
 
 from ..user.users import User
+from ._extras import require
 from ._results import fire_result, timed_call
 
 
@@ -29,12 +30,8 @@ from ._results import fire_result, timed_call
 # an explicit GRPC_ENABLE_FORK_SUPPORT wins.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-try:
-    from qdrant_client import QdrantClient
-    from qdrant_client.models import VectorParams
-except ImportError as error:  # the one line that names the extra
-    raise ImportError(f"pytest_loadhooks.contrib.qdrant needs qdrant-client ({error}): "
-                      "pip install 'pytest-loadhooks[qdrant]'") from None
+QdrantClient = require("qdrant_client", "qdrant", __name__).QdrantClient
+VectorParams = require("qdrant_client.models", "qdrant", __name__).VectorParams
 
 
 def client_location(url: str | None) -> dict[str, Any]:
