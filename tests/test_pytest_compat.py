@@ -230,6 +230,29 @@ def test_capture_suspended_without_the_capture_plugin(pytester):
     result.stdout.fnmatch_lines(["*WRITTEN*"])
 
 
+# ---------------------------------------------------------------------------- reporter_isatty
+def test_reporter_isatty_reads_pytest_8_0s_attribute_and_later_callables(pytester):
+    # pytest 8.0.x sets ``reporter.isatty = file.isatty()`` (a bool); a load run there failed calling it. The
+    # conftest gives this session's reporter exactly that form once collection is reported (the installed
+    # pytest calls its own callable form while collecting), after reading the installed pytest's form.
+    pytester.makeconftest('''
+        import pytest
+        from pytest_loadhooks.plugin.pytest_compat import reporter_isatty
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_collection_finish(session):
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            print("INSTALLED:", reporter_isatty(reporter))
+            reporter.isatty = bool(reporter.isatty())  # pytest 8.0.x's form
+            print("AS-8.0:", reporter_isatty(reporter), "NONE:", reporter_isatty(None))
+        ''')
+    pytester.makepyfile("import pytest\n\n@pytest.mark.load_task\ndef test_noop():\n    pass\n")
+    result = run(pytester, "--load-only", "--load-users=1", "--load-run-time=0.5s")
+    result.stdout.fnmatch_lines(["INSTALLED: False", "AS-8.0: False NONE: False"])  # a pipe, not a terminal
+    result.stdout.no_fnmatch_line("*not callable*")
+    assert result.ret == 0, result.stdout.str()
+
+
 # ---------------------------------------------------------------------------- functional tests as load tasks
 def test_compile_selection_reports_a_bad_expression_in_one_line():
     assert pytest_compat.compile_selection("api and not slow") is not None

@@ -120,6 +120,19 @@ def capture_suspended(config: pytest.Config) -> Iterator[None]:
         yield
 
 
+def reporter_isatty(reporter: Any) -> bool:
+    """Whether pytest's terminal reporter writes to a terminal.
+
+    Why a helper: ``TerminalReporter.isatty`` is a plain bool attribute on pytest 8.0.x (calling it raises
+    ``TypeError: 'bool' object is not callable``, which failed every load run there) and a callable bool in
+    later versions (``_pytest.compat.CallableBool``, called by pytest itself); both forms are read here. A reporter without it is no terminal.
+
+    Checked on pytest 8.0.2 (attribute), 8.4.2, 9.0.3, 9.2.0 (``CallableBool``).
+    """
+    value = getattr(reporter, "isatty", False)
+    return bool(value() if callable(value) else value)
+
+
 # --------------------------------------------------------------------------- functional tests as load tasks
 def compile_selection(text: str) -> Any:
     """``--load-tests=EXPR`` compiled with pytest's own ``-k`` grammar (``and``, ``or``, ``not``, parentheses,
