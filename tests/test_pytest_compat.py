@@ -338,7 +338,7 @@ def iteration_session(pytester: pytest.Pytester) -> None:
         ''')
     pytester.makepyfile(test_driver='''
         from pytest_loadhooks.plugin.pytest_compat import (FinalizerBook, forget_shared_finalizers, fresh_request,
-                                                           iteration_item)
+                                                           iteration_item, keep_shared_fixtures)
         import test_target
 
         def test_driver(request):
@@ -347,9 +347,14 @@ def iteration_session(pytester: pytest.Pytester) -> None:
                 copy = iteration_item(target)
                 assert isinstance(copy, type(target)) and copy.nodeid == target.nodeid
                 assert copy.ihook is copy.ihook  # looked up once per copy
-                for _ in range(3):
+                for turn in range(3):
                     fresh_request(copy)
+                    # From the second turn the request starts with the module fixture resolved (its cached value).
+                    assert ("per_module" in copy._request._fixture_defs) == (turn > 0)
                     copy.setup()
+                    if turn == 0:
+                        keep_shared_fixtures(copy)
+                        assert [name for name, *_ in copy.shared_fixture_defs] == ["per_module"]
                     copy.runtest()
                     assert book.run_for(copy) == []
                     forget_shared_finalizers(copy)
@@ -360,6 +365,13 @@ def iteration_session(pytester: pytest.Pytester) -> None:
                 leftovers = [fin for fin in definitions["per_module"][-1]._finalizers
                              if getattr(getattr(fin, "func", None), "__name__", "") == "finish"]
                 assert leftovers == []  # no teardown of an iteration's fixture is left on the shared one
+                # A definition whose cached value is no longer the one kept (another cache key) is left to pytest.
+                module_def = definitions["per_module"][-1]
+                kept = module_def.cached_result
+                module_def.cached_result = (kept[0], "another key", None)
+                fresh_request(copy)
+                assert "per_module" not in copy._request._fixture_defs
+                module_def.cached_result = kept
                 assert book.run_all() == []
             assert test_target.COUNTS["module_down"] == 1
         ''')
@@ -367,7 +379,7 @@ def iteration_session(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
 
 
-# The four work together (a load user's iteration uses them all); one session checks them, run under each name.
+# The five work together (a load user's iteration uses them all); one session checks them, run under each name.
 def test_iteration_item_has_its_own_function_scoped_definitions(pytester):
     iteration_session(pytester)
 
@@ -381,6 +393,10 @@ def test_forget_shared_finalizers_leaves_no_iteration_teardown_on_a_module_fixtu
 
 
 def test_FinalizerBook_runs_iteration_and_shared_teardowns_off_pytests_stack(pytester):
+    iteration_session(pytester)
+
+
+def test_keep_shared_fixtures_hands_a_module_fixture_to_the_next_requests_while_its_value_holds(pytester):
     iteration_session(pytester)
 
 
