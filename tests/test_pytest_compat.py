@@ -400,6 +400,51 @@ def test_keep_shared_fixtures_hands_a_module_fixture_to_the_next_requests_while_
     iteration_session(pytester)
 
 
+def test_keep_shared_fixtures_leaves_out_what_depends_on_a_parameter(pytester):
+    # Two parameter sets share one module-scoped definition whose value pytest re-creates per parameter: neither
+    # it nor a fixture built on it may be handed on, or one copy would run with the other's value.
+    pytester.makepyfile(test_params='''
+        import pytest
+        from pytest_loadhooks.plugin.pytest_compat import (FinalizerBook, forget_shared_finalizers, fresh_request,
+                                                           iteration_item, keep_shared_fixtures)
+
+        @pytest.fixture(scope="module")
+        def server(request):
+            return request.param
+
+        @pytest.fixture(scope="module")
+        def derived(server):
+            return server * 2
+
+        @pytest.fixture(scope="module")
+        def plain():
+            return "plain"
+
+        @pytest.mark.parametrize("server", ["a", "b"], indirect=True)
+        def test_target(derived, plain, server):
+            assert derived == server * 2
+
+        def test_driver(request):
+            targets = [item for item in request.session.items if item.originalname == "test_target"]
+            assert len(targets) == 2
+            with FinalizerBook(request.session) as book:
+                copies = [iteration_item(target) for target in targets]
+                for turn in range(2):
+                    for copy in copies:
+                        fresh_request(copy)
+                        copy.setup()
+                        copy.runtest()  # asserts derived follows the copy's own parameter
+                        if turn == 0:
+                            keep_shared_fixtures(copy)
+                            assert [name for name, *_ in copy.shared_fixture_defs] == ["plain"]
+                        assert book.run_for(copy) == []
+                        forget_shared_finalizers(copy)
+                book.run_all()
+        ''')
+    result = run(pytester)
+    result.assert_outcomes(passed=3)
+
+
 def test_every_function_of_the_module_has_a_test_here():
     functions = [name for name, value in vars(pytest_compat).items()
                  if callable(value) and getattr(value, "__module__", None) == pytest_compat.__name__

@@ -287,13 +287,27 @@ def keep_shared_fixtures(item: pytest.Function) -> None:
     """
     callspec = getattr(item, "callspec", None)
     parametrized = set(callspec.params) if callspec is not None else set()
+    name2defs = item._fixtureinfo.name2fixturedefs
     shared = []
     for name, fixturedef in item._request._fixture_defs.items():
         cached = getattr(fixturedef, "cached_result", None)
         if (fixturedef.scope != "function" and getattr(fixturedef, "params", None) is None
-                and name not in parametrized and cached is not None and cached[2] is None):
+                and cached is not None and cached[2] is None
+                and not (parametrized and _reaches(name, parametrized, name2defs, set()))):
             shared.append((name, fixturedef, cached[1]))
     item.__dict__["shared_fixture_defs"] = tuple(shared)
+
+
+def _reaches(name: str, parametrized: set[str], name2defs: Any, seen: set[str]) -> bool:
+    """Whether fixture ``name`` is, or depends (at any depth) on, a parametrized name: its cached value then
+    changes with the parameter set, which another test's copy may have switched (pytest re-creates it)."""
+    if name in parametrized:
+        return True
+    if name in seen:
+        return False
+    seen.add(name)
+    return any(_reaches(arg, parametrized, name2defs, seen)
+               for fixturedef in name2defs.get(name, ()) for arg in fixturedef.argnames)
 
 
 def forget_shared_finalizers(item: pytest.Function) -> None:
