@@ -9,6 +9,8 @@
    ``pytest test_x.py --load-only`` (the same body asking for ``load_client``). Iterations are
    counted from each tool's own end-of-run output (Locust's ``--json``, our ``--load-json``):
    the test's requests (one per iteration) divided by the span from first to last.
+   Twice: on requests-based clients (Locust's ``session`` fixture, our ``load_client``) and, like for
+   like, on geventhttpclient (Locust's ``fastsession``, our ``fast_load_client``).
 2. our per-iteration overhead, in µs: the median of the test's ``TEST`` entry (fixtures set up,
    the test called, fixtures torn down) minus the median of its one request, in a run of 1 user
    (with 10, the other users' turns would be counted in it); and the
@@ -121,13 +123,17 @@ def span_rate(entries: list[dict]) -> tuple[float, int]:
     return (requests / (last - start) if last > start else 0.0), requests
 
 
-def ours(url: str, run_time: float, core: str | None, users: int = USERS) -> dict:
+CLIENTS = {"http": ("session", "load_client"), "fast": ("fastsession", "fast_load_client")}
+"""The fixture each tool's test asks for, per client kind: (Locust's, ours)."""
+
+
+def ours(url: str, run_time: float, core: str | None, users: int = USERS, client: str = "http") -> dict:
     """Our side: the test through ``pytest --load-only``; iterations/s, and the mean time an iteration spends
     beyond its request (with one user, where no other user's turn is counted in it: the fixture overhead)."""
     with tempfile.TemporaryDirectory(prefix="bench-func-ours-") as tmp:
         directory = Path(tmp)
         (directory / "test_x.py").write_text("import pytest\n\n@pytest.mark.load_task" + TEST_BODY.format(
-            fixture="load_client"))
+            fixture=CLIENTS[client][1]))
         report = ours_run(directory, ["test_x.py", f"--load-host={url}", f"--load-users={users}",
                                       f"--load-spawn-rate={users}"], run_time, core)
         if "error" in report:
@@ -165,12 +171,13 @@ def ours_run(directory: Path, args: list[str], run_time: float, core: str | None
     return {**json.loads((directory / "out.json").read_text()), "samples": samples}
 
 
-def locust(python: str, url: str, run_time: float, core: str | None) -> dict:
-    """Locust's pytest mode: ``locust -f test_x.py --headless``, the test asking for Locust's ``session``."""
+def locust(python: str, url: str, run_time: float, core: str | None, client: str = "http") -> dict:
+    """Locust's pytest mode: ``locust -f test_x.py --headless``, the test asking for Locust's ``session``
+    (``fastsession`` for the geventhttpclient variant)."""
     binary = str(Path(python).parent / "locust")
     with tempfile.TemporaryDirectory(prefix="bench-func-locust-") as tmp:
         directory = Path(tmp)
-        (directory / "test_x.py").write_text(TEST_BODY.format(fixture="session"))
+        (directory / "test_x.py").write_text(TEST_BODY.format(fixture=CLIENTS[client][0]))
         command = [binary, "-f", "test_x.py", "--headless", "-u", str(USERS), "-r", str(USERS),
                    "-t", f"{run_time:g}s", "-H", url, "--json", "--skip-log", "--loglevel=ERROR"]
         output, samples = sampled_run(shared.pinned(command, core), directory, run_time + 90)
@@ -205,6 +212,7 @@ def table(results: dict) -> str:
     ratio = f"{mine / theirs:.2f}x" if theirs and mine else "-"
     lines.append(f"| the same, per generator CPU-second | {f'{theirs:,.0f}' if theirs else '-'} | "
                  f"{f'{mine:,.0f}' if mine else '-'} | {ratio} |")
+    lines += fast_rows(metrics)
     overhead = metrics["overhead_us"]["ours"]
     lines.append(f"| per-iteration overhead, 1 user (TEST median - its request's median) | - | "
                  f"{f'{overhead:.0f} µs' if overhead is not None else '-'} | |")
@@ -212,6 +220,17 @@ def table(results: dict) -> str:
     lines.append(f"| one iteration, 3 function-scoped yield fixtures, no I/O | - | "
                  f"{f'{noop:.0f} µs' if noop is not None else '-'} | |")
     return "\n".join(lines)
+
+
+def fast_rows(metrics: dict) -> list[str]:
+    """The table's rows of the like-for-like geventhttpclient variant."""
+    rows = []
+    for key, label in (("fast_iterations_per_s", "the same on geventhttpclient (`fastsession` / `fast_load_client`)"),
+                       ("fast_iterations_per_cpu_s", "the same on geventhttpclient, per generator CPU-second")):
+        theirs, mine = metrics.get(key, {}).get("locust"), metrics.get(key, {}).get("ours")
+        ratio = f"{mine / theirs:.2f}x" if theirs and mine else "-"
+        rows.append(f"| {label} | {f'{theirs:,.0f}' if theirs else '-'} | {f'{mine:,.0f}' if mine else '-'} | {ratio} |")
+    return rows
 
 
 def main() -> int:
@@ -235,19 +254,27 @@ def main() -> int:
             if python is not None:
                 runs.append({"impl": "locust", "repeat": repeat, **locust(python, target.url, run_time, core)})
             runs.append({"impl": "ours", "repeat": repeat, **ours(target.url, run_time, core)})
+            if python is not None:
+                runs.append({"impl": "locust-fast", "repeat": repeat,
+                             **locust(python, target.url, run_time, core, client="fast")})
+            runs.append({"impl": "ours-fast", "repeat": repeat, **ours(target.url, run_time, core, client="fast")})
             runs.append({"impl": "ours-1-user", "repeat": repeat, **ours(target.url, run_time, core, users=1)})
             runs.append({"impl": "ours-noop", "repeat": repeat, **ours_noop(run_time, core)})
     finally:
         target.stop()
     by = {impl: [run for run in runs if run["impl"] == impl and "error" not in run]
-          for impl in ("locust", "ours", "ours-1-user", "ours-noop")}
+          for impl in ("locust", "ours", "locust-fast", "ours-fast", "ours-1-user", "ours-noop")}
     metrics = {"iterations_per_s": {"ours": median(by["ours"], "rate")},
                "iterations_per_cpu_s": {"ours": median(by["ours"], "rate_cpu")},
+               "fast_iterations_per_s": {"ours": median(by["ours-fast"], "rate")},
+               "fast_iterations_per_cpu_s": {"ours": median(by["ours-fast"], "rate_cpu")},
                "overhead_us": {"ours": median(by["ours-1-user"], "overhead_us")},
                "noop_iteration_us": {"ours": median(by["ours-noop"], "iteration_us")}}
     if python is not None:
         metrics["iterations_per_s"]["locust"] = median(by["locust"], "rate")
         metrics["iterations_per_cpu_s"]["locust"] = median(by["locust"], "rate_cpu")
+        metrics["fast_iterations_per_s"]["locust"] = median(by["locust-fast"], "rate")
+        metrics["fast_iterations_per_cpu_s"]["locust"] = median(by["locust-fast"], "rate_cpu")
     results = {"smoke": args.smoke, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "target": target.version, "users": USERS, "run_time_s": run_time, "machine": shared.machine(),
                "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)], "runs": runs,

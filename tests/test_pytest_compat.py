@@ -230,6 +230,29 @@ def test_capture_suspended_without_the_capture_plugin(pytester):
     result.stdout.fnmatch_lines(["*WRITTEN*"])
 
 
+# ---------------------------------------------------------------------------- reporter_isatty
+def test_reporter_isatty_reads_pytest_8_0s_attribute_and_later_callables(pytester):
+    # pytest 8.0.x sets ``reporter.isatty = file.isatty()`` (a bool); a load run there failed calling it. The
+    # conftest gives this session's reporter exactly that form once collection is reported (the installed
+    # pytest calls its own callable form while collecting), after reading the installed pytest's form.
+    pytester.makeconftest('''
+        import pytest
+        from pytest_loadhooks.plugin.pytest_compat import reporter_isatty
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_collection_finish(session):
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            print("INSTALLED:", reporter_isatty(reporter))
+            reporter.isatty = bool(reporter.isatty())  # pytest 8.0.x's form
+            print("AS-8.0:", reporter_isatty(reporter), "NONE:", reporter_isatty(None))
+        ''')
+    pytester.makepyfile("import pytest\n\n@pytest.mark.load_task\ndef test_noop():\n    pass\n")
+    result = run(pytester, "--load-only", "--load-users=1", "--load-run-time=0.5s")
+    result.stdout.fnmatch_lines(["INSTALLED: False", "AS-8.0: False NONE: False"])  # a pipe, not a terminal
+    result.stdout.no_fnmatch_line("*not callable*")
+    assert result.ret == 0, result.stdout.str()
+
+
 # ---------------------------------------------------------------------------- functional tests as load tasks
 def test_compile_selection_reports_a_bad_expression_in_one_line():
     assert pytest_compat.compile_selection("api and not slow") is not None
@@ -315,7 +338,7 @@ def iteration_session(pytester: pytest.Pytester) -> None:
         ''')
     pytester.makepyfile(test_driver='''
         from pytest_loadhooks.plugin.pytest_compat import (FinalizerBook, forget_shared_finalizers, fresh_request,
-                                                           iteration_item)
+                                                           iteration_item, keep_shared_fixtures)
         import test_target
 
         def test_driver(request):
@@ -324,9 +347,14 @@ def iteration_session(pytester: pytest.Pytester) -> None:
                 copy = iteration_item(target)
                 assert isinstance(copy, type(target)) and copy.nodeid == target.nodeid
                 assert copy.ihook is copy.ihook  # looked up once per copy
-                for _ in range(3):
+                for turn in range(3):
                     fresh_request(copy)
+                    # From the second turn the request starts with the module fixture resolved (its cached value).
+                    assert ("per_module" in copy._request._fixture_defs) == (turn > 0)
                     copy.setup()
+                    if turn == 0:
+                        keep_shared_fixtures(copy)
+                        assert [name for name, *_ in copy.shared_fixture_defs] == ["per_module"]
                     copy.runtest()
                     assert book.run_for(copy) == []
                     forget_shared_finalizers(copy)
@@ -337,6 +365,13 @@ def iteration_session(pytester: pytest.Pytester) -> None:
                 leftovers = [fin for fin in definitions["per_module"][-1]._finalizers
                              if getattr(getattr(fin, "func", None), "__name__", "") == "finish"]
                 assert leftovers == []  # no teardown of an iteration's fixture is left on the shared one
+                # A definition whose cached value is no longer the one kept (another cache key) is left to pytest.
+                module_def = definitions["per_module"][-1]
+                kept = module_def.cached_result
+                module_def.cached_result = (kept[0], "another key", None)
+                fresh_request(copy)
+                assert "per_module" not in copy._request._fixture_defs
+                module_def.cached_result = kept
                 assert book.run_all() == []
             assert test_target.COUNTS["module_down"] == 1
         ''')
@@ -344,7 +379,7 @@ def iteration_session(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
 
 
-# The four work together (a load user's iteration uses them all); one session checks them, run under each name.
+# The five work together (a load user's iteration uses them all); one session checks them, run under each name.
 def test_iteration_item_has_its_own_function_scoped_definitions(pytester):
     iteration_session(pytester)
 
@@ -359,6 +394,55 @@ def test_forget_shared_finalizers_leaves_no_iteration_teardown_on_a_module_fixtu
 
 def test_FinalizerBook_runs_iteration_and_shared_teardowns_off_pytests_stack(pytester):
     iteration_session(pytester)
+
+
+def test_keep_shared_fixtures_hands_a_module_fixture_to_the_next_requests_while_its_value_holds(pytester):
+    iteration_session(pytester)
+
+
+def test_keep_shared_fixtures_leaves_out_what_depends_on_a_parameter(pytester):
+    # Two parameter sets share one module-scoped definition whose value pytest re-creates per parameter: neither
+    # it nor a fixture built on it may be handed on, or one copy would run with the other's value.
+    pytester.makepyfile(test_params='''
+        import pytest
+        from pytest_loadhooks.plugin.pytest_compat import (FinalizerBook, forget_shared_finalizers, fresh_request,
+                                                           iteration_item, keep_shared_fixtures)
+
+        @pytest.fixture(scope="module")
+        def server(request):
+            return request.param
+
+        @pytest.fixture(scope="module")
+        def derived(server):
+            return server * 2
+
+        @pytest.fixture(scope="module")
+        def plain():
+            return "plain"
+
+        @pytest.mark.parametrize("server", ["a", "b"], indirect=True)
+        def test_target(derived, plain, server):
+            assert derived == server * 2
+
+        def test_driver(request):
+            targets = [item for item in request.session.items if item.originalname == "test_target"]
+            assert len(targets) == 2
+            with FinalizerBook(request.session) as book:
+                copies = [iteration_item(target) for target in targets]
+                for turn in range(2):
+                    for copy in copies:
+                        fresh_request(copy)
+                        copy.setup()
+                        copy.runtest()  # asserts derived follows the copy's own parameter
+                        if turn == 0:
+                            keep_shared_fixtures(copy)
+                            assert [name for name, *_ in copy.shared_fixture_defs] == ["plain"]
+                        assert book.run_for(copy) == []
+                        forget_shared_finalizers(copy)
+                book.run_all()
+        ''')
+    result = run(pytester)
+    result.assert_outcomes(passed=3)
 
 
 def test_every_function_of_the_module_has_a_test_here():

@@ -21,7 +21,8 @@ from gevent.lock import Semaphore
 
 from ..user.users import User
 from .lifecycle import Participant
-from .pytest_compat import FinalizerBook, fresh_request, forget_shared_finalizers, iteration_item
+from .pytest_compat import (FinalizerBook, forget_shared_finalizers, fresh_request, iteration_item,
+                            keep_shared_fixtures)
 
 _COLD_SETUP = Semaphore()
 """Held by the first setup of each test in this process (see :func:`run_iteration`)."""
@@ -126,6 +127,8 @@ def run_iteration(user: TestTasksUser, task: TestTask) -> None:
             with _COLD_SETUP:
                 copy.setup()
             task.warm = True
+        if "shared_fixture_defs" not in copy.__dict__:  # the copy's first setup that succeeded
+            keep_shared_fixtures(copy)
         copy.runtest()
     except pytest.skip.Exception:  # pytest.skip() in an iteration: not a failure, and not an iteration that counts
         _tear_down(user, copy)

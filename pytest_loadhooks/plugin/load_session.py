@@ -13,7 +13,7 @@ import pytest
 from ..verdicts.thresholds import Threshold, ThresholdError, marker_expressions, parse_all
 from . import options as opts
 from .custom_args import ArgumentRegistry
-from .pytest_compat import capture_suspended
+from .pytest_compat import capture_suspended, reporter_isatty
 
 if TYPE_CHECKING:
     from .distributed import NodeSettings
@@ -316,7 +316,7 @@ class LoadSession:
             with capture_suspended(self.config):  # the live line shows while the test's output is captured
                 reporter.write(text, flush=True)
 
-        tty = reporter.isatty() and not os.environ.get("CI")
+        tty = reporter_isatty(reporter) and not os.environ.get("CI")
         view = LiveView(run, write, tty=tty, interval=self.options.live_interval, enabled=verbosity >= 0)
         return view
 
