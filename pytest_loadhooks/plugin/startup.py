@@ -128,11 +128,11 @@ def configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "thresholds(*expressions): thresholds the load run must meet, e.g. 'p95 < 300'",
     )
-    from .fixtures import BaseUrlFixture
+    from .fixtures import base_url_plugin
     from .load_tasks import MARKER_HELP
 
     config.addinivalue_line("markers", MARKER_HELP)
-    config.pluginmanager.register(BaseUrlFixture(config), "pytest-loadhooks-base-url")
+    config.pluginmanager.register(base_url_plugin(config), "pytest-loadhooks-base-url")
     registry = config.stash.setdefault(REGISTRY_KEY, ArgumentRegistry())
     session = LoadSession(config, registry)
     config.stash[SESSION_KEY] = session
