@@ -42,6 +42,9 @@ SHAPE_POLL = 0.1
 """A shape's rate may change at any tick: the scheduler looks again at least this often (s)."""
 WARM_UP_TIMEOUT = 60.0
 """The longest the pre-started users' on_start may hold the schedule's start (s)."""
+CATCH_UP_BURST = 64
+"""Iterations launched (or dropped) in a row without sleeping before the scheduler yields to the hub: a
+scheduler that is always behind (a rate beyond the machine) must still let timers, users and signals run."""
 
 
 # -- when iterations are due -----------------------------------------------------------------------------
@@ -284,13 +287,20 @@ class ArrivalExecutor:
         if not self.warmed.is_set():
             self.warm_up()
         start = self.started_at = time.monotonic() - self.elapsed
+        behind = 0
         for offset, launch in self.plan.offsets(lambda: time.monotonic() - start):
             if offset < self.elapsed:
                 continue  # due before this executor joined the plan
             due = start + offset
             delay = due - time.monotonic()
             if delay > 0:
+                behind = 0
                 gevent.sleep(delay)
+            else:
+                behind += 1
+                if behind >= CATCH_UP_BURST:
+                    behind = 0
+                    gevent.sleep(0)
             if launch:
                 self._launch(due)
         logger.info("arrival plan done: %d iterations started, %d dropped",
