@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .grammar import format_seconds
+from .metrics import ITERATION_METRICS
 from .thresholds import Threshold, Verdict, measure_entry, select_entry
 
 WAITING, PASSING, FAILING = "waiting", "passing", "failing"
@@ -270,8 +271,9 @@ class LiveJudge:
 
 def _measure(entry: Any, threshold: Threshold, duration: float) -> float | None:
     """A threshold's figure now; None when nothing matched, or when its metric cannot be read while the run
-    goes (a ``METRICS`` row reading what only a finished run has): then only the end verdict judges it."""
-    if entry is None or not entry.num_requests:
+    goes (a ``METRICS`` row reading what only a finished run has): then only the end verdict judges it. An
+    iteration metric needs no request: a target that answers nothing is judged on its dropped iterations."""
+    if entry is None or (not entry.num_requests and threshold.metric not in ITERATION_METRICS):
         return None
     try:
         return measure_entry(entry, threshold, duration)

@@ -1,0 +1,45 @@
+"""A hostile user's probes of live verdicts combined with the open model (issue #21): aborts on the
+open model's own figures, through real pytest sessions against the session's local target. Each test here
+was a defect first."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SESSION_TIMEOUT = 90
+
+HANGING_MODULE = """
+from pytest_loadhooks import HttpUser, task
+
+class Hanging(HttpUser):
+    @task
+    def get(self):
+        self.client.get("/hang?s=6", name="/hang")
+"""
+
+
+def run_json(pytester: pytest.Pytester, target: str, *args: str) -> tuple[str, dict]:
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-json=result.json", *args,
+                                           timeout=SESSION_TIMEOUT)
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    return output, json.loads((pytester.path / "result.json").read_text())
+
+
+def test_a_target_that_answers_nothing_aborts_on_its_dropped_iterations(pytester, target):
+    # The target hangs: the pool of 2 is busy at once and every later iteration is dropped, exactly when a
+    # user wants the run stopped. No request completes, and the live judge used to call every threshold
+    # "waiting: no requests matched" then, so 'dropped_iterations == 0 for 1s' never aborted the run.
+    pytester.makepyfile(test_hang=HANGING_MODULE)
+    output, document = run_json(pytester, target, "--load-rate=20/s", "--load-max-users=2", "--load-run-time=8s",
+                                "--load-threshold=dropped_iterations == 0 for 1s")
+    aborts = [line for line in document["run"]["run_failures"] if line.startswith("aborted at")]
+    assert aborts and "dropped_iterations of all requests" in aborts[0], output
+    # Aborted before the first hanging request (6 s) could have been answered: judged with no request at all.
+    assert document["total"]["num_requests"] == 0, document["total"]
+    assert document["open_model"]["dropped_iterations"] > 0
