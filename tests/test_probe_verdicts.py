@@ -43,3 +43,27 @@ def test_a_target_that_answers_nothing_aborts_on_its_dropped_iterations(pytester
     # Aborted before the first hanging request (6 s) could have been answered: judged with no request at all.
     assert document["total"]["num_requests"] == 0, document["total"]
     assert document["open_model"]["dropped_iterations"] > 0
+
+SLOW_MODULE = """
+from pytest_loadhooks import HttpUser, task
+
+class Slow(HttpUser):
+    @task
+    def get(self):
+        self.client.get("/slow?ms=200", name="/slow")
+"""
+
+
+def test_windowed_thresholds_on_open_model_figures_are_judged_on_their_windows(pytester, target):
+    # One user answering in 200 ms starts at most 5 of the 20 iterations due each second: the rest are
+    # dropped, every second. A window's entry used to carry no open-model figures, so 'over' on
+    # dropped_iterations or pNN_intended stayed "waiting" the whole run: never an abort, and the end
+    # verdict silently judged the whole run instead of the worst window.
+    pytester.makepyfile(test_slow=SLOW_MODULE)
+    output, document = run_json(pytester, target, "--load-rate=20/s", "--load-max-users=1", "--load-run-time=8s",
+                                "--load-threshold=p95_intended < 1 over 1s",
+                                "--load-threshold=dropped_iterations == 0 over 1s for 1s")
+    aborts = [line for line in document["run"]["run_failures"] if line.startswith("aborted at")]
+    assert aborts and "dropped_iterations of all requests over 1 s" in aborts[0], output
+    verdicts = {verdict["expression"]: verdict for verdict in document["thresholds"]}
+    assert "over the 1 s to" in verdicts["p95_intended < 1 over 1s"]["message"], verdicts
