@@ -33,3 +33,25 @@ def test_a_rate_beyond_what_the_machine_can_start_still_ends_on_time(pytester, t
     assert result.ret == 0, output
     counts = json.loads((pytester.path / "result.json").read_text())["open_model"]
     assert counts["iterations"] >= 1 and counts["dropped_iterations"] > counts["iterations"], counts
+
+
+USERS_SHAPE_MODULE = FAST_MODULE + """
+from pytest_loadhooks import LoadTestShape
+
+class ThreeUsers(LoadTestShape):
+    use_common_options = True
+
+    def tick(self):
+        return (3, 3) if self.get_run_time() < 1 else None
+"""
+
+
+def test_a_rate_that_a_shape_overrides_is_said_to_be_ignored(pytester, target):
+    # A shape drives the run (users, or a RateTick's rate) even with use_common_options: --load-rate was
+    # dropped without a word, and a user who asked for 20/s got an unpaced closed-model run instead.
+    pytester.makepyfile(test_shape=USERS_SHAPE_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-rate=20/s", timeout=SESSION_TIMEOUT)
+    assert result.ret == 0, result.stdout.str()
+    lines = [line for line in result.stdout.lines + result.stderr.lines
+             if "--load-rate=20/s" in line and "ignored" in line and "ThreeUsers" in line]
+    assert lines, result.stdout.str()

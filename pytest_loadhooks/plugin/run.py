@@ -33,6 +33,8 @@ MARKER_KEYS: tuple[str, ...] = (*(option.key for option in RUN_SETTINGS), "user_
 
 SHAPE_IGNORES = ("users", "spawn_rate", "run_time")
 """Settings a LoadTestShape replaces unless it sets ``use_common_options`` (Locust's rule)."""
+SHAPE_REPLACES_RATE = ("rate", "rate_stages")
+"""Settings a LoadTestShape always replaces: it drives the run (users, or a ``RateTick``'s rate) either way."""
 
 _SETTINGS_BY_KEY = {option.key: option for option in RUN_SETTINGS}
 
@@ -104,9 +106,10 @@ class RunSettings:
 
     def ignored_by_shape(self) -> list[str]:
         """The explicitly given settings the shape overrides, as they were given."""
-        if not self.shape_decides:
+        if self.shape is None:
             return []
-        return [self.given[key] for key in SHAPE_IGNORES if key in self.given]
+        keys = (SHAPE_IGNORES if self.shape_decides else ()) + SHAPE_REPLACES_RATE
+        return [self.given[key] for key in keys if key in self.given]
 
     def with_marker(self, kwargs: dict[str, Any]) -> RunSettings:
         """These settings overridden by a ``load`` marker's keyword arguments (validated)."""
