@@ -55,3 +55,19 @@ def test_a_rate_that_a_shape_overrides_is_said_to_be_ignored(pytester, target):
     lines = [line for line in result.stdout.lines + result.stderr.lines
              if "--load-rate=20/s" in line and "ignored" in line and "ThreeUsers" in line]
     assert lines, result.stdout.str()
+
+
+def test_a_rate_and_rate_stages_together_are_refused(pytester, target):
+    # Both given, the stages won and the rate was dropped without a word: '--load-rate=10/s
+    # --load-rate-stages=20/s:1s' ran the ramp alone (10 iterations instead of the 10/s asked for).
+    pytester.makepyfile(test_fast=FAST_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-rate=10/s", "--load-rate-stages=20/s:1s",
+                                           timeout=SESSION_TIMEOUT)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "--load-rate" in errors[0] and "--load-rate-stages" in errors[0], result.stderr.str()
+    pytester.makepyfile(test_fast="import pytest\npytestmark = pytest.mark.load(rate='10/s', rate_stages='20/s:1s')\n"
+                        + FAST_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", timeout=SESSION_TIMEOUT)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    assert "rate= or rate_stages=, not both" in result.stderr.str(), result.stderr.str()

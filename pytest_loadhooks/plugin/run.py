@@ -116,6 +116,8 @@ class RunSettings:
         unknown = set(kwargs) - set(MARKER_KEYS)
         if unknown:
             raise ValueError(f"unknown load marker argument(s) {sorted(unknown)}: use {sorted(MARKER_KEYS)}")
+        if kwargs.get("rate") is not None and kwargs.get("rate_stages") is not None:
+            raise ValueError("the load marker takes rate= or rate_stages=, not both")
         changes: dict[str, Any] = {}
         given = dict(self.given)
         for key, value in kwargs.items():
