@@ -71,3 +71,25 @@ def test_a_rate_and_rate_stages_together_are_refused(pytester, target):
     result = pytester.runpytest_subprocess(f"--load-host={target}", timeout=SESSION_TIMEOUT)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
     assert "rate= or rate_stages=, not both" in result.stderr.str(), result.stderr.str()
+
+
+SWITCHING_SHAPE_MODULE = FAST_MODULE + """
+from pytest_loadhooks import LoadTestShape, RateTick
+
+class Switching(LoadTestShape):
+    def tick(self):
+        run_time = self.get_run_time()
+        if run_time < 1:
+            return RateTick(rate=20, max_users=5)
+        return (2, 2) if run_time < 3 else None
+"""
+
+
+def test_a_shape_that_switches_from_a_rate_to_users_is_an_error_not_a_stall(pytester, target):
+    # After a RateTick, a users tick killed the rate's scheduler and kept 2 of the pool's users, each
+    # waiting for an iteration that never came: the rest of the run sent nothing, and passed.
+    pytester.makepyfile(test_shape=SWITCHING_SHAPE_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", timeout=SESSION_TIMEOUT)
+    output = result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    assert "switched from a rate (RateTick) to users" in output, output

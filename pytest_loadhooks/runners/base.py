@@ -488,6 +488,7 @@ class Runner:
 
     def _shape_loop(self, shape: Any) -> None:
         last = None
+        by_rate: bool | None = None  # whether the shape's ticks give rates (None: no tick yet)
         while True:
             tick = shape.tick()
             if tick is None:
@@ -497,6 +498,13 @@ class Runner:
             if tick != last:
                 last = tick
                 rate_tick = rate_of_tick(tick)
+                if by_rate is not None and by_rate != (rate_tick is not None):
+                    # The pool's users wait for iterations, closed-model users loop: one run is one model.
+                    raise ConfigurationError(
+                        f"the shape {type(shape).__name__} switched from "
+                        + ("a rate (RateTick) to users" if by_rate else "users to a rate (RateTick)")
+                        + " within the run: a run is either open model (rates) or closed model (users)")
+                by_rate = rate_tick is not None
                 if rate_tick is not None:
                     self._follow_rate_tick(*rate_tick)
                 else:
