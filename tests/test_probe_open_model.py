@@ -93,3 +93,15 @@ def test_a_shape_that_switches_from_a_rate_to_users_is_an_error_not_a_stall(pyte
     output = result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output
     assert "switched from a rate (RateTick) to users" in output, output
+
+
+@pytest.mark.parametrize("max_users", [-1, 0, 2.5, "5"])
+def test_a_shape_tick_with_a_pool_ceiling_below_one_is_refused(max_users):
+    # RateTick(rate=20, max_users=-1) was taken as it was: a pool that may never grow, so every iteration
+    # no idle user could take was dropped, with nothing said about the tick.
+    from pytest_loadhooks import RateTick
+    from pytest_loadhooks.runners.arrival import rate_of_tick
+
+    with pytest.raises(ValueError, match="max_users must be a whole number >= 1"):
+        rate_of_tick(RateTick(rate=20, max_users=max_users))
+    assert rate_of_tick(RateTick(rate=20, max_users=3)) == (20.0, 3)

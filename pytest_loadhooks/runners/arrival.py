@@ -383,4 +383,8 @@ def rate_of_tick(tick: Any) -> tuple[float, int | None] | None:
         return None
     if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not math.isfinite(rate) or rate < 0:
         raise ValueError(f"a shape's rate must be a number of iterations per second >= 0, got {rate!r}")
-    return float(rate), None if max_users is None else int(max_users)
+    if max_users is None:
+        return float(rate), None
+    if not isinstance(max_users, int) or isinstance(max_users, bool) or max_users < 1:
+        raise ValueError(f"a shape's max_users must be a whole number >= 1 (or None), got {max_users!r}")
+    return float(rate), max_users
