@@ -385,6 +385,8 @@ def rate_of_tick(tick: Any) -> tuple[float, int | None] | None:
         raise ValueError(f"a shape's rate must be a number of iterations per second >= 0, got {rate!r}")
     if max_users is None:
         return float(rate), None
+    if isinstance(max_users, float) and max_users.is_integer():
+        max_users = int(max_users)  # 20.0, from JSON say
     if not isinstance(max_users, int) or isinstance(max_users, bool) or max_users < 1:
         raise ValueError(f"a shape's max_users must be a whole number >= 1 (or None), got {max_users!r}")
     return float(rate), max_users
