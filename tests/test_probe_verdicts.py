@@ -67,3 +67,31 @@ def test_windowed_thresholds_on_open_model_figures_are_judged_on_their_windows(p
     assert aborts and "dropped_iterations of all requests over 1 s" in aborts[0], output
     verdicts = {verdict["expression"]: verdict for verdict in document["thresholds"]}
     assert "over the 1 s to" in verdicts["p95_intended < 1 over 1s"]["message"], verdicts
+
+
+SLOW_START_MODULE = """
+from pytest_loadhooks import HttpUser, task
+
+class SlowStart(HttpUser):
+    def on_start(self):
+        for _ in range(3):
+            self.client.get("/", name="/start")
+        self.client.get("/hang?s=20", name="/hang")  # the pre-started user's on_start holds the warm-up
+
+    @task
+    def get(self):
+        self.client.get("/")
+"""
+
+
+def test_an_abort_while_the_pool_warms_up_ends_the_run(pytester, target):
+    # The run waited for the pre-started users' on_start (the warm-up) without looking at anything else:
+    # an abort (or Ctrl-C) that stopped the run meanwhile left it waiting for a warm-up that would never
+    # end, till gevent's "LoopExit: This operation would block forever" (or the on_start's own end).
+    pytester.makepyfile(test_slow_start=SLOW_START_MODULE)
+    output, document = run_json(pytester, target, "--load-rate=5/s", "--load-run-time=2s",
+                                "--load-threshold=p95 < 0.001 for 1s")
+    assert "LoopExit" not in output
+    aborts = [line for line in document["run"]["run_failures"] if line.startswith("aborted at")]
+    assert aborts, output
+    assert document["run"]["duration"] < 15, document["run"]  # not held until the 20 s on_start ended

@@ -454,7 +454,8 @@ class Runner:
         else:
             self.start_arrival(plan, max_users, prewarm=prewarm)
             if self.arrival is not None:  # a master's workers warm up their own pools
-                self.arrival.warmed.wait()
+                # Or until the run ends meanwhile (an abort, Ctrl-C): its stop ends the warm-up's users too.
+                gevent.wait([self.arrival.warmed, self._finished], count=1)
             if run_time is None and math.isfinite(plan.duration):
                 run_time = plan.duration
         self.wait(run_time)
