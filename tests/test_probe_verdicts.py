@@ -95,3 +95,23 @@ def test_an_abort_while_the_pool_warms_up_ends_the_run(pytester, target):
     aborts = [line for line in document["run"]["run_failures"] if line.startswith("aborted at")]
     assert aborts, output
     assert document["run"]["duration"] < 15, document["run"]  # not held until the 20 s on_start ended
+
+
+FAST_MODULE = """
+from pytest_loadhooks import HttpUser, task
+
+class Fast(HttpUser):
+    @task
+    def get(self):
+        self.client.get("/")
+"""
+
+
+def test_an_open_model_threshold_on_a_closed_model_run_says_why_it_failed(pytester, target):
+    # 'dropped_iterations == 0' on a run of looping users (no --load-rate) failed with "no requests
+    # matched all requests" beside a thousand requests: the reason (no open model) was never said.
+    pytester.makepyfile(test_fast=FAST_MODULE)
+    output, _document = run_json(pytester, target, "--load-run-time=1s", "--load-threshold=dropped_iterations == 0",
+                                 "--load-threshold=p95_intended < 500")
+    assert "no requests matched" not in output, output
+    assert output.count("is measured only in an open-model run") >= 2, output
