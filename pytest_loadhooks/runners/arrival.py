@@ -288,23 +288,46 @@ class ArrivalExecutor:
             self.warm_up()
         start = self.started_at = time.monotonic() - self.elapsed
         behind = 0
-        for offset, launch in self.plan.offsets(lambda: time.monotonic() - start):
-            if offset < self.elapsed:
-                continue  # due before this executor joined the plan
-            due = start + offset
-            delay = due - time.monotonic()
-            if delay > 0:
-                behind = 0
-                gevent.sleep(delay)
-            else:
-                behind += 1
-                if behind >= CATCH_UP_BURST:
+        offsets = self.plan.offsets(lambda: time.monotonic() - start)
+        pending: tuple[float, bool] | None = None  # the iteration being waited for, not launched yet
+        try:
+            for offset, launch in offsets:
+                if offset < self.elapsed:
+                    continue  # due before this executor joined the plan
+                pending = (offset, launch)
+                due = start + offset
+                delay = due - time.monotonic()
+                if delay > 0:
                     behind = 0
-                    gevent.sleep(0)
-            if launch:
-                self._launch(due)
+                    gevent.sleep(delay)
+                else:
+                    behind += 1
+                    if behind >= CATCH_UP_BURST:
+                        behind = 0
+                        gevent.sleep(0)
+                pending = None
+                if launch:
+                    self._launch(due)
+        except gevent.GreenletExit:
+            self._drop_missed(offsets, pending, time.monotonic() - start)
+            raise
         logger.info("arrival plan done: %d iterations started, %d dropped",
                     self.stats.iterations, self.stats.dropped_iterations)
+
+    def _drop_missed(self, offsets: Iterator[tuple[float, bool]], pending: tuple[float, bool] | None,
+                     now: float) -> None:
+        """The scheduler is stopped (the run's end, a new plan): the iterations already due that it had not
+        launched yet (a scheduler behind its plan: a starved event loop) never start: counted as dropped,
+        so that started + dropped is every iteration due, and a rate not held never reads "0 dropped"."""
+        missed = 1 if pending is not None and pending[1] and pending[0] <= now else 0
+        for offset, launch in offsets:
+            if offset > now:
+                break
+            if launch and offset >= self.elapsed:
+                missed += 1
+        wall = time.time()
+        for _ in range(missed):
+            self.stats.record_drop(wall)
 
     def _launch(self, intended: float) -> None:
         cls = self._next_class()
