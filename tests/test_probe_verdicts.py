@@ -115,3 +115,31 @@ def test_an_open_model_threshold_on_a_closed_model_run_says_why_it_failed(pytest
                                  "--load-threshold=p95_intended < 500")
     assert "no requests matched" not in output, output
     assert output.count("is measured only in an open-model run") >= 2, output
+
+
+WARMING_MODULE = """
+import gevent
+from pytest_loadhooks import HttpUser, task
+
+class Warming(HttpUser):
+    def on_start(self):
+        gevent.sleep(3)  # a slow login: the pre-started user's warm-up, before the schedule's clock starts
+
+    @task
+    def get(self):
+        self.client.get("/")
+"""
+
+
+def test_a_slow_warm_up_is_not_judged_nor_counted_in_the_achieved_rate(pytester, target):
+    # The run time counts from the end of the warm-up (docs/open-model.md), but the run's clock did not: the
+    # live judge aborted 'iteration_rate >= 15 for 2s' during the 3 s warm-up (0/s), and the end verdict
+    # spread the 2 s of iterations at 20/s over the 5 s with the warm-up (8/s) and failed the run.
+    pytester.makepyfile(test_warming=WARMING_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-json=result.json", "--load-rate=20/s",
+                                           "--load-run-time=2s", "--load-threshold=iteration_rate >= 15 for 2s",
+                                           timeout=SESSION_TIMEOUT)
+    document = json.loads((pytester.path / "result.json").read_text())
+    assert result.ret == 0, result.stdout.str()
+    assert document["open_model"]["iteration_rate"] >= 15, document["open_model"]
+    assert document["run"]["duration"] < 2.9, document["run"]  # the run's 2 s (and its stop), not the warm-up

@@ -453,6 +453,8 @@ class LoadRun:
             ended_at = time.time() - getattr(runner, "survivors_waited", 0.0)
             self._end(runner, environment, ended_early=bool(runner.interrupted or signals.interrupted_by
                                                              or signals.forced))
+        if self.settings.open_model and runner.start_time is not None:
+            started_at = max(started_at, runner.start_time)  # after the pool's warm-up: the run time counts from it
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
         result.warnings.extend(runner.run_warnings)  # e.g. a greenlet a user started that outlived its run

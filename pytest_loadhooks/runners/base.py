@@ -456,6 +456,8 @@ class Runner:
             if self.arrival is not None:  # a master's workers warm up their own pools
                 # Or until the run ends meanwhile (an abort, Ctrl-C): its stop ends the warm-up's users too.
                 gevent.wait([self.arrival.warmed, self._finished], count=1)
+                if not self._finished.is_set():
+                    self.start_time = time.time()  # the run's clock starts with the schedule's, after the warm-up
             if run_time is None and math.isfinite(plan.duration):
                 run_time = plan.duration
         self.wait(run_time)
