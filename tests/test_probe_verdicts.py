@@ -5,6 +5,10 @@ was a defect first."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -70,12 +74,12 @@ def test_windowed_thresholds_on_open_model_figures_are_judged_on_their_windows(p
 
 
 SLOW_START_MODULE = """
+from pathlib import Path
 from pytest_loadhooks import HttpUser, task
 
 class SlowStart(HttpUser):
     def on_start(self):
-        for _ in range(3):
-            self.client.get("/", name="/start")
+        Path("warming").touch()  # tells the test the warm-up is under way
         self.client.get("/hang?s=20", name="/hang")  # the pre-started user's on_start holds the warm-up
 
     @task
@@ -84,16 +88,25 @@ class SlowStart(HttpUser):
 """
 
 
-def test_an_abort_while_the_pool_warms_up_ends_the_run(pytester, target):
+def test_sigterm_while_the_pool_warms_up_ends_the_run_with_its_outputs(pytester, target):
     # The run waited for the pre-started users' on_start (the warm-up) without looking at anything else:
-    # an abort (or Ctrl-C) that stopped the run meanwhile left it waiting for a warm-up that would never
-    # end, till gevent's "LoopExit: This operation would block forever" (or the on_start's own end).
+    # a SIGTERM (or an abort) that stopped the run meanwhile left it waiting for a warm-up that would never
+    # end, till gevent's "LoopExit: This operation would block forever", with no outputs written.
     pytester.makepyfile(test_slow_start=SLOW_START_MODULE)
-    output, document = run_json(pytester, target, "--load-rate=5/s", "--load-run-time=2s",
-                                "--load-threshold=p95 < 0.001 for 1s")
-    assert "LoopExit" not in output
-    aborts = [line for line in document["run"]["run_failures"] if line.startswith("aborted at")]
-    assert aborts, output
+    process = pytester.popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--load-host={target}",
+                              "--load-rate=5/s", "--load-run-time=2s", "--load-json=result.json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + SESSION_TIMEOUT
+        while not (pytester.path / "warming").exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=SESSION_TIMEOUT)
+    finally:
+        process.kill()
+    assert "LoopExit" not in output, output
+    document = json.loads((pytester.path / "result.json").read_text())
+    assert document["run"]["status"] == "interrupted", output
     assert document["run"]["duration"] < 15, document["run"]  # not held until the 20 s on_start ended
 
 
