@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from gevent import GreenletExit
+
 from .exception import FLOW_CONTROL_EXCEPTIONS
 
 logger = logging.getLogger(__name__)
@@ -197,6 +199,7 @@ class EventHook:
             "start_time": time.time(), "url": None,
         }
         started = time.perf_counter()
+        cut_off = False
         try:
             yield request_meta
         except FLOW_CONTROL_EXCEPTIONS as error:
@@ -204,9 +207,15 @@ class EventHook:
             raise
         except Exception as error:  # noqa: BLE001 - recorded as the request's failure (Locust's rule)
             request_meta["exception"] = error
+        except GreenletExit:
+            # The user was killed mid-request (the run ended): no answer came, so the request is recorded
+            # nowhere, as the HTTP clients' cut-off requests are; never a success.
+            cut_off = True
+            raise
         finally:
-            request_meta["response_time"] = (time.perf_counter() - started) * 1000
-            self.fire(**request_meta)
+            if not cut_off:
+                request_meta["response_time"] = (time.perf_counter() - started) * 1000
+                self.fire(**request_meta)
 
     def _listener_failed(self, handler: Handler, error: Exception) -> None:
         listener = getattr(handler, "__qualname__", None) or repr(handler)

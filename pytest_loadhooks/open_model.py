@@ -61,10 +61,10 @@ class OpenModelStats:
         self.start_lag.add(max(lag_ms, 0.0))
         _per_second_add(self.started_per_second, int(now))
 
-    def record_drop(self, now: float) -> None:
-        """An iteration was due and no user was free to start it."""
-        self.dropped_iterations += 1
-        _per_second_add(self.dropped_per_second, int(now))
+    def record_drop(self, now: float, n: int = 1) -> None:
+        """An iteration (or ``n``) was due and no user was free to start it."""
+        self.dropped_iterations += n
+        _per_second_add(self.dropped_per_second, int(now), n)
 
     def record_request(self, name: str, method: str, response_time: float, now: float) -> None:
         """A request counted by the stats: charged its iteration's start lag (when it has one)."""

@@ -299,11 +299,18 @@ def collection_notices(config: pytest.Config, items: list[pytest.Item]) -> list[
 
 def _shape_override_line(run: LoadRun) -> str | None:
     """The settings given for a run that its shape overrides, in one line; None when there are none."""
+    from .run import SHAPE_REPLACES_RATE
+
     ignored = run.settings.ignored_by_shape()
     if not ignored:
         return None
     shape = run.settings.shape
     name = shape.__name__ if isinstance(shape, type) else type(shape).__name__
-    return (f"pytest-loadhooks: {run.run_id}: the shape {name} sets the users, spawn rate and end of the run, "
-            f"so {', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored "
-            "(set use_common_options = True on the shape to apply them)")
+    what = "the users (or a RateTick's rate), spawn rate and end of the run"
+    rate_keys = [run.settings.given[key] for key in SHAPE_REPLACES_RATE if key in run.settings.given]
+    hints = (["set use_common_options = True on the shape to apply them"]
+             if len(rate_keys) < len(ignored) else []) + (["a shape sets a rate by returning a RateTick"]
+                                                          if rate_keys else [])
+    hint = f" ({'; '.join(hints)})"
+    return (f"pytest-loadhooks: {run.run_id}: the shape {name} sets {what}, "
+            f"so {', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored{hint}")

@@ -63,6 +63,9 @@ class LiveVerdicts(Participant):
     def _tick(self, runner: Any) -> None:
         judge = self.live
         assert judge is not None
+        arrival = getattr(runner, "arrival", None)
+        if arrival is not None and not arrival.warmed.is_set():
+            return  # an open-model pool warming up (its on_start): the run's clock starts after it
         elapsed = self._elapsed(runner)
         if elapsed is None:
             return  # a web UI waiting for its form: nothing runs, nothing to judge

@@ -55,6 +55,9 @@ class SessionOptions:
                 expressions.insert(0, f"fail_ratio <= {values['fail_ratio']:g}")
             thresholds = parse_all(expressions)
             node = resolve_node(values, config)
+            if values["rate"] is not None and values["rate_stages"]:
+                raise ValueError("--load-rate and --load-rate-stages cannot be combined: give one (to hold a rate after "
+                                 "a ramp, repeat it as a stage: '50/s:10s,50/s:1m')")
             if (values["rate"] is not None or values["rate_stages"]) and (values["web"] or values["web_wait"]):
                 # The web UI's form and controls start closed-model runs (users, spawn rate) only (issue 21).
                 raise ValueError("--load-rate and --load-rate-stages cannot be combined with the web UI "

@@ -33,6 +33,8 @@ MARKER_KEYS: tuple[str, ...] = (*(option.key for option in RUN_SETTINGS), "user_
 
 SHAPE_IGNORES = ("users", "spawn_rate", "run_time")
 """Settings a LoadTestShape replaces unless it sets ``use_common_options`` (Locust's rule)."""
+SHAPE_REPLACES_RATE = ("rate", "rate_stages")
+"""Settings a LoadTestShape always replaces: it drives the run (users, or a ``RateTick``'s rate) either way."""
 
 _SETTINGS_BY_KEY = {option.key: option for option in RUN_SETTINGS}
 
@@ -104,15 +106,18 @@ class RunSettings:
 
     def ignored_by_shape(self) -> list[str]:
         """The explicitly given settings the shape overrides, as they were given."""
-        if not self.shape_decides:
+        if self.shape is None:
             return []
-        return [self.given[key] for key in SHAPE_IGNORES if key in self.given]
+        keys = (SHAPE_IGNORES if self.shape_decides else ()) + SHAPE_REPLACES_RATE
+        return [self.given[key] for key in keys if key in self.given]
 
     def with_marker(self, kwargs: dict[str, Any]) -> RunSettings:
         """These settings overridden by a ``load`` marker's keyword arguments (validated)."""
         unknown = set(kwargs) - set(MARKER_KEYS)
         if unknown:
             raise ValueError(f"unknown load marker argument(s) {sorted(unknown)}: use {sorted(MARKER_KEYS)}")
+        if kwargs.get("rate") is not None and kwargs.get("rate_stages") is not None:
+            raise ValueError("the load marker takes rate= or rate_stages=, not both")
         changes: dict[str, Any] = {}
         given = dict(self.given)
         for key, value in kwargs.items():
@@ -448,6 +453,8 @@ class LoadRun:
             ended_at = time.time() - getattr(runner, "survivors_waited", 0.0)
             self._end(runner, environment, ended_early=bool(runner.interrupted or signals.interrupted_by
                                                              or signals.forced))
+        if self.settings.open_model and runner.start_time is not None:
+            started_at = max(started_at, runner.start_time)  # after the pool's warm-up: the run time counts from it
         result = LoadResult(self, environment, started_at, ended_at, exit_code,
                             interrupted=runner.interrupted or signals.interrupted_by)
         result.warnings.extend(runner.run_warnings)  # e.g. a greenlet a user started that outlived its run

@@ -42,6 +42,12 @@ SHAPE_POLL = 0.1
 """A shape's rate may change at any tick: the scheduler looks again at least this often (s)."""
 WARM_UP_TIMEOUT = 60.0
 """The longest the pre-started users' on_start may hold the schedule's start (s)."""
+MISSED_COUNTED_ONE_BY_ONE = 100_000
+"""At a stop, the due iterations a scheduler far behind never launched are counted one by one up to this many;
+the rest are reckoned from the rate (a stop must not take as long as the run fell behind)."""
+CATCH_UP_BURST = 64
+"""Iterations launched (or dropped) in a row without sleeping before the scheduler yields to the hub: a
+scheduler that is always behind (a rate beyond the machine) must still let timers, users and signals run."""
 
 
 # -- when iterations are due -----------------------------------------------------------------------------
@@ -284,17 +290,50 @@ class ArrivalExecutor:
         if not self.warmed.is_set():
             self.warm_up()
         start = self.started_at = time.monotonic() - self.elapsed
-        for offset, launch in self.plan.offsets(lambda: time.monotonic() - start):
-            if offset < self.elapsed:
-                continue  # due before this executor joined the plan
-            due = start + offset
-            delay = due - time.monotonic()
-            if delay > 0:
-                gevent.sleep(delay)
-            if launch:
-                self._launch(due)
+        behind = 0
+        offsets = self.plan.offsets(lambda: time.monotonic() - start)
+        pending: tuple[float, bool] | None = None  # the iteration being waited for, not launched yet
+        try:
+            for offset, launch in offsets:
+                if offset < self.elapsed:
+                    continue  # due before this executor joined the plan
+                pending = (offset, launch)
+                due = start + offset
+                delay = due - time.monotonic()
+                if delay > 0:
+                    behind = 0
+                    gevent.sleep(delay)
+                else:
+                    behind += 1
+                    if behind >= CATCH_UP_BURST:
+                        behind = 0
+                        gevent.sleep(0)
+                pending = None
+                if launch:
+                    self._launch(due)
+        except gevent.GreenletExit:
+            self._drop_missed(offsets, pending, time.monotonic() - start)
+            raise
         logger.info("arrival plan done: %d iterations started, %d dropped",
                     self.stats.iterations, self.stats.dropped_iterations)
+
+    def _drop_missed(self, offsets: Iterator[tuple[float, bool]], pending: tuple[float, bool] | None,
+                     now: float) -> None:
+        """The scheduler is stopped (the run's end, a new plan): the iterations already due that it had not
+        launched yet (a scheduler behind its plan: a starved event loop) never start: counted as dropped,
+        so that started + dropped is every iteration due, and a rate not held never reads "0 dropped"."""
+        missed = 1 if pending is not None and pending[1] and pending[0] <= now else 0
+        for offset, launch in offsets:
+            if offset > now:
+                break
+            if launch and offset >= self.elapsed:
+                missed += 1
+            if missed >= MISSED_COUNTED_ONE_BY_ONE:  # far behind a huge rate: the rest by the rate, not one by one
+                rate = self.plan.rate_at(offset) if isinstance(self.plan, RatePlan) else self.plan.rate
+                missed += int((now - offset) * rate)
+                break
+        if missed:
+            self.stats.record_drop(time.time(), missed)
 
     def _launch(self, intended: float) -> None:
         cls = self._next_class()
@@ -373,4 +412,10 @@ def rate_of_tick(tick: Any) -> tuple[float, int | None] | None:
         return None
     if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not math.isfinite(rate) or rate < 0:
         raise ValueError(f"a shape's rate must be a number of iterations per second >= 0, got {rate!r}")
-    return float(rate), None if max_users is None else int(max_users)
+    if max_users is None:
+        return float(rate), None
+    if isinstance(max_users, float) and max_users.is_integer():
+        max_users = int(max_users)  # 20.0, from JSON say
+    if not isinstance(max_users, int) or isinstance(max_users, bool) or max_users < 1:
+        raise ValueError(f"a shape's max_users must be a whole number >= 1 (or None), got {max_users!r}")
+    return float(rate), max_users

@@ -454,7 +454,10 @@ class Runner:
         else:
             self.start_arrival(plan, max_users, prewarm=prewarm)
             if self.arrival is not None:  # a master's workers warm up their own pools
-                self.arrival.warmed.wait()
+                # Or until the run ends meanwhile (an abort, Ctrl-C): its stop ends the warm-up's users too.
+                gevent.wait([self.arrival.warmed, self._finished], count=1)
+                if not self._finished.is_set():
+                    self.start_time = time.time()  # the run's clock starts with the schedule's, after the warm-up
             if run_time is None and math.isfinite(plan.duration):
                 run_time = plan.duration
         self.wait(run_time)
@@ -488,6 +491,7 @@ class Runner:
 
     def _shape_loop(self, shape: Any) -> None:
         last = None
+        by_rate: bool | None = None  # whether the shape's ticks give rates (None: no tick yet)
         while True:
             tick = shape.tick()
             if tick is None:
@@ -497,6 +501,13 @@ class Runner:
             if tick != last:
                 last = tick
                 rate_tick = rate_of_tick(tick)
+                if by_rate is not None and by_rate != (rate_tick is not None):
+                    # The pool's users wait for iterations, closed-model users loop: one run is one model.
+                    raise ConfigurationError(
+                        f"the shape {type(shape).__name__} switched from "
+                        + ("a rate (RateTick) to users" if by_rate else "users to a rate (RateTick)")
+                        + " within the run: a run is either open model (rates) or closed model (users)")
+                by_rate = rate_tick is not None
                 if rate_tick is not None:
                     self._follow_rate_tick(*rate_tick)
                 else:

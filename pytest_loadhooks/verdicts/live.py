@@ -25,10 +25,14 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .grammar import format_seconds
+from .metrics import ITERATION_METRICS
 from .thresholds import Threshold, Verdict, measure_entry, select_entry
+
+if TYPE_CHECKING:
+    from ..open_model import OpenModelStats
 
 WAITING, PASSING, FAILING = "waiting", "passing", "failing"
 
@@ -51,13 +55,58 @@ class _Snapshot:
     num_failures: int
     total_response_time: float
     response_times: Any  # a ResponseTimeHistogram copy, or None for an empty entry
+    name: str = ""
+    method: str = ""
+    open_model: OpenModelStats | None = None
+    """An open-model run's iteration counts and this entry's times from the intended start, then."""
 
     @classmethod
     def of(cls, entry: Any, taken: float) -> _Snapshot:
         if entry is None:
             return cls(taken, 0, 0, 0, 0.0, None)
         return cls(taken, entry.num_requests, entry.num_none_requests, entry.num_failures,
-                   entry.total_response_time, entry.response_times.copy())
+                   entry.total_response_time, entry.response_times.copy(), entry.name, entry.method,
+                   _open_model_snapshot(entry))
+
+
+def _open_model_snapshot(entry: Any) -> OpenModelStats | None:
+    """The run's iteration counts and the entry's histogram of times from the intended start, copied."""
+    # Imported here, as verdicts.metrics does: a session without a load test must not import the engine.
+    from ..open_model import OpenModelStats, open_model_of
+    from ..stats import AGGREGATED_NAME
+
+    counts = open_model_of(entry)
+    if counts is None:
+        return None
+    copy = OpenModelStats()
+    copy.iterations, copy.dropped_iterations = counts.iterations, counts.dropped_iterations
+    whole_run = not entry.method and entry.name == AGGREGATED_NAME
+    copy.intended[(entry.name, entry.method)] = counts.intended_histogram(
+        None if whole_run else entry.name, None if whole_run else entry.method).copy()
+    return copy
+
+
+def _open_model_window(older: _Snapshot, newer: _Snapshot) -> OpenModelStats | None:
+    """The open-model counts of a window: what the iterations and intended-start times were between two ticks."""
+    from ..open_model import OpenModelStats
+
+    if newer.open_model is None:
+        return None
+    window = OpenModelStats()
+    before = older.open_model or OpenModelStats()
+    window.iterations = newer.open_model.iterations - before.iterations
+    window.dropped_iterations = newer.open_model.dropped_iterations - before.dropped_iterations
+    for key, histogram in newer.open_model.intended.items():
+        older_histogram = before.intended.get(key)
+        window.intended[key] = histogram if older_histogram is None else histogram.since(older_histogram)
+    return window
+
+
+class _WindowStats:
+    """What a window's entry offers as "its run's stats": the window's open-model counts (``open_model_of``)."""
+
+    def __init__(self, open_model: OpenModelStats | None) -> None:
+        self.open_model = open_model
 
 
 class WindowEntry:
@@ -65,6 +114,8 @@ class WindowEntry:
     ``min`` and ``max`` are the window's extreme histogram buckets (within 0.5 %)."""
 
     def __init__(self, older: _Snapshot, newer: _Snapshot) -> None:
+        self.name, self.method = newer.name, newer.method
+        self.stats = _WindowStats(_open_model_window(older, newer))
         self.num_requests = newer.num_requests - older.num_requests
         self.num_none_requests = newer.num_none_requests - older.num_none_requests
         self.num_failures = newer.num_failures - older.num_failures
@@ -270,8 +321,9 @@ class LiveJudge:
 
 def _measure(entry: Any, threshold: Threshold, duration: float) -> float | None:
     """A threshold's figure now; None when nothing matched, or when its metric cannot be read while the run
-    goes (a ``METRICS`` row reading what only a finished run has): then only the end verdict judges it."""
-    if entry is None or not entry.num_requests:
+    goes (a ``METRICS`` row reading what only a finished run has): then only the end verdict judges it. An
+    iteration metric needs no request: a target that answers nothing is judged on its dropped iterations."""
+    if entry is None or (not entry.num_requests and threshold.metric not in ITERATION_METRICS):
         return None
     try:
         return measure_entry(entry, threshold, duration)

@@ -198,6 +198,10 @@ METRICS.update({
     "max_intended": intended_percentile_metric("max_intended", 1.0),
 })
 
+ITERATION_METRICS = frozenset({"dropped_iterations", "iterations", "iteration_rate"})
+"""Metrics read from the run's iterations, not its requests: they mean something before any request is
+answered (a target that answers nothing drops iterations), so a live judge reads them even then."""
+
 
 def lookup(key: str) -> Metric | None:
     """The metric of a normalised name (lower case, aliases resolved by the grammar that reads it):

@@ -27,7 +27,7 @@ from .grammar import (
     metrics_help, parse_scope, parse_seconds,
 )
 from .grammar import metric_named as _grammar_metric
-from .metrics import Metric
+from .metrics import ITERATION_METRICS, Metric
 
 __all__ = ["HTTP_METHODS", "METRICS_HELP", "METRIC_ALIASES", "OPERATORS", "Threshold", "ThresholdError", "Verdict",
            "flatten_expressions", "marker_expressions", "measure", "measure_entry", "metric_named", "parse",
@@ -95,7 +95,16 @@ class Threshold:
             worst = (getattr(result, "worst_windows", None) or {}).get(self)
             if worst is not None:
                 return worst
-        return self.verdict_on(measure(result, self))
+        measured = measure(result, self)
+        if measured is None and self.open_model_only and not _is_open_model(result):
+            return Verdict(self, False, None, f"threshold {self.label} failed: {self.metric} is measured only in an "
+                                              "open-model run (--load-rate, --load-rate-stages or a shape's RateTick)")
+        return self.verdict_on(measured)
+
+    @property
+    def open_model_only(self) -> bool:
+        """Whether its metric is one only an open-model run measures (iterations, times from the intended start)."""
+        return self.metric in ITERATION_METRICS or self.metric.endswith("_intended")
 
     def verdict_on(self, measured: float | None, where: str = "") -> Verdict:
         """The verdict on one measured value (None: no request matched); ``where`` says which part of the
@@ -179,6 +188,12 @@ def marker_expressions(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list
                              f"({', '.join(f'{key}=' for key in kwargs)}): use "
                              "@pytest.mark.thresholds('p95 < 300', 'fail_ratio < 1%')")
     return flatten_expressions(args)
+
+
+def _is_open_model(result: Any) -> bool:
+    """Whether a finished run (a ``LoadResult``) was an open-model one: its stats count iterations."""
+    stats = getattr(getattr(result, "total", None), "stats", None)
+    return getattr(stats, "open_model", None) is not None
 
 
 def measure(result: Any, threshold: Threshold) -> float | None:
