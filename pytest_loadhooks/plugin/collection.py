@@ -306,7 +306,7 @@ def _shape_override_line(run: LoadRun) -> str | None:
         return None
     shape = run.settings.shape
     name = shape.__name__ if isinstance(shape, type) else type(shape).__name__
-    what = "the users (or a RateTick's rate), spawn rate and end of the run"
+    what = "the users, spawn rate and end of the run"  # (or a rate: the hint below says how)
     rate_keys = [run.settings.given[key] for key in SHAPE_REPLACES_RATE if key in run.settings.given]
     hints = (["set use_common_options = True on the shape to apply them"]
              if len(rate_keys) < len(ignored) else []) + (["a shape sets a rate by returning a RateTick"]
