@@ -225,3 +225,17 @@ def test_an_abort_with_a_lost_worker_ends_the_run_promptly(pytester, target):
     # survivor's stop and last counts (~0.1 s on a quiet machine); not the 2 s more a dead worker was
     # waited for.
     assert run["duration"] <= aborted_at + 1.2, (run["duration"], aborts[0])
+
+
+def test_a_pool_ceiling_without_a_rate_is_said_to_be_ignored(pytester, target):
+    # '--load-max-users=5' alone ran a closed-model run of --load-users users without a word. It is not a
+    # usage error: a module's load(rate=...) marker (or a shape's RateTick) may give the rate it caps, so
+    # each run without a rate says, once and before any traffic, that the ceiling does nothing there.
+    pytester.makepyfile(test_fast=FAST_MODULE, test_marked="import pytest\n"
+                        "pytestmark = pytest.mark.load(rate='10/s', run_time='0.5s')\n" + FAST_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-max-users=5", "--load-run-time=0.5s",
+                                           "--load-json=result.json", timeout=SESSION_TIMEOUT)
+    assert result.ret == 0, result.stdout.str()
+    lines = [line for line in result.stdout.lines + result.stderr.lines
+             if "--load-max-users=5" in line and "ignored" in line]
+    assert len(lines) == 1 and "no rate" in lines[0], lines  # the session's run only: the marked one has a rate
