@@ -239,3 +239,34 @@ def test_a_pool_ceiling_without_a_rate_is_said_to_be_ignored(pytester, target):
     lines = [line for line in result.stdout.lines + result.stderr.lines
              if "--load-max-users=5" in line and "ignored" in line]
     assert len(lines) == 1 and "no rate" in lines[0], lines  # the session's run only: the marked one has a rate
+
+
+def test_an_open_model_runs_reports_record_and_show_its_rate_and_pool(pytester, target):
+    # The JSON recorded no rate, stages or pool ceiling, and the HTML summary said "Users 1, Spawn rate
+    # 1.0 users/s" for a run of 40 iterations a second: settings of a closed-model run it never was.
+    import jsonschema
+
+    from pytest_loadhooks.report import load_schema
+
+    pytester.makepyfile(test_fast=FAST_MODULE)
+    result = pytester.runpytest_subprocess(f"--load-host={target}", "--load-rate=40/s", "--load-max-users=7",
+                                           "--load-run-time=0.5s", "--load-json=result.json",
+                                           "--load-html=report.html", timeout=SESSION_TIMEOUT)
+    assert result.ret == 0, result.stdout.str()
+    document = json.loads((pytester.path / "result.json").read_text())
+    jsonschema.validate(document, load_schema())
+    run = document["run"]
+    assert (run["rate"], run["rate_stages"], run["max_users"]) == (40.0, None, 7), run
+    page = (pytester.path / "report.html").read_text()
+    assert "Rate 40/s, pool up to 7 users" in " ".join(page.replace("</dt><dd>", " ").split()), page
+    assert "Spawn rate" not in page
+    assert any("rate 40/s, pool up to 7 users" in line for line in result.stdout.lines), result.stdout.str()
+
+
+def test_the_rate_setting_reads_a_rate_or_its_stages():
+    from pytest_loadhooks.report.data import rate_setting
+
+    assert rate_setting({"rate": 40.0, "max_users": 100}) == "40/s, pool up to 100 users"
+    assert rate_setting({"rate": None, "rate_stages": [[50.0, 30.0], [200.0, 60.0]], "max_users": 1}) == \
+        "up to 200/s (stages 50/s:30s, 200/s:60s), pool up to 1 user"
+    assert rate_setting({"users": 3, "spawn_rate": 1.0}) is None  # a closed-model run's document
