@@ -270,8 +270,8 @@ def open_model_lines(result: LoadResult) -> list[str]:
     from ..report.data import rate_setting
 
     setting = rate_setting(result.rate_settings)
-    at = f" at rate {setting}" if setting else ""
-    return [f"  open model{at}: {counts.iterations} iterations ({counts.achieved_rate(result.duration):.1f}/s), "
+    asked = f"rate {setting}; " if setting else ""
+    return [f"  open model: {asked}{counts.iterations} iterations ({counts.achieved_rate(result.duration):.1f}/s), "
             f"{counts.dropped_iterations} dropped, start lag p99 {counts.start_lag_percentile(0.99):.1f} ms, "
             f"p95 from intended start {p95_intended} (from actual start "
             f"{result.total.exact_percentile(0.95):.1f} ms)"]
