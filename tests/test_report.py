@@ -236,7 +236,7 @@ def test_json_matches_the_run_stats_and_validates(shop_run):
     data = json.loads((shop_run["dir"] / "report.json").read_text(encoding="utf-8"))
     validate(data)
 
-    assert data["schema_version"] == "1.2"
+    assert data["schema_version"] == "1.3"
     run = data["run"]
     assert run["name"] == "tests/test_report.py::shop"
     assert run["host"] == environment.host

@@ -291,10 +291,20 @@ def collection_notices(config: pytest.Config, items: list[pytest.Item]) -> list[
         return []
     runs = {id(run): run for item in items if uses_load(item) or item.nodeid in load.runs.test_runs
             if (run := load.run_for_item(item)) is not None}
-    lines = [line for run in runs.values() if (line := _shape_override_line(run))]
+    lines = [line for run in runs.values() if (line := _shape_override_line(run) or _pool_without_rate_line(run))]
     if runs and hasattr(load.node, "notices"):
         lines += load.node.notices()
     return lines + [notice for run in runs.values() for notice in run.notices]
+
+
+def _pool_without_rate_line(run: LoadRun) -> str | None:
+    """A pool ceiling given for a run without a rate (nor a shape, whose RateTick may use it): it does nothing.
+    A notice, not a usage error: a marker's rate= may need the session-wide ceiling in another run."""
+    settings = run.settings
+    if settings.open_model or settings.shape is not None or "max_users" not in settings.given:
+        return None
+    return (f"pytest-loadhooks: {run.run_id}: {settings.given['max_users']} is ignored: the run has no rate "
+            "(--load-rate, --load-rate-stages, load(rate=...)), so it runs users in the closed model")
 
 
 def _shape_override_line(run: LoadRun) -> str | None:

@@ -179,6 +179,8 @@ class LoadResult:
         self.stopped: str | None = None
         """How a person ended the run before its end from the web UI, or None: the run is *stopped*."""
         self.planned_run_time = run.settings.effective_run_time
+        self.rate_settings: dict[str, Any] = run.rate_settings()
+        """An open-model run's rate, stages and pool ceiling as reports record them; empty for the closed model."""
         self.run_failures: list[str] = ([self.aborted] if self.aborted else []) + self._run_checks(environment)
         """The run's own checks that failed it beside its thresholds (every request failed, a worker lost)."""
         self.warnings: list[str] = []
@@ -528,9 +530,18 @@ class LoadRun:
                 return runner.exit_code, again
             return runner.exit_code, error
 
+    def rate_settings(self) -> dict[str, Any]:
+        """The open model's settings (rate or stages, pool ceiling) as reports record them; {} without a rate."""
+        if not self.settings.open_model:
+            return {}
+        stages = self.settings.rate_stages
+        return {"rate": self.settings.rate, "rate_stages": [list(stage) for stage in stages] if stages else None,
+                "max_users": self.settings.effective_max_users}
+
     def run_info(self, result: LoadResult) -> dict[str, Any]:
         """What reports say about the run beyond its stats."""
         return {
+            **self.rate_settings(),
             "name": self.run_id,
             "host": self.settings.host,  # None: the report names the User classes' own hosts
             "started_at": result.started_at,

@@ -267,7 +267,11 @@ def open_model_lines(result: LoadResult) -> list[str]:
         return []
     intended = counts.intended_histogram()
     p95_intended = f"{intended.percentile(intended.total(), 0.95):.1f} ms" if intended.total() else "-"
-    return [f"  open model: {counts.iterations} iterations ({counts.achieved_rate(result.duration):.1f}/s), "
+    from ..report.data import rate_setting
+
+    setting = rate_setting(result.rate_settings)
+    asked = f"rate {setting}; " if setting else ""
+    return [f"  open model: {asked}{counts.iterations} iterations ({counts.achieved_rate(result.duration):.1f}/s), "
             f"{counts.dropped_iterations} dropped, start lag p99 {counts.start_lag_percentile(0.99):.1f} ms, "
             f"p95 from intended start {p95_intended} (from actual start "
             f"{result.total.exact_percentile(0.95):.1f} ms)"]

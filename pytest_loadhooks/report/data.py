@@ -25,7 +25,7 @@ from ..stats import percentile_label
 from ..verdicts.status import STATUSES, run_status  # noqa: F401 - re-export shim
 from .redact import mask_url_credentials
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 """Major changes when a field is removed or changes meaning; minor when fields are added."""
 
 REPORT_PERCENTILES = (0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0)
@@ -232,7 +232,31 @@ def _run_section(info: Mapping[str, Any], environment: Any, window: tuple[Any, A
         "run_failures": [_text(line) for line in info.get("run_failures") or ()],
         "stopped": None if info.get("stopped") is None else _text(info["stopped"]),
         "warnings": [_text(line) for line in info.get("warnings") or ()],
+        **_rate_fields(info),
     }
+
+
+def _rate_fields(info: Mapping[str, Any]) -> dict[str, Any]:
+    """An open-model run's requested rate, stages and pool ceiling (since 1.3); nothing for the closed model."""
+    if info.get("rate") is None and not info.get("rate_stages"):
+        return {}
+    stages = info.get("rate_stages")
+    return {"rate": None if info.get("rate") is None else float(info["rate"]),
+            "rate_stages": [[float(rate), float(duration)] for rate, duration in stages] if stages else None,
+            "max_users": int(info["max_users"])}
+
+
+def rate_setting(run: Mapping[str, Any]) -> str | None:
+    """An open-model run's settings in words ("40/s, pool up to 100 users"); None for a closed-model run."""
+    stages = run.get("rate_stages")
+    if run.get("rate") is None and not stages:
+        return None
+    users = int(run["max_users"])
+    pool = f"pool up to {users} user{'' if users == 1 else 's'}"
+    if run.get("rate") is not None:
+        return f"{float(run['rate']):g}/s, {pool}"
+    shown = ", ".join(f"{rate:g}/s:{duration:g}s" for rate, duration in stages)
+    return f"up to {max(rate for rate, _ in stages):g}/s (stages {shown}), {pool}"
 
 
 def _stats_sections(stats: Any, duration: float) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .comparison_view import comparison_section, overlay_charts
+from .data import rate_setting
 from .open_model_view import open_model_charts
 from .format import (
     fmt_bytes,
@@ -219,6 +220,7 @@ def view_model(data: Mapping[str, Any]) -> dict[str, Any]:
         "run_failures": list(run.get("run_failures") or ()),
         "run_warnings": list(run.get("warnings") or ()),
         "run_time": fmt_duration(run["run_time"]) if run["run_time"] is not None else "until stopped",
+        "rate_setting": rate_setting(run),  # an open-model run shows its rate and pool, not users and spawn rate
         "started": fmt_time(run["started_at"]),
         "ended": fmt_time(run["ended_at"]),
         "generated": fmt_time(data.get("generated_at")),

@@ -259,6 +259,7 @@ class MasterRunner(Runner):
         self._spawn_sequence = 0
         self._arrival_job: tuple[Any, int, float] | None = None  # an open-model run: (plan, max users, started)
         self._arrival_prewarm = 0  # users each worker starts ahead of its schedule (split like the pool)
+        self._arrival_split: list[str] = []  # the ids of the workers the open-model run's last orders went to
         self._no_workers_since: float | None = None
         self._closed = False
         # The connection's greenlets live apart from the run's (ending a run kills those).
@@ -350,7 +351,9 @@ class MasterRunner(Runner):
             self._send(client_id, "reconnect")
             return
         node.last_seen = time.monotonic()
-        node.disconnected_at = None  # heard from again: over a new connection, if the old one closed
+        if node.disconnected_at is not None:  # heard from again: over a new connection, the old one closed
+            node.disconnected_at = None
+            self._resplit_arrival()  # an open-model run gives it its share again
         if kind == "heartbeat":
             self._on_heartbeat(node, data)
         elif kind == "stats":
@@ -440,6 +443,10 @@ class MasterRunner(Runner):
         if node is not None and node.state != STATE_MISSING:
             logger.info("worker %d (%s): its connection closed", node.index, node.id)
             node.disconnected_at = time.monotonic()
+            # An open-model run's rate must not sag for the grace: the connected workers take the closed
+            # one's share now (a killed worker's kernel closes its socket within milliseconds), and give
+            # it back if it is heard from again within the grace.
+            self._resplit_arrival()
             if self.state == STATE_INIT and self.start_time is None:
                 # While the run waits for its workers, a closed one must not be counted as one of them (it
                 # would be handed users, then lost 'at 00:00'); if it comes back, it says hello again.
@@ -538,7 +545,7 @@ class MasterRunner(Runner):
     def _rebalance(self) -> None:
         """Re-split the run's users over the workers there are now (one joined, left or came back)."""
         if self._arrival_job is not None and self.state == STATE_RUNNING and self.clients.active:
-            self._dispatch_arrival()
+            self._resplit_arrival()
             return
         if self.state in (STATE_SPAWNING, STATE_RUNNING) and self.clients.active:
             logger.info("re-splitting %d users over %d workers", self.target_user_count, self.worker_count)
@@ -575,11 +582,25 @@ class MasterRunner(Runner):
         self._arrival_job = (plan, max_users or ceiling, started)
         self._dispatch_arrival()
 
+    def _arrival_workers(self) -> list[WorkerNode]:
+        """The workers an open-model run's rate is split over: active ones whose connection is open."""
+        return [node for node in self.clients.active if node.disconnected_at is None]
+
+    def _resplit_arrival(self) -> None:
+        """Send an open-model run's orders again if the workers to split it over changed (and any are left)."""
+        if self._arrival_job is None or self.state != STATE_RUNNING:
+            return
+        workers = self._arrival_workers()
+        if workers and [node.id for node in workers] != self._arrival_split:
+            logger.info("re-splitting the rate over %d workers", len(workers))
+            self._dispatch_arrival()
+
     def _dispatch_arrival(self) -> None:
         from .arrival import worker_share
 
         plan, max_users, started = self._arrival_job  # type: ignore[misc]
-        workers = self.clients.active
+        workers = self._arrival_workers() or self.clients.active
+        self._arrival_split = [node.id for node in workers]
         share, ceiling = worker_share(plan, max_users, len(workers))
         self._spawn_sequence += 1
         job = {
@@ -668,6 +689,10 @@ class MasterRunner(Runner):
             # or cut off: the run ends now, with it named as lost, not a heartbeat timeout late.
             silent = [(n, f"not heard from for {now - n.last_seen:.1f} s when the run ended", n.last_seen)
                       for n in waiting if now - n.last_seen > max(self.silent_at_stop, 3 * self.heartbeat_interval)]
+            # One whose connection closed (a killed process) cannot confirm its stop: not waited for either
+            # (a network hiccup's worker that reconnects was told to stop; its numbers came until then).
+            silent += [(n, "its connection closed", n.disconnected_at or now) for n in waiting
+                       if n.disconnected_at is not None and all(n is not other for other, _h, _s in silent)]
             if silent:
                 self._lose(silent, now)
                 continue
