@@ -131,3 +131,31 @@ def test_an_unreachable_collector_or_a_bad_otel_value_is_one_line_and_the_run_go
     said = [line for line in output.splitlines() if "OpenTelemetry is off" in line]
     assert said and all("OTEL_EXPORTER_OTLP_ENDPOINT='localhost:4318' is not an http:// or https:// URL" in line
                         for line in said), output
+
+
+def test_an_open_model_run_exports_its_iterations_and_the_dropped_ones(pytester, otlp_receiver, target, monkeypatch):
+    """Issue 22's dropped counts: an arrival-rate run (issue 21) whose pool is too small for a slow endpoint
+    exports the iterations it started and dropped, equal to its own JSON's."""
+    _otel_env(monkeypatch, otlp_receiver.url)
+    otlp_receiver.clear()
+    pytester.makepyfile(test_slow="""
+from pytest_loadhooks import HttpUser, task
+
+class Slow(HttpUser):
+    @task
+    def slow(self):
+        self.client.get("/slow?ms=300")
+""")
+    result = pytester.runpytest_subprocess(*load_args(target, "--load-otel", "--load-otel-sampling=0",
+                                                      "--load-rate=20/s", "--load-max-users=2",
+                                                      "--load-json=result.json", users=1, run_time="2s"))
+    result.assert_outcomes(passed=1)
+    counts = json.loads((pytester.path / "result.json").read_text())["open_model"]
+    assert counts["dropped_iterations"] > 0
+
+    def exported(name: str) -> int:
+        points = otlp_receiver.metrics(name)[-1][1].sum.data_points
+        return sum(point.as_int for point in points)
+
+    assert exported("loadhooks.iterations") == counts["iterations"]
+    assert exported("loadhooks.iterations.dropped") == counts["dropped_iterations"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
@@ -177,6 +178,17 @@ class OtelExport:
         def dropped(_options: CallbackOptions) -> list[Observation]:
             return [Observation(self.dropped_names, self.node_attributes)]
 
+        def iterations(read: Callable[[Any], int]) -> Callable[[CallbackOptions], list[Observation]]:
+            def observe(_options: CallbackOptions) -> list[Observation]:
+                counts = _own_open_model_counts(self.environment)
+                return [] if counts is None else [Observation(read(counts), self.node_attributes)]
+            return observe
+
+        meter.create_observable_counter("loadhooks.iterations", [iterations(lambda c: c.iterations)],
+                                        unit="{iteration}", description="Iterations started (open-model runs)")
+        meter.create_observable_counter("loadhooks.iterations.dropped", [iterations(lambda c: c.dropped_iterations)],
+                                        unit="{iteration}",
+                                        description="Iterations dropped: due with no free user in the pool (open model)")
         meter.create_observable_gauge("loadhooks.users", [users], unit="{user}", description="Users running")
         meter.create_observable_gauge("loadhooks.workers", [workers], unit="{worker}",
                                       description="Workers connected to the master")
@@ -201,14 +213,16 @@ class OtelExport:
         """The run is over: no more spans promised; what was recorded exported now, for FLUSH_TIMEOUT_MS at
         most (the SDK's own timeouts apply per attempt, and an unreachable collector is retried)."""
         tracecontext.switch_off()
-        environment, self.environment = self.environment, None
+        environment = self.environment
         if environment is not None:
             environment.events.request.remove_listener(self.on_request)
 
         def flush() -> None:
             self.export_durations()
             self.tracer_provider.force_flush(FLUSH_TIMEOUT_MS)
-            self.meter_provider.force_flush(FLUSH_TIMEOUT_MS)
+            self.meter_provider.force_flush(FLUSH_TIMEOUT_MS)  # the gauges and counters read the run once more
+            if self.environment is environment:  # (a flush outlasting its wait must not detach the next run)
+                self.environment = None
 
         if not _within(flush, FLUSH_TIMEOUT_MS / 1000):
             self.problem_log.messages.insert(0, f"the export did not finish within {FLUSH_TIMEOUT_MS / 1000:g} s "
@@ -279,6 +293,15 @@ class OtelExport:
         if exception:
             span.set_status(Status(StatusCode.ERROR, str(exception)[:200]))
         span.end(end_time=int((start_time + response_time / 1000) * 1e9))
+
+
+def _own_open_model_counts(environment: Any) -> Any:
+    """The open-model counts this process made itself (None: a closed-model run, or a master, whose figures
+    are its workers' own, exported by each of them)."""
+    runner = getattr(environment, "runner", None)
+    if runner is None or hasattr(runner, "clients"):
+        return None
+    return getattr(environment.stats, "open_model", None)
 
 
 def _attributes(method: str, template: str, status: int | None, error: str | None,
