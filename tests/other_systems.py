@@ -172,48 +172,6 @@ class ExampleServer:
         stop_process(self.process)
 
 
-class DelayingProxy:
-    """A TCP proxy to ``port`` that holds every chunk the server sends for ``delay`` seconds.
-
-    Makes one user's broker slow (its connect and acknowledgements) while others reach the
-    broker directly; threads, in the test's own process.
-    """
-
-    def __init__(self, port: int, delay: float) -> None:
-        self.upstream = port
-        self.delay = delay
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self._closing = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._closing:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.upstream))
-            threading.Thread(target=self._pipe, args=(client, server, 0.0), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(server, client, self.delay), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket, delay: float) -> None:
-        try:
-            while chunk := source.recv(65536):
-                time.sleep(delay)
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                end.close()
-
-    def stop(self) -> None:
-        self._closing = True
-        self.listener.close()
-
-
 def run_example(name: str, env: dict[str, str], *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     """Run examples/other_systems/<name>_loadtest.py as its docs say, with ``env`` pointing it at a server."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("LOADHOOKS_")}

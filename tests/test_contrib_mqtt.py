@@ -13,7 +13,6 @@ import paho.mqtt.client as mqtt  # the `mqtt` extra, which the `test` extra pull
 import pytest
 from other_systems import (
     REQUEST_RECORDER,
-    DelayingProxy,
     MosquittoServer,
     during,
     read_requests,
@@ -22,6 +21,7 @@ from other_systems import (
 )
 
 from conftest import free_port
+from contrib_b_support import DelayProxy
 
 LOAD_MODULE = '''
 import os
@@ -135,7 +135,7 @@ class Subscriber:
 
 
 def test_mqtt_user_counts_failures_and_gevent(pytester, mosquitto, monkeypatch):
-    proxy = DelayingProxy(mosquitto.port, delay=1.0)
+    proxy = DelayProxy(mosquitto.port, delay=1.0)
     subscriber = Subscriber(mosquitto.port)
     try:
         monkeypatch.setenv("LOADTEST_MQTT_PORT", str(mosquitto.port))
