@@ -13,12 +13,9 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 from conftest import ROOT, free_port, wait_for_port
