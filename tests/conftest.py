@@ -23,15 +23,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
+def wait_for_port(port: int, timeout: float = 10.0, process: subprocess.Popen | None = None) -> None:
+    """Wait until something accepts connections on 127.0.0.1:``port``; give up early if ``process`` exits."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (process is None or process.poll() is None):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"target on port {port} did not start within {timeout}s")
+    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout} s (or its server exited)")
 
 
 class Target:

@@ -17,27 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+from conftest import free_port, wait_for_port
+
 VENV_BIN = Path(sys.executable).parent
-
-# Placed beside each pytester module: records every request event (its user class too, from the
-# greenlet's user) so a test can compare counts with the server's and see who went on when.
-RECORDER_CONFTEST = '''
-import json, os, time
-from pytest_loadhooks import events
-
-_LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requests.jsonl")
-
-
-@events.request.add_listener
-def _record(request_type, name, response_time, response_length=0, exception=None, **kwargs):
-    end = time.time()
-    with open(_LOG, "a") as handle:
-        handle.write(json.dumps({"type": request_type, "name": name, "failed": exception is not None,
-                                 "exception": None if exception is None else f"{exception!r} {exception}"[:400],
-                                 "start": end - response_time / 1000, "end": end,
-                                 "response_time": response_time, "length": response_length}) + "\\n")
-'''
-
 
 def ask_in_subprocess(code: str) -> object:
     """Run ``code`` in a fresh interpreter and return the JSON it prints last.
@@ -51,33 +33,6 @@ def ask_in_subprocess(code: str) -> object:
     if result.returncode != 0:
         raise RuntimeError(f"the server question failed: {result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def read_requests(directory: Path) -> list[dict]:
-    path = directory / "requests.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def others_during(requests: list[dict], slow: dict) -> list[dict]:
-    """The requests other than ``slow`` that ended while it was waiting for its answer."""
-    return [r for r in requests if r is not slow and slow["start"] < r["end"] < slow["end"]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (process is None or process.poll() is None):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout} s (or the server exited)")
 
 
 class ServerProcess:

@@ -23,39 +23,11 @@ from conftest import ROOT, free_port, wait_for_port
 EXAMPLES = ROOT / "examples" / "other_systems"
 PG_SYSTEM_USER = "loadhooks-pg"
 
-# Records every request event of a pytester run into requests.jsonl (one line each).
-REQUEST_RECORDER = '''
-import json, os
-from pytest_loadhooks import events
-
-LOG = os.path.join(os.path.dirname(__file__), "requests.jsonl")
-
-@events.request.add_listener
-def _record(request_type, name, response_time, exception=None, start_time=None, **kwargs):
-    with open(LOG, "a") as handle:
-        handle.write(json.dumps({"type": request_type, "name": name, "response_time": response_time,
-                                 "start_time": start_time,
-                                 "exception": None if exception is None else repr(exception)}) + "\\n")
-'''
-
-
 def run_args(users: int, run_time: str = "3s") -> list[str]:
     """A short run; a stop timeout lets each user finish the request it is making when the run ends
     (users between tasks stop at once), so none the server answered goes unrecorded."""
     return [f"--load-users={users}", "--load-spawn-rate=100", f"--load-run-time={run_time}", "--load-stop-timeout=5s",
             "-p", "no:cacheprovider"]
-
-
-def read_requests(directory: Path) -> list[dict]:
-    path = directory / "requests.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-
-def during(slow: dict, requests: list[dict]) -> list[dict]:
-    """The requests other than ``slow`` that started while ``slow`` was under way."""
-    begin = slow["start_time"]
-    end = begin + slow["response_time"] / 1000
-    return [r for r in requests if r is not slow and r["start_time"] is not None and begin < r["start_time"] < end]
 
 
 def stop_process(process: subprocess.Popen) -> None:

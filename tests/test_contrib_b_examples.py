@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from contrib_b_support import (RECORDER_CONFTEST, ServerProcess, ask_in_subprocess, free_port, others_during,
-                               read_requests)
+from conftest import free_port
+from contrib_b_support import ServerProcess, ask_in_subprocess
+from request_log import REQUEST_RECORDER, ended_during, read_requests
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "other_systems"
 
@@ -118,7 +119,7 @@ def run_example_directory(name: str, host: str | None, **env: str) -> subprocess
 
 def run_module(pytester, monkeypatch, example: str, module: str, host: str):
     monkeypatch.setenv("PYTHONPATH", str(EXAMPLES / example))
-    pytester.makeconftest(RECORDER_CONFTEST)
+    pytester.makeconftest(REQUEST_RECORDER)
     pytester.makepyfile(test_other_system=module)
     result = pytester.runpytest_subprocess("--load-users=4", "--load-run-time=3s", "--load-stop-timeout=10s",
                                            f"--load-host={host}", "-p", "no:cacheprovider")
@@ -130,7 +131,7 @@ def run_module(pytester, monkeypatch, example: str, module: str, host: str):
 def check_slow_call(requests: list[dict]) -> None:
     slow = max(requests, key=lambda r: r["response_time"])
     assert slow["response_time"] >= 1500
-    assert len(others_during(requests, slow)) >= 3, (slow, len(requests))
+    assert len(ended_during(slow, requests)) >= 3, (slow, len(requests))
 
 
 def grpc_served(port: int) -> tuple[int, int]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import textwrap
 
 
-from contrib_b_support import RECORDER_CONFTEST, DelayProxy, ask_in_subprocess, others_during, read_requests
+from contrib_b_support import DelayProxy, ask_in_subprocess
+from request_log import REQUEST_RECORDER, ended_during, read_requests
 
 MODULE = textwrap.dedent('''
     import itertools, os, random
@@ -75,7 +76,7 @@ def test_milvus_user_counts_failures_and_gevent(pytester, milvus_server, monkeyp
     proxy = DelayProxy(milvus_server.port, delay=0.3)
     monkeypatch.setenv("MILVUS_URI", f"http://127.0.0.1:{milvus_server.port}")
     monkeypatch.setenv("MILVUS_SLOW_URI", f"http://127.0.0.1:{proxy.port}")
-    pytester.makeconftest(RECORDER_CONFTEST)
+    pytester.makeconftest(REQUEST_RECORDER)
     pytester.makepyfile(test_milvus_users=MODULE)
     try:
         result = pytester.runpytest_subprocess("--load-users=4", "--load-run-time=3s", "--load-stop-timeout=20s",
@@ -110,7 +111,7 @@ def test_milvus_user_counts_failures_and_gevent(pytester, milvus_server, monkeyp
 
     slow = max(requests, key=lambda r: r["response_time"])
     assert slow["response_time"] >= 300
-    assert len(others_during(requests, slow)) >= 3, (slow, len(requests))
+    assert len(ended_during(slow, requests)) >= 3, (slow, len(requests))
 
 
 def test_children_of_a_milvus_user_process_survive(milvus_server):

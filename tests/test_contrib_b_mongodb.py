@@ -15,7 +15,8 @@ import textwrap
 
 from pymongo import MongoClient
 
-from contrib_b_support import RECORDER_CONFTEST, DelayProxy, others_during, read_requests
+from contrib_b_support import DelayProxy
+from request_log import REQUEST_RECORDER, ended_during, read_requests
 
 MODULE = textwrap.dedent('''
     import itertools, os
@@ -59,7 +60,7 @@ def test_mongodb_user_counts_failures_and_gevent(pytester, mongo_server, monkeyp
     monkeypatch.setenv("MONGO_URI", f"mongodb://127.0.0.1:{mongo_server.port}/")
     monkeypatch.setenv("MONGO_SLOW_URI", f"mongodb://127.0.0.1:{proxy.port}/?serverSelectionTimeoutMS=20000")
     monkeypatch.setenv("MONGO_DB", "loadrun")
-    pytester.makeconftest(RECORDER_CONFTEST)
+    pytester.makeconftest(REQUEST_RECORDER)
     pytester.makepyfile(test_mongo_users=MODULE)
     try:
         result = pytester.runpytest_subprocess("--load-users=4", "--load-run-time=3s", "--load-stop-timeout=10s", "-p", "no:cacheprovider")
@@ -88,5 +89,5 @@ def test_mongodb_user_counts_failures_and_gevent(pytester, mongo_server, monkeyp
     # the other users went on meanwhile.
     slow = max(requests, key=lambda r: r["response_time"])
     assert slow["response_time"] >= 400
-    assert len(others_during(requests, slow)) >= 3, (slow, len(requests))
+    assert len(ended_during(slow, requests)) >= 3, (slow, len(requests))
     assert "passed" in result.stdout.str() or result.ret == 0, result.stdout.str()[-3000:]

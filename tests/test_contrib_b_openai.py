@@ -15,7 +15,7 @@ from collections import Counter
 
 import requests as http
 
-from contrib_b_support import RECORDER_CONFTEST, others_during, read_requests
+from request_log import REQUEST_RECORDER, ended_during, read_requests
 
 MODULE = textwrap.dedent('''
     import openai
@@ -67,7 +67,7 @@ def served(target: str) -> Counter:
 
 def test_openai_user_counts_failures_and_gevent(pytester, target, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "not-a-real-key-either")
-    pytester.makeconftest(RECORDER_CONFTEST)
+    pytester.makeconftest(REQUEST_RECORDER)
     pytester.makepyfile(test_openai_users=MODULE)
     before = served(target)
     result = pytester.runpytest_subprocess("--load-users=4", "--load-run-time=3s", "--load-stop-timeout=10s",
@@ -89,4 +89,4 @@ def test_openai_user_counts_failures_and_gevent(pytester, target, monkeypatch):
 
     slow = max(requests, key=lambda r: r["response_time"])
     assert slow["response_time"] >= 1500
-    assert len(others_during(requests, slow)) >= 3, (slow, len(requests))
+    assert len(ended_during(slow, requests)) >= 3, (slow, len(requests))

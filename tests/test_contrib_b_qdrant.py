@@ -15,7 +15,8 @@ import textwrap
 
 import pytest
 
-from contrib_b_support import RECORDER_CONFTEST, StallingServer, ask_in_subprocess, others_during, read_requests
+from contrib_b_support import StallingServer, ask_in_subprocess
+from request_log import REQUEST_RECORDER, ended_during, read_requests
 
 MODULE = textwrap.dedent('''
     import itertools, os, random
@@ -75,7 +76,7 @@ def test_qdrant_user_counts_failures_and_gevent(pytester, silent_server, monkeyp
     store = pytester.path / "qdrant-store"
     monkeypatch.setenv("QDRANT_PATH", str(store))
     monkeypatch.setenv("QDRANT_SILENT_URL", f"http://127.0.0.1:{silent_server.port}")
-    pytester.makeconftest(RECORDER_CONFTEST)
+    pytester.makeconftest(REQUEST_RECORDER)
     pytester.makepyfile(test_qdrant_users=MODULE)
     result = pytester.runpytest_subprocess("--load-users=2", "--load-run-time=3s", "--load-stop-timeout=10s",
                                            "-p", "no:cacheprovider")
@@ -98,4 +99,4 @@ def test_qdrant_user_counts_failures_and_gevent(pytester, silent_server, monkeyp
 
     silent = [r for r in requests if r["name"] == "search" and r["failed"]]
     assert silent and all("timed out" in r["exception"] for r in silent), silent[:3]
-    assert len(others_during(requests, silent[0])) >= 3, (silent[0], len(requests))
+    assert len(ended_during(silent[0], requests)) >= 3, (silent[0], len(requests))

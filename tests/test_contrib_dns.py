@@ -8,7 +8,8 @@ import csv
 import json
 
 import pytest
-from other_systems import REQUEST_RECORDER, ExampleServer, during, read_requests, run_args, run_example
+from other_systems import ExampleServer, run_args, run_example
+from request_log import REQUEST_RECORDER, read_requests, started_during
 
 LOAD_MODULE = '''
 import os
@@ -91,7 +92,7 @@ def test_dns_user_counts_failures_gevent_and_csv_log(pytester, dns_server, monke
 
     (slow,) = [r for r in requests if r["name"] == "slow"]
     assert slow["exception"] is None and slow["response_time"] >= 1400
-    assert len(during(slow, requests)) >= 5, during(slow, requests)
+    assert len(started_during(slow, requests)) >= 5, started_during(slow, requests)
 
     # CsvRequestLogger: one row per request event, closed (so flushed) at quitting.
     with csv_path.open(newline="") as handle:

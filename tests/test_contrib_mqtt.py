@@ -11,14 +11,8 @@ from collections import Counter
 
 import paho.mqtt.client as mqtt  # the `mqtt` extra, which the `test` extra pulls
 import pytest
-from other_systems import (
-    REQUEST_RECORDER,
-    MosquittoServer,
-    during,
-    read_requests,
-    run_args,
-    run_example,
-)
+from other_systems import MosquittoServer, run_args, run_example
+from request_log import REQUEST_RECORDER, read_requests, started_during
 
 from conftest import free_port
 from contrib_b_support import DelayProxy
@@ -181,7 +175,7 @@ def test_mqtt_user_counts_failures_and_gevent(pytester, mosquitto, monkeypatch):
     # gevent: while one user's broker took 1 s to acknowledge, the other users went on.
     (slow,) = made("publish:1:loadtest/slow")
     assert slow["response_time"] >= 900
-    assert len(during(slow, requests)) >= 5, during(slow, requests)
+    assert len(started_during(slow, requests)) >= 5, started_during(slow, requests)
 
 
 def test_mqtt_example_runs(mosquitto, tmp_path):

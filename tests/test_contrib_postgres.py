@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import psycopg  # the `postgres` extra, which the `test` extra pulls: missing, the module fails loudly
 import pytest
-from other_systems import REQUEST_RECORDER, PostgresServer, during, read_requests, run_args, run_example
+from other_systems import PostgresServer, run_args, run_example
+from request_log import REQUEST_RECORDER, read_requests, started_during
 
 LOAD_MODULE = '''
 import os
@@ -71,7 +72,7 @@ def test_postgres_user_counts_failures_and_gevent(pytester, postgres, monkeypatc
     # gevent: while one user waited 1.5 s for pg_sleep, the other users' queries went on.
     (slow,) = [r for r in requests if r["name"] == "slow"]
     assert slow["type"] == "postgres_success" and slow["response_time"] >= 1400
-    assert len(during(slow, requests)) >= 5, during(slow, requests)
+    assert len(started_during(slow, requests)) >= 5, started_during(slow, requests)
 
 
 def test_postgres_example_runs(postgres, tmp_path):

@@ -8,7 +8,8 @@ import json
 import urllib.request
 
 import pytest
-from other_systems import REQUEST_RECORDER, ExampleServer, during, read_requests, run_args, run_example
+from other_systems import ExampleServer, run_args, run_example
+from request_log import REQUEST_RECORDER, read_requests, started_during
 
 LOAD_MODULE = '''
 import os
@@ -117,7 +118,7 @@ def test_socketio_user_counts_failures_and_gevent(pytester, socketio_server, mon
 
     (slow,) = made("WSC", "slow")
     assert seen["slow"] == 1 and slow["response_time"] >= 1400
-    assert len(during(slow, requests)) >= 5, during(slow, requests)
+    assert len(started_during(slow, requests)) >= 5, started_during(slow, requests)
 
 
 def test_socketio_example_runs(socketio_server, tmp_path):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -81,12 +83,6 @@ def copy_of_the_checkout(destination: Path) -> Path:
     shutil.copytree(ROOT, destination, ignore=shutil.ignore_patterns(
         ".git", ".venv", "__pycache__", "*.egg-info", ".pytest_cache", ".loadhooks", "report*.html", "bench"))
     return destination
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_try_it(checkout: Path, port: int, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -17,23 +17,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from plugin_helpers import load_args
+from request_log import REQUEST_RECORDER, read_requests
 
 LOCUST_STYLE = Path(__file__).resolve().parent / "locust_style"
-
-# Written as conftest.py beside the copied locustfile: observes requests, changes nothing.
-REQUEST_RECORDER = '''
-import json, os
-from pytest_loadhooks import events
-
-LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requests.jsonl")
-
-@events.request.add_listener
-def _record(name, response=None, url=None, exception=None, **kwargs):
-    with open(LOG, "a") as handle:
-        handle.write(json.dumps({"name": name, "url": url, "status": getattr(response, "status_code", None),
-                                 "exception": None if exception is None else repr(exception)}) + "\\n")
-'''
-
 
 def copy_locustfile(pytester, name: str) -> str:
     (pytester.path / name).write_text((LOCUST_STYLE / name).read_text())
@@ -54,7 +40,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def recorded_requests(pytester) -> list[dict]:
-    return read_jsonl(pytester.path / "requests.jsonl")
+    return read_requests(pytester.path)
 
 
 def counted(pytester) -> dict[str, int]:
