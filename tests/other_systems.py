@@ -9,7 +9,6 @@ config), and the example servers in examples/other_systems/ (python-socketio, a 
 from __future__ import annotations
 
 import glob
-import json
 import os
 import pwd
 import shutil
