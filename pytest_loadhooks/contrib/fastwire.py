@@ -231,7 +231,10 @@ def exchange(pool: Any, method: str, request: bytes) -> WireResponse:
         sock = pool.get_socket()
         try:
             try:
-                sock.sendall(request)
+                # One send() takes a small request whole; sendall() only for what it left.
+                sent = sock.send(request)
+                if sent < len(request):
+                    sock.sendall(memoryview(request)[sent:])
             except OSError as error:
                 if error.errno not in (errno.ECONNRESET, errno.EPIPE):
                     raise
