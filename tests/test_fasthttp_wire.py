@@ -37,7 +37,7 @@ SERVER = textwrap.dedent(r'''
             out += b"%x;ext=1\r\n" % len(part) + part + b"\r\n"
         return out + b"0\r\nX-Trailer: t\r\n\r\n"
 
-    def reply(path, method):
+    def reply(path, method, request=b""):
         """(bytes to send, then close?)"""
         if path == "/chunked":
             return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n" + chunked(b"hello chunked world" * 50), False
@@ -73,6 +73,8 @@ SERVER = textwrap.dedent(r'''
             return b"NOT HTTP AT ALL\r\n\r\n", True
         if path == "/truncated":
             return b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", True
+        if path == "/echo-head":
+            return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(request) + request, False
         if path == "/count":
             return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%d" % (len(str(seen["requests"])), seen["requests"]), False
         return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", False
@@ -90,6 +92,7 @@ SERVER = textwrap.dedent(r'''
                 head, _, buffer = buffer.partition(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 method, path, _ = lines[0].split(" ")
+                path = path.split("?", 1)[0]
                 length = 0
                 for line in lines[1:]:
                     name, _, value = line.partition(":")
@@ -107,7 +110,7 @@ SERVER = textwrap.dedent(r'''
                 if path == "/drop-next":
                     drop_next = True
                     path = "/sized"
-                data, close = reply(path, method)
+                data, close = reply(path, method, head + b"\r\n\r\n")
                 conn.sendall(data)
                 if close:
                     return
@@ -135,14 +138,16 @@ def raw_server(tmp_path_factory):
     process.wait(5)
 
 
-SLOW_PATH = {"X-Old-Path": "1"}  # a call's own header sends it through geventhttpclient
+# A header given as a list is one the wire path leaves to geventhttpclient (which sends it as one line).
+SLOW_PATH = {"X-Old-Path": ["1"]}
+SLOW_LINE = b"X-Old-Path: 1\r\n"
 
 
-def both_paths(host: str, method: str, path: str, **kwargs):
+def both_paths(host: str, method: str, path: str, headers=None, **kwargs):
     """The response of the same call on the wire path and through geventhttpclient, with the events."""
     user, _env, seen = make_user(host)
-    wire = user.client.request(method, path, **kwargs)
-    old = user.client.request(method, path, headers=SLOW_PATH, **kwargs)
+    wire = user.client.request(method, path, headers=headers, **kwargs)
+    old = user.client.request(method, path, headers={**(headers or {}), **SLOW_PATH}, **kwargs)
     assert len(seen) == 2 and all(set(event) == REQUEST_KWARGS for event in seen)
     return wire, old, seen
 
@@ -230,3 +235,37 @@ def test_a_refused_connection_is_the_same_error_on_both_paths():
     assert wire.status_code == old.status_code == 0
     assert repr(seen[0]["exception"]) == repr(seen[1]["exception"])
     assert isinstance(seen[0]["exception"], ConnectionRefusedError)
+
+
+@pytest.mark.parametrize("method, kwargs", [
+    ("GET", {}),
+    ("POST", {}),
+    ("POST", {"data": b"raw bytes"}),
+    ("PUT", {"data": "text body"}),
+    ("POST", {"json": {"a": [1, 2]}}),
+    ("PATCH", {"data": {"form": "value"}, "auth": ("user", "secret")}),
+    ("GET", {"headers": {"Authorization": "Bearer t", "accept": "text/plain"}}),
+    ("GET", {"headers": {"user-agent": "mine", "HOST": "example.test:81", "X-A": "1", "x-a": "2"}}),
+    ("DELETE", {"headers": {"Content-Length": "0"}, "cookies": {"c": "1"}, "params": {"q": "a b"}}),
+])
+def test_the_wire_path_sends_the_bytes_geventhttpclient_sends(raw_server, method, kwargs):
+    wire, old, seen = both_paths(raw_server, method, "/echo-head", **kwargs)
+    assert wire.status_code == old.status_code == 200
+    assert wire.content == old.content.replace(SLOW_LINE, b"")
+
+
+def test_default_headers_and_kept_cookies_go_out_as_geventhttpclient_sends_them(raw_server):
+    user, _env, seen = make_user(raw_server, default_headers={"X-Default": "d", "User-Agent": "bench"})
+    user.client.get("/multi")  # sets a cookie the next calls send back
+    wire = user.client.get("/echo-head", headers={"X-Call": "c"})
+    old = user.client.get("/echo-head", headers={"X-Call": "c", **SLOW_PATH})
+    assert b"Cookie: a=1" in wire.content and b"User-Agent: bench" in wire.content
+    assert wire.content == old.content.replace(SLOW_LINE, b"")
+
+
+def test_headers_the_wire_path_leaves_to_geventhttpclient_are_its_errors(raw_server):
+    user, _env, seen = make_user(raw_server)
+    response = user.client.get("/echo-head", headers={"Bad Name": "x"})
+    assert response.status_code == 0 and isinstance(seen[-1]["exception"], ValueError)
+    response = user.client.get("/echo-head", headers={"X-Bad": "line\r\nbreak"})
+    assert response.status_code == 0 and isinstance(seen[-1]["exception"], ValueError)

@@ -59,7 +59,8 @@ REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _URL_CACHE_SIZE = 2000
 _HEADS_CACHE_SIZE = 16
-_USER_AGENT = HTTPClient.DEFAULT_HEADERS["User-Agent"]  # what geventhttpclient sends when the call sets none
+# What geventhttpclient sends first unless the call or the user's default headers replace it.
+_DEFAULT_FIELDS = {"User-Agent": HTTPClient.DEFAULT_HEADERS["User-Agent"]}
 _perf_counter = time.perf_counter
 # geventhttpclient's Headers is a dict keyed by lower-case field names: asking the dict directly
 # skips a lower() per lookup (with a plain ``in`` should a future version change that).
@@ -485,8 +486,8 @@ class FastHttpSession:
             if self._cookies_seen:
                 send_headers = self._with_cookies(target.url, method, headers)
             wire_request = None
-            if not send_headers and not stream and (body is None or type(body) is bytes):
-                wire_request = self._wire_request(method, target, body)
+            if not stream and (body is None or type(body) is bytes):
+                wire_request = self._wire_request(method, target, body, send_headers)
             if wire_request is not None:
                 response, follow = self._wire_exchange(method, target, wire_request, allow_redirects)
             else:
@@ -534,22 +535,31 @@ class FastHttpSession:
             response = FastResponse(status, raw.status_message, response_headers, content, target.url)
         return response, follow
 
-    def _wire_request(self, method: str, target: _Target, body: bytes | None) -> bytes | None:
-        """The bytes of a plain-HTTP request without headers of its own, or None when the call
-        goes through geventhttpclient (HTTPS, default headers, a method or URI it refuses)."""
-        body_length = len(body) if body else 0
-        heads = target.heads
-        head = heads.get((method, body_length), False)
-        if head is False:
-            head = None
-            if target.scheme == "http" and not self.default_headers and self._wire_pool(target) is not None:
-                head = fastwire.request_head(method, target.request_uri, target.host, target.port,
-                                             _USER_AGENT, body_length)
-            if len(heads) >= _HEADS_CACHE_SIZE:  # many body lengths: keep the cache bounded
-                heads.clear()
-            heads[(method, body_length)] = head
-        if head is None:
+    def _wire_request(self, method: str, target: _Target, body: bytes | None,
+                      headers: dict[str, str] | None) -> bytes | None:
+        """The bytes of a plain-HTTP request, or None when the call goes through geventhttpclient
+        (HTTPS, or a method, URI or header the wire path leaves to it)."""
+        if target.scheme != "http":
             return None
+        body_length = len(body) if body else 0
+        if headers:
+            head = fastwire.request_head(method, target.request_uri, target.host, target.port, body_length,
+                                         _DEFAULT_FIELDS, self.default_headers, headers)
+            if head is None or self._wire_pool(target) is None:
+                return None
+        else:  # the common call: its head is the same every time
+            heads = target.heads
+            head = heads.get((method, body_length), False)
+            if head is False:
+                head = None
+                if self._wire_pool(target) is not None:
+                    head = fastwire.request_head(method, target.request_uri, target.host, target.port,
+                                                 body_length, _DEFAULT_FIELDS, self.default_headers)
+                if len(heads) >= _HEADS_CACHE_SIZE:  # many body lengths: keep the cache bounded
+                    heads.clear()
+                heads[(method, body_length)] = head
+            if head is None:
+                return None
         return head + body if body else head
 
     def _wire_pool(self, target: _Target) -> Any:

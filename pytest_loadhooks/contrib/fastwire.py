@@ -1,8 +1,9 @@
 """FastHttpUser's lean wire path: one plain-HTTP exchange on a pooled gevent socket.
 
-For the common call (http://, no per-call headers, cookies, auth or stream) FastHttpUser skips
-geventhttpclient's request building and response parser: the request head is built once per
-(method, URL, body length) and written as bytes; the response head is read up to its blank line
+For plain-HTTP calls (http://, a bytes body or none, no stream) FastHttpUser skips
+geventhttpclient's request building and response parser: the request head is built as
+geventhttpclient builds it, once per (method, URL, body length) for a call without headers of
+its own, and written as bytes; the response head is read up to its blank line
 and looked at with bytes operations (``find``, ``lower``, ``split`` run in C). The header
 fields become geventhttpclient's case-insensitive ``Headers`` only when someone asks for them.
 
@@ -27,24 +28,39 @@ BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 RECV_SIZE = 65536
 MAX_HEAD = 1 << 20  # a response head larger than this is not HTTP we can read
 _TOKEN = re.compile(r"\A[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_FIELD_VALUE = re.compile(r"\A[\t\x20-\x7e\x80-\xff]*\Z")
 _ORIGIN_FORM = re.compile(r"\A/(?!/)[^\x00-\x20\x7f]*\Z")
 
 
-def request_head(method: str, request_uri: str, host: str, port: int, user_agent: str,
-                 body_length: int) -> bytes | None:
-    """The request head geventhttpclient would send for a call without headers of its own
-    (its default User-Agent, then Host, then Content-Length when there is a body or the method
-    carries one), or None when the method or URI is one its checks would refuse (the slow path
-    then raises its error)."""
+def request_head(method: str, request_uri: str, host: str, port: int, body_length: int,
+                 *field_sets: Any) -> bytes | None:
+    """The request head geventhttpclient would send, or None when it is a call this path leaves to
+    geventhttpclient (a method, URI, header name or value its checks refuse, so that it raises its
+    own error; list values; ``Transfer-Encoding`` or ``Expect``).
+
+    ``field_sets`` are mappings of header fields merged in order as geventhttpclient merges them
+    (case-insensitively, a later one taking the place of an earlier one): its default
+    User-Agent, the user's default headers, the call's. Host and Content-Length follow unless given.
+    """
     if not _TOKEN.match(method) or not _ORIGIN_FORM.match(request_uri):
         return None
-    host_port = f"[{host}]" if ":" in host else host
-    if port not in (80, 443):
-        host_port = f"{host_port}:{port}"
-    head = f"{method} {request_uri} HTTP/1.1\r\nUser-Agent: {user_agent}\r\nHost: {host_port}\r\n"
-    if body_length or method in BODY_METHODS:
-        head += f"Content-Length: {body_length}\r\n"
-    return (head + "\r\n").encode("latin-1")
+    fields: dict[str, tuple[str, str]] = {}
+    for field_set in field_sets:
+        if field_set:
+            for name, value in field_set.items():
+                if type(name) is not str or type(value) is not str or not _TOKEN.match(name) \
+                        or not _FIELD_VALUE.match(value):
+                    return None
+                fields[name.lower()] = (name, value)
+    if "transfer-encoding" in fields or "expect" in fields:
+        return None
+    if "host" not in fields:
+        host_port = f"[{host}]" if ":" in host else host
+        fields["host"] = ("Host", host_port if port in (80, 443) else f"{host_port}:{port}")
+    if "content-length" not in fields and (body_length or method in BODY_METHODS):
+        fields["content-length"] = ("Content-Length", str(body_length))
+    lines = "".join(f"{name}: {value}\r\n" for name, value in fields.values())
+    return f"{method} {request_uri} HTTP/1.1\r\n{lines}\r\n".encode("latin-1")
 
 
 class WireResponse:
