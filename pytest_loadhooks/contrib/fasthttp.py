@@ -9,9 +9,12 @@ keeps the cookies the target sets, follows redirects like requests does, and spe
 HTTPS (without certificate checks unless ``insecure = False``). Every call fires the
 ``request`` event once, with all its arguments, as HttpUser's client does.
 
-What makes it cheap per request: geventhttpclient's C parser, URLs resolved once per
-distinct path, the response's own case-insensitive headers instead of a copy, and no
-cookie work while the target sets no cookies.
+What makes it cheap per request: plain-HTTP calls (a bytes body or none, no ``stream``) take
+the lean wire path of :mod:`.fastwire` on geventhttpclient's pooled sockets (the request head
+prebuilt as bytes, the response head read with bytes operations, its case-insensitive headers
+built only when asked for); URLs are resolved once per distinct path, and there is no cookie
+work while the target sets no cookies. HTTPS, ``stream=True``, file or iterable bodies and the
+headers the wire path leaves to it go through geventhttpclient's client, as before.
 """
 
 from __future__ import annotations
