@@ -88,12 +88,13 @@ class WireResponse:
         return headers
 
 
-def _field(lower: bytes, field: bytes) -> bytes | None:
-    """The value of the first header ``field`` in a lower-cased head, stripped, or None."""
-    start = lower.find(b"\n" + field + b":")
+def _field(lower: bytes, needle: bytes) -> bytes | None:
+    """The value of the first header in a lower-cased head whose ``needle`` (``b"\\nname:"``) is
+    given, stripped, or None."""
+    start = lower.find(needle)
     if start < 0:
         return None
-    start += len(field) + 2
+    start += len(needle)
     end = lower.find(b"\r\n", start)
     return lower[start:end if end >= 0 else len(lower)].strip(b" \t")
 
@@ -189,12 +190,12 @@ def _read_head(sock: Any) -> tuple[bytes, bytes]:
 
 def _status(head: bytes) -> tuple[int, str, bool]:
     """Status code, reason and whether the version is HTTP/1.0, from the status line."""
-    line_end = head.find(b"\r\n")
-    parts = (head[:line_end] if line_end >= 0 else head).split(b" ", 2)
-    version = parts[0]
-    if len(parts) < 2 or version not in (b"HTTP/1.1", b"HTTP/1.0") or len(parts[1]) != 3 or not parts[1].isdigit():
+    version, code, after = head[:9], head[9:12], head[12:13]
+    if version not in (b"HTTP/1.1 ", b"HTTP/1.0 ") or not code.isdigit() or after not in (b" ", b"\r", b""):
         raise HTTPParseError(f"invalid HTTP status line {head[:60]!r}")
-    return int(parts[1]), parts[2].decode("latin-1") if len(parts) > 2 else "", version == b"HTTP/1.0"
+    line_end = head.find(b"\r\n")
+    reason = head[13:line_end if line_end >= 0 else len(head)].decode("latin-1")
+    return int(code), reason, version == b"HTTP/1.0 "
 
 
 def _read_response(sock: Any, method: str) -> tuple[WireResponse, bool]:
@@ -213,26 +214,30 @@ def _read_response(sock: Any, method: str) -> tuple[WireResponse, bool]:
         head, rest = reader.buffer[:end], reader.buffer[end + 4:]
         status, reason, http10 = _status(head)
     lower = head.lower()
-    connection = _field(lower, b"connection")
+    connection = _field(lower, b"\nconnection:")
     keep = (connection is not None and b"keep-alive" in connection) if http10 else \
         (connection is None or b"close" not in connection)
     if method == "HEAD" or status in (204, 304):
-        body = b""
-    else:
-        encoding = _field(lower, b"transfer-encoding")
-        length = _field(lower, b"content-length")
+        return WireResponse(status, reason, head, lower, b""), keep
+    encoding = _field(lower, b"\ntransfer-encoding:")
+    length = _field(lower, b"\ncontent-length:")
+    if length is not None and encoding is None:
+        if not length.isdigit():
+            raise HTTPParseError(f"invalid Content-Length {length[:20]!r}")
+        size = int(length)
+        if len(rest) == size:  # the usual small response, whole with its head
+            return WireResponse(status, reason, head, lower, rest), keep
         reader = _Reader(sock, rest)
-        if encoding is not None and encoding.rsplit(b",", 1)[-1].strip() == b"chunked":
-            body = _chunked_body(reader)
-        elif length is not None and encoding is None:
-            if not length.isdigit():
-                raise HTTPParseError(f"invalid Content-Length {length[:20]!r}")
-            body = reader.exactly(int(length), "body")
-        else:  # delimited by the end of the connection
-            body = reader.until_close()
-            keep = False
-        if reader.buffer:  # bytes after the response: the connection is not in a known state
-            keep = False
+        body = reader.exactly(size, "body")
+    elif encoding is not None and encoding.rsplit(b",", 1)[-1].strip() == b"chunked":
+        reader = _Reader(sock, rest)
+        body = _chunked_body(reader)
+    else:  # delimited by the end of the connection
+        reader = _Reader(sock, rest)
+        body = reader.until_close()
+        keep = False
+    if reader.buffer:  # bytes after the response: the connection is not in a known state
+        keep = False
     return WireResponse(status, reason, head, lower, body), keep
 
 
