@@ -75,6 +75,8 @@ SERVER = textwrap.dedent(r'''
             return b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", True
         if path == "/echo-head":
             return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(request) + request, False
+        if path == "/connections":
+            return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%d" % (len(str(seen["connections"])), seen["connections"]), False
         if path == "/count":
             return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%d" % (len(str(seen["requests"])), seen["requests"]), False
         return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", False
@@ -270,3 +272,14 @@ def test_headers_the_wire_path_leaves_to_geventhttpclient_are_its_errors(raw_ser
     assert response.status_code == 0 and isinstance(seen[-1]["exception"], ValueError)
     response = user.client.get("/echo-head", headers={"X-Bad": "line\r\nbreak"})
     assert response.status_code == 0 and isinstance(seen[-1]["exception"], ValueError)
+
+
+def test_greenlets_of_one_user_share_at_most_its_concurrency_in_connections(raw_server):
+    import gevent
+
+    user, _env, seen = make_user(raw_server, concurrency=2)
+    before = int(user.client.request("GET", "/connections", headers=SLOW_PATH).text)
+    responses = [job.get() for job in [gevent.spawn(user.client.get, "/sized") for _ in range(20)]]
+    assert [r.status_code for r in responses] == [200] * 20 and all(e["exception"] is None for e in seen)
+    after = int(user.client.request("GET", "/connections", headers=SLOW_PATH).text)
+    assert after - before <= 2  # the kept one of the first /connections, and one more at most
