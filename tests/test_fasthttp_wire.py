@@ -283,3 +283,13 @@ def test_greenlets_of_one_user_share_at_most_its_concurrency_in_connections(raw_
     assert [r.status_code for r in responses] == [200] * 20 and all(e["exception"] is None for e in seen)
     after = int(user.client.request("GET", "/connections", headers=SLOW_PATH).text)
     assert after - before <= 2  # the kept one of the first /connections, and one more at most
+
+
+@pytest.mark.parametrize("path", ["/page", "/api/data", "/big", "/status/503"])
+def test_https_reads_the_same_on_both_paths(tls_target, path):
+    url, _ca = tls_target
+    wire, old, seen = both_paths(url, "GET", path)
+    assert (wire.status_code, wire.reason, wire.content) == (old.status_code, old.reason, old.content)
+    assert dict(wire.headers.items()).keys() == dict(old.headers.items()).keys()
+    assert seen[0]["response_length"] == seen[1]["response_length"]
+    assert repr(seen[0]["exception"]) == repr(seen[1]["exception"])

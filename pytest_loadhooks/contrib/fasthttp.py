@@ -9,11 +9,11 @@ keeps the cookies the target sets, follows redirects like requests does, and spe
 HTTPS (without certificate checks unless ``insecure = False``). Every call fires the
 ``request`` event once, with all its arguments, as HttpUser's client does.
 
-What makes it cheap per request: plain-HTTP calls (a bytes body or none, no ``stream``) take
+What makes it cheap per request: calls with a bytes body or none and no ``stream`` take
 the lean wire path of :mod:`.fastwire` on geventhttpclient's pooled sockets (the request head
 prebuilt as bytes, the response head read with bytes operations, its case-insensitive headers
 built only when asked for); URLs are resolved once per distinct path, and there is no cookie
-work while the target sets no cookies. HTTPS, ``stream=True``, file or iterable bodies and the
+work while the target sets no cookies. ``stream=True``, file or iterable bodies and the
 headers the wire path leaves to it go through geventhttpclient's client, as before.
 """
 
@@ -540,10 +540,9 @@ class FastHttpSession:
 
     def _wire_request(self, method: str, target: _Target, body: bytes | None,
                       headers: dict[str, str] | None) -> bytes | None:
-        """The bytes of a plain-HTTP request, or None when the call goes through geventhttpclient
-        (HTTPS, or a method, URI or header the wire path leaves to it)."""
-        if target.scheme != "http":
-            return None
+        """The bytes of a request, or None when the call goes through geventhttpclient (a method,
+        URI or header the wire path leaves to it). HTTPS takes the same path: the pool's sockets
+        are then its TLS sockets, with the same send and recv."""
         body_length = len(body) if body else 0
         if headers:
             head = fastwire.request_head(method, target.request_uri, target.host, target.port, body_length,

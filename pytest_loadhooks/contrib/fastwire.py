@@ -1,6 +1,6 @@
-"""FastHttpUser's lean wire path: one plain-HTTP exchange on a pooled gevent socket.
+"""FastHttpUser's lean wire path: one HTTP/1.1 exchange on a pooled gevent socket (TCP or TLS).
 
-For plain-HTTP calls (http://, a bytes body or none, no stream) FastHttpUser skips
+For the usual calls (a bytes body or none, no stream) FastHttpUser skips
 geventhttpclient's request building and response parser: the request head is built as
 geventhttpclient builds it, once per (method, URL, body length) for a call without headers of
 its own, and written as bytes; the response head is read up to its blank line
