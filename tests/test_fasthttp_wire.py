@@ -215,6 +215,7 @@ def test_malformed_and_truncated_responses_are_recorded_failures(raw_server):
         wire, old, seen = both_paths(raw_server, "GET", path)
         assert wire.status_code == 0 and old.status_code == 0
         assert seen[0]["exception"] is not None and seen[1]["exception"] is not None
+    assert repr(seen[0]["exception"]) == repr(seen[1]["exception"])  # a body cut short: the same words
 
 
 def test_a_hanging_target_times_out_on_both_timeouts(raw_server):

@@ -26,6 +26,7 @@ from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
 BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 RECV_SIZE = 65536
+INCOMPLETE = "Incomplete response."  # geventhttpclient's words for a body the connection cut short
 MAX_HEAD = 1 << 20  # a response head larger than this is not HTTP we can read
 _TOKEN = re.compile(r"\A[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _FIELD_VALUE = re.compile(r"\A[\t\x20-\x7e\x80-\xff]*\Z")
@@ -115,14 +116,14 @@ class _Reader:
         self.buffer += data
         return True
 
-    def exactly(self, length: int, what: str) -> bytes:
+    def exactly(self, length: int) -> bytes:
         chunks = [self.buffer[:length]]
         have = len(chunks[0])
         self.buffer = self.buffer[length:]
         while have < length:
             data = self.sock.recv(min(max(length - have, RECV_SIZE), 1 << 22))
             if not data:
-                raise HTTPParseError(f"connection closed before the end of the {what}")
+                raise HTTPParseError(INCOMPLETE)
             if have + len(data) > length:
                 data, self.buffer = data[:length - have], data[length - have:]
             chunks.append(data)
@@ -136,7 +137,7 @@ class _Reader:
                 line, self.buffer = self.buffer[:end], self.buffer[end + 2:]
                 return line
             if len(self.buffer) > MAX_HEAD or not self.more():
-                raise HTTPParseError("connection closed inside a chunked body")
+                raise HTTPParseError(INCOMPLETE)
 
     def until_close(self) -> bytes:
         chunks = [self.buffer]
@@ -160,7 +161,7 @@ def _chunked_body(reader: _Reader) -> bytes:
             while reader.line():  # trailer fields, up to the blank line
                 pass
             return b"".join(chunks)
-        chunks.append(reader.exactly(size, "chunked body"))
+        chunks.append(reader.exactly(size))
         if reader.line():
             raise HTTPParseError("chunk not followed by CRLF")
 
@@ -228,7 +229,7 @@ def _read_response(sock: Any, method: str) -> tuple[WireResponse, bool]:
         if len(rest) == size:  # the usual small response, whole with its head
             return WireResponse(status, reason, head, lower, rest), keep
         reader = _Reader(sock, rest)
-        body = reader.exactly(size, "body")
+        body = reader.exactly(size)
     elif encoding is not None and encoding.rsplit(b",", 1)[-1].strip() == b"chunked":
         reader = _Reader(sock, rest)
         body = _chunked_body(reader)
