@@ -9,9 +9,12 @@ keeps the cookies the target sets, follows redirects like requests does, and spe
 HTTPS (without certificate checks unless ``insecure = False``). Every call fires the
 ``request`` event once, with all its arguments, as HttpUser's client does.
 
-What makes it cheap per request: geventhttpclient's C parser, URLs resolved once per
-distinct path, the response's own case-insensitive headers instead of a copy, and no
-cookie work while the target sets no cookies.
+What makes it cheap per request: calls with a bytes body or none and no ``stream`` take
+the lean wire path of :mod:`.fastwire` on geventhttpclient's pooled sockets (the request head
+prebuilt as bytes, the response head read with bytes operations, its case-insensitive headers
+built only when asked for); URLs are resolved once per distinct path, and there is no cookie
+work while the target sets no cookies. ``stream=True``, file or iterable bodies and the
+headers the wire path leaves to it go through geventhttpclient's client, as before.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ from ..clients import (
     request_name,
 )
 from ..telemetry import tracecontext
+from . import fastwire
+from .fastwire import WireResponse
 from ..user.users import User
 
 if TYPE_CHECKING:
@@ -56,6 +61,9 @@ if TYPE_CHECKING:
 REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _URL_CACHE_SIZE = 2000
+_HEADS_CACHE_SIZE = 16
+# What geventhttpclient sends first unless the call or the user's default headers replace it.
+_DEFAULT_FIELDS = {"User-Agent": HTTPClient.DEFAULT_HEADERS["User-Agent"]}
 _perf_counter = time.perf_counter
 # geventhttpclient's Headers is a dict keyed by lower-case field names: asking the dict directly
 # skips a lower() per lookup (with a plain ``in`` should a future version change that).
@@ -93,9 +101,10 @@ class FastResponse:
     __slots__ = (
         "__dict__",
         "_content",
+        "_headers",
         "_raw",
+        "_wire",
         "error",
-        "headers",
         "history",
         "reason",
         "request_meta",
@@ -107,13 +116,28 @@ class FastResponse:
                  error: BaseException | None = None) -> None:
         self.status_code = status_code
         self.reason = reason
-        self.headers = headers
+        self._headers = headers
+        self._wire: WireResponse | None = None
         self._content = content
         self.url = url
         self.error = error
         self.request_meta: dict[str, Any] = {}
         self.history: list[FastResponse] = []
         self._raw = None
+
+    @property
+    def headers(self) -> Any:
+        """The header fields, case-insensitive (built from the raw head on first use on the wire path)."""
+        headers = self._headers
+        if headers is None and self._wire is not None:
+            headers = self._headers = self._wire.headers()
+            self._wire = None
+        return headers
+
+    @headers.setter
+    def headers(self, headers: Any) -> None:
+        self._headers = headers
+        self._wire = None
 
     @property
     def content(self) -> bytes:
@@ -279,7 +303,7 @@ class _CookieResponse:
 class _Target:
     """A URL resolved once: which connection pool it goes to and what the request line says."""
 
-    __slots__ = ("host", "key", "name", "port", "request_uri", "scheme", "url")
+    __slots__ = ("heads", "host", "key", "name", "port", "request_uri", "scheme", "url")
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
@@ -294,6 +318,7 @@ class _Target:
         # Characters a request line may not carry are percent-encoded, as requests does.
         self.request_uri = requote_uri((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
         self.name = request_name(url)
+        self.heads: dict[tuple[str, int], bytes | None] = {}  # the wire path's prebuilt request heads
 
 
 class FastHttpSession:
@@ -463,23 +488,15 @@ class FastHttpSession:
             send_headers = headers
             if self._cookies_seen:
                 send_headers = self._with_cookies(target.url, method, headers)
-            raw = self._client_for(target).request(method, target.request_uri, body=body, headers=send_headers)
-            response_headers = raw.info()
-            if self._cookies_seen or _has_field(response_headers, "set-cookie"):
-                self._cookies_seen = True
-                self.cookiejar.extract_cookies(_CookieResponse(response_headers), CookieRequest(target.url,
-                                                                                                method=method))
-            status = raw.status_code
-            follow = (allow_redirects and status in REDIRECT_CODES and _has_field(response_headers, "location"))
-            if stream and not follow:
-                response = FastResponse(status, raw.status_message, response_headers, None, target.url)
-                response._raw = raw
+            wire_request = None
+            if not stream and (body is None or type(body) is bytes):
+                wire_request = self._wire_request(method, target, body, send_headers)
+            if wire_request is not None:
+                response, follow = self._wire_exchange(method, target, wire_request, allow_redirects)
             else:
-                try:
-                    content = _decoded(raw.read(), response_headers)
-                finally:
-                    raw.release()
-                response = FastResponse(status, raw.status_message, response_headers, content, target.url)
+                response, follow = self._client_exchange(method, target, body, send_headers, allow_redirects, stream)
+            response_headers = response.headers if follow else None
+            status = response.status_code
             if not follow:
                 if history:
                     response.history = history
@@ -500,6 +517,79 @@ class FastHttpSession:
             if headers and next_target.key[1:] != target.key[1:] and _has_header(headers, "authorization"):
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}  # not to another host
             target = next_target
+
+    def _client_exchange(self, method: str, target: _Target, body: Any, headers: dict[str, str] | None,
+                         allow_redirects: bool, stream: bool) -> tuple[FastResponse, bool]:
+        """One request and response through geventhttpclient (any call the wire path does not take)."""
+        raw = self._client_for(target).request(method, target.request_uri, body=body, headers=headers)
+        response_headers = raw.info()
+        if self._cookies_seen or _has_field(response_headers, "set-cookie"):
+            self._keep_cookies(target, method, response_headers)
+        status = raw.status_code
+        follow = allow_redirects and status in REDIRECT_CODES and _has_field(response_headers, "location")
+        if stream and not follow:
+            response = FastResponse(status, raw.status_message, response_headers, None, target.url)
+            response._raw = raw
+        else:
+            try:
+                content = _decoded(raw.read(), response_headers)
+            finally:
+                raw.release()
+            response = FastResponse(status, raw.status_message, response_headers, content, target.url)
+        return response, follow
+
+    def _wire_request(self, method: str, target: _Target, body: bytes | None,
+                      headers: dict[str, str] | None) -> bytes | None:
+        """The bytes of a request, or None when the call goes through geventhttpclient (a method,
+        URI or header the wire path leaves to it). HTTPS takes the same path: the pool's sockets
+        are then its TLS sockets, with the same send and recv."""
+        body_length = len(body) if body else 0
+        if headers:
+            head = fastwire.request_head(method, target.request_uri, target.host, target.port, body_length,
+                                         _DEFAULT_FIELDS, self.default_headers, headers)
+            if head is None or self._wire_pool(target) is None:
+                return None
+        else:  # the common call: its head is the same every time
+            heads = target.heads
+            head = heads.get((method, body_length), False)
+            if head is False:
+                head = None
+                if self._wire_pool(target) is not None:
+                    head = fastwire.request_head(method, target.request_uri, target.host, target.port,
+                                                 body_length, _DEFAULT_FIELDS, self.default_headers)
+                if len(heads) >= _HEADS_CACHE_SIZE:  # many body lengths: keep the cache bounded
+                    heads.clear()
+                heads[(method, body_length)] = head
+            if head is None:
+                return None
+        return head + body if body else head
+
+    def _wire_pool(self, target: _Target) -> Any:
+        """geventhttpclient's connection pool of the target's client, when it has the calls the wire path uses."""
+        try:
+            pool = self._client_for(target)._connection_pool
+        except AttributeError:
+            return None
+        if all(hasattr(pool, name) for name in ("get_socket", "return_socket", "release_socket", "size")):
+            return pool
+        return None
+
+    def _wire_exchange(self, method: str, target: _Target, request: bytes,
+                       allow_redirects: bool) -> tuple[FastResponse, bool]:
+        """One request and response on the lean wire path (:mod:`.fastwire`)."""
+        wire = fastwire.exchange(self._client_for(target)._connection_pool, method, request)
+        response = FastResponse(wire.status, wire.reason, None, wire.body, target.url)
+        response._wire = wire
+        if self._cookies_seen or wire.has(b"set-cookie"):
+            self._keep_cookies(target, method, response.headers)
+        if wire.body and wire.has(b"content-encoding"):
+            response._content = _decoded(wire.body, response.headers)
+        follow = allow_redirects and wire.status in REDIRECT_CODES and wire.has(b"location")
+        return response, follow
+
+    def _keep_cookies(self, target: _Target, method: str, response_headers: Any) -> None:
+        self._cookies_seen = True
+        self.cookiejar.extract_cookies(_CookieResponse(response_headers), CookieRequest(target.url, method=method))
 
     def _with_cookies(self, url: str, method: str, headers: dict[str, str] | None) -> dict[str, str] | None:
         request = CookieRequest(url, method=method)
