@@ -8,7 +8,9 @@ One command, back to back, several repeats of each scenario for both tools:
 4. the per-request hot path: ``events.request.fire`` with the built-in stats listener,
    and ``EventHook.fire`` with 0 / 1 / 10 no-op listeners (ns per call);
 5. tool overhead: wall time of a 1 s run minus 1 s (``pytest ... --load-run-time=1s``
-   against ``locust --headless -t 1s``).
+   against ``locust --headless -t 1s``), each tool from a venv holding it alone
+   (bench/.venv-ours: this checkout, installed as a user installs it; ``--overhead-here``
+   runs ours from the current environment instead).
 
 Locust lives in its own venv (bench/.venv-locust, made on first use; never a dependency
 of the project). The target is Debian's nginx with one worker and a small static body,
@@ -45,6 +47,7 @@ ROOT = BENCH.parent
 WORKER = BENCH / "worker.py"
 SCENARIOS = BENCH / "scenarios"
 VENV = BENCH / ".venv-locust"
+OURS_VENV = BENCH / ".venv-ours"  # the overhead scenario's: pytest-loadhooks and its dependencies, nothing else
 LOCUST_VERSION = "2.47.0"  # the version the issue's reference numbers were taken with
 TARGET_CORE, GENERATOR_CORE = "0", "1"
 STATIC_BODY = b"<html><body>hello from nginx: a small static body.</body></html>\n"
@@ -210,6 +213,25 @@ def ensure_locust_venv(version: str) -> str:
     return str(python)
 
 
+def ensure_ours_venv() -> str:
+    """bench/.venv-ours: this checkout installed as a user installs it (not editable, no test extras); returns its python.
+
+    The overhead scenario starts a whole pytest, which loads every plugin installed beside it and
+    reads the metadata of every installed package for entry points. Measured from the development
+    venv (several hundred packages, the test extras' pytest plugins, setuptools' editable-install
+    finder imported at every start) it would time that venv, not the tool; Locust's side has its own
+    venv with Locust alone. The package is reinstalled on each bench run so it is this checkout's code.
+    """
+    python = OURS_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"making {OURS_VENV.relative_to(ROOT)} (once) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(OURS_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "setuptools>=77", "wheel", str(ROOT)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", "--no-build-isolation",
+                    str(ROOT)], check=True, env=clean_env())  # bytecode compiled, as a user's install is
+    return str(python)
+
+
 # -- scenarios -----------------------------------------------------------------------------------
 
 def children_cpu_seconds() -> float:
@@ -236,12 +258,12 @@ def timed_run(command: list[str], cwd: Path, timeout: float) -> tuple[float | No
     return wall, ""
 
 
-def overhead_ours(url: str, core: str | None) -> dict:
+def overhead_ours(python: str, url: str, core: str | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-pytest-") as tmp:
         directory = Path(tmp)
         shutil.copy(SCENARIOS / "overhead_loadtest.py", directory / "overhead_loadtest.py")
         (directory / "pytest.ini").write_text("[pytest]\n")  # an empty project of the user's own
-        command = pinned([sys.executable, "-m", "pytest", "overhead_loadtest.py", "-q",
+        command = pinned([python, "-m", "pytest", "overhead_loadtest.py", "-q",
                           "--load-users=10", "--load-spawn-rate=10", "--load-run-time=1s", f"--load-host={url}"], core)
         wall, error = timed_run(command, directory, 60)
     if wall is None:
@@ -419,6 +441,9 @@ def main() -> int:
                         help="comma-separated subset of: rps,idle,hotpath,overhead,wrk (wrk: not in --smoke)")
     parser.add_argument("--locust-version", default=LOCUST_VERSION)
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--overhead-here", action="store_true",
+                        help="overhead scenario: run our pytest from this interpreter's environment instead of "
+                             "bench/.venv-ours (this checkout alone, as a user installs it)")
     parser.add_argument("--no-write", action="store_true", help="don't write bench/results or bench/README.md")
     args = parser.parse_args()
     args.only = set(args.only.split(","))
@@ -466,13 +491,15 @@ def main() -> int:
                     print(f"  {name:12} {impl:6} #{repeat + 1}: {' '.join(shown)}", flush=True)
         if "overhead" in args.only:
             # One run of each first, not counted: it fills the bytecode caches both tools start from.
-            overhead_ours(target.url, core)
+            overhead_python = sys.executable if args.smoke or args.overhead_here else ensure_ours_venv()
+            results["overhead_python"] = "current" if overhead_python == sys.executable else "bench/.venv-ours"
+            overhead_ours(overhead_python, target.url, core)
             if not args.smoke:
                 overhead_locust(pythons["locust"], target.url, core)
             for repeat in range(args.repeats):
                 for impl in impls:
                     if impl == "ours":
-                        result = overhead_ours(target.url, core)
+                        result = overhead_ours(overhead_python, target.url, core)
                     else:
                         result = overhead_locust(pythons["locust"], target.url, core)
                     if "error" in result:
