@@ -223,12 +223,17 @@ def ensure_ours_venv() -> str:
     venv with Locust alone. The package is reinstalled on each bench run so it is this checkout's code.
     """
     python = OURS_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"making {OURS_VENV.relative_to(ROOT)} (once) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(OURS_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "setuptools>=77", "wheel", str(ROOT)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", "--no-build-isolation",
-                    str(ROOT)], check=True, env=clean_env())  # bytecode compiled, as a user's install is
+    try:
+        if not python.exists():
+            print(f"making {OURS_VENV.relative_to(ROOT)} (once) ...", flush=True)
+            subprocess.run([sys.executable, "-m", "venv", str(OURS_VENV)], check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "setuptools>=77", str(ROOT)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
+                        "--no-build-isolation", str(ROOT)], check=True, env=clean_env())  # bytecode compiled, as a user's
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"warning: could not install this checkout into {OURS_VENV.relative_to(ROOT)} ({error}); "
+              "the overhead scenario runs ours from the current environment", flush=True)
+        return sys.executable
     return str(python)
 
 
