@@ -217,7 +217,7 @@ def ensure_locust_venv(version: str) -> str:
 
 
 def ensure_ours_venv() -> str:
-    """bench/.venv-ours: this checkout installed as a user installs it (not editable, no test extras); returns its python.
+    """bench/.venv-ours: this checkout installed as a user installs it (not editable, no test extras); its python.
 
     The overhead scenario starts a whole pytest, which loads every plugin installed beside it and
     reads the metadata of every installed package for entry points. Measured from the development
@@ -232,7 +232,7 @@ def ensure_ours_venv() -> str:
             subprocess.run([sys.executable, "-m", "venv", str(OURS_VENV)], check=True)
             subprocess.run([str(python), "-m", "pip", "install", "-q", "setuptools>=77", str(ROOT)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
-                        "--no-build-isolation", str(ROOT)], check=True, env=clean_env())  # bytecode compiled, as a user's
+                        "--no-build-isolation", str(ROOT)], check=True, env=clean_env())  # with bytecode, as pip does
     except (OSError, subprocess.CalledProcessError) as error:
         print(f"warning: could not install this checkout into {OURS_VENV.relative_to(ROOT)} ({error}); "
               "the overhead scenario runs ours from the current environment", flush=True)
