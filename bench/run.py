@@ -8,7 +8,9 @@ One command, back to back, several repeats of each scenario for both tools:
 4. the per-request hot path: ``events.request.fire`` with the built-in stats listener,
    and ``EventHook.fire`` with 0 / 1 / 10 no-op listeners (ns per call);
 5. tool overhead: wall time of a 1 s run minus 1 s (``pytest ... --load-run-time=1s``
-   against ``locust --headless -t 1s``).
+   against ``locust --headless -t 1s``), each tool from a venv holding it alone
+   (bench/.venv-ours: this checkout, installed as a user installs it; ``--overhead-here``
+   runs ours from the current environment instead).
 
 Locust lives in its own venv (bench/.venv-locust, made on first use; never a dependency
 of the project). The target is Debian's nginx with one worker and a small static body,
@@ -45,6 +47,7 @@ ROOT = BENCH.parent
 WORKER = BENCH / "worker.py"
 SCENARIOS = BENCH / "scenarios"
 VENV = BENCH / ".venv-locust"
+OURS_VENV = BENCH / ".venv-ours"  # the overhead scenario's: pytest-loadhooks and its dependencies, nothing else
 LOCUST_VERSION = "2.47.0"  # the version the issue's reference numbers were taken with
 TARGET_CORE, GENERATOR_CORE = "0", "1"
 STATIC_BODY = b"<html><body>hello from nginx: a small static body.</body></html>\n"
@@ -64,6 +67,9 @@ METRICS = [
     ("fire_10_ns", "EventHook.fire, 10 no-op listeners", "ns/call", "lower", None, ""),
     ("overhead_s", "tool overhead: wall time of a 1 s run - 1 s", "s", "lower", 1.0, "<= 1.0x Locust"),
     ("overhead_cpu_s", "tool overhead: CPU time of the whole 1 s run", "CPU-s", "lower", 1.0, "<= 1.0x Locust"),
+    ("overhead_net_s", "tool overhead: wall time - the run's own measured length", "s", "lower", 1.0,
+     "<= 1.0x Locust"),
+    ("run_length_s", "length of the \"1 s\" run, as the tool itself measured it", "s", "lower", None, ""),
 ]
 
 
@@ -210,6 +216,30 @@ def ensure_locust_venv(version: str) -> str:
     return str(python)
 
 
+def ensure_ours_venv() -> str:
+    """bench/.venv-ours: this checkout installed as a user installs it (not editable, no test extras); its python.
+
+    The overhead scenario starts a whole pytest, which loads every plugin installed beside it and
+    reads the metadata of every installed package for entry points. Measured from the development
+    venv (several hundred packages, the test extras' pytest plugins, setuptools' editable-install
+    finder imported at every start) it would time that venv, not the tool; Locust's side has its own
+    venv with Locust alone. The package is reinstalled on each bench run so it is this checkout's code.
+    """
+    python = OURS_VENV / "bin" / "python"
+    try:
+        if not python.exists():
+            print(f"making {OURS_VENV.relative_to(ROOT)} (once) ...", flush=True)
+            subprocess.run([sys.executable, "-m", "venv", str(OURS_VENV)], check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "setuptools>=77", str(ROOT)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
+                        "--no-build-isolation", str(ROOT)], check=True, env=clean_env())  # with bytecode, as pip does
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"warning: could not install this checkout into {OURS_VENV.relative_to(ROOT)} ({error}); "
+              "the overhead scenario runs ours from the current environment", flush=True)
+        return sys.executable
+    return str(python)
+
+
 # -- scenarios -----------------------------------------------------------------------------------
 
 def children_cpu_seconds() -> float:
@@ -230,23 +260,50 @@ def timed_run(command: list[str], cwd: Path, timeout: float) -> tuple[float | No
         return None, f"timed out after {timeout:.0f}s"
     wall = time.perf_counter() - started
     timed_run.cpu_s = children_cpu_seconds() - cpu_before
+    timed_run.output = done.stdout + done.stderr
     if done.returncode != 0:
         tail = (done.stdout + done.stderr).strip().splitlines()[-6:]
         return None, f"exit {done.returncode}: " + " | ".join(tail)
     return wall, ""
 
 
-def overhead_ours(url: str, core: str | None) -> dict:
+def overhead_ours(python: str, url: str, core: str | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-pytest-") as tmp:
         directory = Path(tmp)
         shutil.copy(SCENARIOS / "overhead_loadtest.py", directory / "overhead_loadtest.py")
         (directory / "pytest.ini").write_text("[pytest]\n")  # an empty project of the user's own
-        command = pinned([sys.executable, "-m", "pytest", "overhead_loadtest.py", "-q",
+        command = pinned([python, "-m", "pytest", "overhead_loadtest.py", "-q",
                           "--load-users=10", "--load-spawn-rate=10", "--load-run-time=1s", f"--load-host={url}"], core)
         wall, error = timed_run(command, directory, 60)
     if wall is None:
         return {"error": error}
-    return {"overhead_s": wall - 1.0, "wall_s": wall, "overhead_cpu_s": timed_run.cpu_s}
+    # The run's own length, as its result line says it (LoadResult.duration, to 0.1 s): "... over 1.0s"
+    found = re.search(r" over (\d+(?:\.\d+)?)s", timed_run.output)
+    return overhead_figures(wall, float(found.group(1)) if found else None)
+
+
+def overhead_figures(wall: float, run_length: float | None) -> dict:
+    figures = {"overhead_s": wall - 1.0, "wall_s": wall, "overhead_cpu_s": timed_run.cpu_s}
+    if run_length is not None:
+        figures.update(overhead_net_s=wall - run_length, run_length_s=run_length)
+    return figures
+
+
+LOCUST_LOG_TIME = r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\][^\n]*"
+
+
+def locust_run_length(output: str) -> float | None:
+    """From Locust's own log: "Run time limit set" to "--run-time limit reached".
+
+    Locust arms its ``-t`` timer with gevent's ``spawn_later``, measured from the event loop's cached
+    clock, which is stale when the loop has not run since start-up: on this machine its "1 s" run
+    lasts about a quarter of a second, so "wall - 1 s" leaves most of its start-up uncounted."""
+    started = re.search(LOCUST_LOG_TIME + "Run time limit set", output)
+    ended = re.search(LOCUST_LOG_TIME + "run-time limit reached", output)
+    if not (started and ended):
+        return None
+    stamp = "%Y-%m-%d %H:%M:%S,%f"
+    return (dt.datetime.strptime(ended.group(1), stamp) - dt.datetime.strptime(started.group(1), stamp)).total_seconds()
 
 
 def overhead_locust(python: str, url: str, core: str | None) -> dict:
@@ -259,7 +316,7 @@ def overhead_locust(python: str, url: str, core: str | None) -> dict:
         wall, error = timed_run(command, directory, 60)
     if wall is None:
         return {"error": error}
-    return {"overhead_s": wall - 1.0, "wall_s": wall, "overhead_cpu_s": timed_run.cpu_s}
+    return overhead_figures(wall, locust_run_length(timed_run.output))
 
 
 def plan(args: argparse.Namespace) -> list[tuple[str, list[str], float, dict[str, str]]]:
@@ -419,6 +476,9 @@ def main() -> int:
                         help="comma-separated subset of: rps,idle,hotpath,overhead,wrk (wrk: not in --smoke)")
     parser.add_argument("--locust-version", default=LOCUST_VERSION)
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--overhead-here", action="store_true",
+                        help="overhead scenario: run our pytest from this interpreter's environment instead of "
+                             "bench/.venv-ours (this checkout alone, as a user installs it)")
     parser.add_argument("--no-write", action="store_true", help="don't write bench/results or bench/README.md")
     args = parser.parse_args()
     args.only = set(args.only.split(","))
@@ -466,23 +526,27 @@ def main() -> int:
                     print(f"  {name:12} {impl:6} #{repeat + 1}: {' '.join(shown)}", flush=True)
         if "overhead" in args.only:
             # One run of each first, not counted: it fills the bytecode caches both tools start from.
-            overhead_ours(target.url, core)
+            overhead_python = sys.executable if args.smoke or args.overhead_here else ensure_ours_venv()
+            results["overhead_python"] = "current" if overhead_python == sys.executable else "bench/.venv-ours"
+            overhead_ours(overhead_python, target.url, core)
             if not args.smoke:
                 overhead_locust(pythons["locust"], target.url, core)
             for repeat in range(args.repeats):
                 for impl in impls:
                     if impl == "ours":
-                        result = overhead_ours(target.url, core)
+                        result = overhead_ours(overhead_python, target.url, core)
                     else:
                         result = overhead_locust(pythons["locust"], target.url, core)
                     if "error" in result:
                         results["errors"].append(f"overhead {impl}: {result['error']}")
                         print(f"  {'overhead':12} {impl:6} #{repeat + 1}: ERROR {result['error']}", flush=True)
                         continue
-                    record("overhead_s", impl, result["overhead_s"])
-                    record("overhead_cpu_s", impl, result["overhead_cpu_s"])
+                    for key in ("overhead_s", "overhead_cpu_s", "overhead_net_s", "run_length_s"):
+                        if key in result:
+                            record(key, impl, result[key])
                     print(f"  {'overhead':12} {impl:6} #{repeat + 1}: overhead_s={result['overhead_s']:.2f} "
-                          f"cpu_s={result['overhead_cpu_s']:.2f}", flush=True)
+                          f"cpu_s={result['overhead_cpu_s']:.2f} run_length_s={result.get('run_length_s', '-')} "
+                          f"net_s={result.get('overhead_net_s', float('nan')):.2f}", flush=True)
         if "wrk" in args.only and not args.smoke:
             for repeat in range(args.repeats):
                 result = wrk_ceiling(target.url, core, args.window)

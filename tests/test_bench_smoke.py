@@ -25,7 +25,8 @@ def test_bench_smoke_mode_produces_numbers(tmp_path):
     assert results["smoke"] is True
     metrics = results["metrics"]
     for key in ("http_rps", "fast_rps", "http_rps_cpu", "fast_rps_cpu", "idle_1000_kib",
-                "request_fire_ns", "fire_0_ns", "fire_1_ns", "fire_10_ns", "overhead_s"):
+                "request_fire_ns", "fire_0_ns", "fire_1_ns", "fire_10_ns", "overhead_s", "overhead_net_s",
+                "run_length_s"):
         assert key in metrics, f"{key} missing; errors: {results['errors']}"
         ours = metrics[key]["ours"]
         assert ours["runs"] and all(isinstance(value, float) for value in ours["runs"]), key

@@ -40,6 +40,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     # Patch before any conftest imports requests/ssl: later is too late for HTTPS.
     if opts.is_load_session(early_config):
         startup.patch_gevent()
+        startup.freeze_at_exit()
     result = yield
     startup.register_listener_arguments(early_config, parser, args)
     return result
