@@ -101,6 +101,12 @@ _NUMPY: dict[Any, Any] = {}
 (``"slots"``): made on first use, by a master only (a dtype from a string is parsed each time)."""
 
 
+def numpy_dtypes() -> dict[Any, Any]:
+    """numpy (``"module"``) and the dtypes the packed forms use: little-endian unsigned by item width
+    (1, 2, 4, 8) and ``"slots"`` (an ``array('Q')``'s own). Imports numpy: a master's only."""
+    return _numpy()
+
+
 def _numpy() -> dict[Any, Any]:
     if not _NUMPY:
         import numpy
@@ -111,7 +117,7 @@ def _numpy() -> dict[Any, Any]:
     return _NUMPY
 
 
-def _narrowest(values: array) -> tuple[int, bytes]:
+def narrowest(values: array) -> tuple[int, bytes]:
     """``(item width, little-endian bytes)`` of counts in the narrowest unsigned type that holds them."""
     top = max(values, default=0)
     code = "B" if top < 1 << 8 else "H" if top < 1 << 16 else "I" if top < 1 << 32 else "Q"
@@ -461,17 +467,26 @@ class ResponseTimeHistogram(Mapping):
         (:meth:`add_packed`), without a Python step a bucket. Built without numpy: a worker never
         needs it (once a report interval, about 20 µs for 150 buckets).
         """
+        first, dense, buckets = self.dense_parts()
+        if not dense:
+            return [0, 1, b"", buckets]
+        width, packed = narrowest(dense)
+        return [first, width, packed, buckets]
+
+    def dense_parts(self) -> tuple[int, array, dict[int, int]]:
+        """``(first index, array('Q') of the dense run's counts, {outlier index: count})``: the split
+        :meth:`to_packed` sends, before its counts are narrowed (a columnar report narrows all of its
+        endpoints' runs at once: ``stats.columnar_report``). No numpy: workers build it."""
         buckets = self.to_indexes()
         inside = sorted(index for index in buckets if 0 <= index < DENSE_LIMIT)
         low, high = _dense_run(inside)
         if low == high:
-            return [0, 1, b"", buckets]
+            return 0, array("Q"), buckets
         first = inside[low]
         dense = array("Q", bytes((inside[high - 1] + 1 - first) * SLOT_BYTES))
         for index in inside[low:high]:
             dense[index - first] = buckets.pop(index)
-        width, packed = _narrowest(dense)
-        return [first, width, packed, buckets]
+        return first, dense, buckets
 
     def add_packed(self, first: int, counts: Any, outliers: dict[int, int]) -> None:
         """Add :func:`packed_parts`' dense counts from index ``first`` and outliers (a worker's
