@@ -114,6 +114,7 @@ def _numpy() -> dict[Any, Any]:
         _NUMPY.update({width: numpy.dtype(f"<u{width}") for width in (1, 2, 4, 8)})
         _NUMPY["slots"] = numpy.dtype(numpy.uint64)  # native order, as array('Q')
         _NUMPY["module"] = numpy
+        _NUMPY["add"] = numpy.add
     return _NUMPY
 
 
@@ -504,8 +505,8 @@ class ResponseTimeHistogram(Mapping):
             else:
                 self._grow_to(min(end + GROWTH_STEP, DENSE_LIMIT))
         if end > first:
-            slots = numpy["module"].frombuffer(self.counts, dtype=numpy["slots"])
-            slots[first:end] += counts
+            slots = numpy["module"].frombuffer(self.counts, dtype=numpy["slots"])[first:end]
+            numpy["add"](slots, counts, out=slots)  # as +=, without its dispatch (counts widened already: cheaper)
             del slots  # the array must not stay exported: growing it makes a new one anyway
         if outliers:
             self._add_outliers(outliers if 0 not in outliers.values() else {i: c for i, c in outliers.items() if c})

@@ -17,6 +17,7 @@ and ``print_error_report``.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import logging
 import math
@@ -256,16 +257,15 @@ def _narrowest_signed(values: array) -> tuple[int, bytes]:
     return narrowed.itemsize, _little_endian(narrowed)
 
 
-def _histogram_columns(entries: list[StatsEntry]) -> dict[str, Any]:
-    """The endpoints' histograms as columns: each one's dense run (:meth:`ResponseTimeHistogram.dense_parts`)
-    narrowed on its own (its width in ``widths``) and placed one after the other, their first indexes and
-    lengths; the outliers as how many each endpoint has, then every index and every count, each column in
-    its narrowest type (a report's outliers are mostly few, small and near the bulk)."""
+def _histogram_columns(entries: list[tuple]) -> dict[str, Any]:
+    """The endpoints' histograms (:func:`_by_run_width`'s) as columns: each one's dense run narrowed on its
+    own (its width in ``widths``) and placed one after the other, their first indexes and lengths; the
+    outliers as how many each endpoint has, then every index and every count, each column in its narrowest
+    type (a report's outliers are mostly few, small and near the bulk)."""
     firsts, lengths, widths, runs = array("q"), array("q"), array("B"), []
     held, outlier_indexes, outlier_counts = array("q"), array("q"), array("Q")
-    for entry in entries:
-        first, run, outliers = entry.response_times.dense_parts()
-        width, packed = narrowest(run)
+    for width, entry, first, run, outliers in entries:
+        packed = narrowest(run)[1]
         firsts.append(first)
         lengths.append(len(run))
         widths.append(width)
@@ -279,6 +279,18 @@ def _histogram_columns(entries: list[StatsEntry]) -> dict[str, Any]:
             "dense": b"".join(runs), "outliers": [_little_endian(held), index_width, indexes, count_width, counts]}
 
 
+def _by_run_width(stats: RequestStats) -> list[tuple]:
+    """``(run width, entry, first index, dense run, outliers)`` of every endpoint that counted something,
+    the narrowest runs first: the master widens each width's runs in one numpy operation."""
+    parts = []
+    for entry in stats.entries.values():
+        if entry.num_requests or entry.num_failures:
+            first, run, outliers = entry.response_times.dense_parts()
+            parts.append((narrowest(run)[0] if run else 1, entry, first, run, outliers))
+    parts.sort(key=itemgetter(0))
+    return parts
+
+
 def columnar_report(stats: RequestStats) -> dict[str, Any]:
     """``stats`` as a worker reports them: the endpoints as *columns* (``"columns"``: their names, methods,
     and one binary array per figure across them), so that the master adds a report with a few numpy
@@ -286,9 +298,10 @@ def columnar_report(stats: RequestStats) -> dict[str, Any]:
     Exact, like :meth:`RequestStats.serialize`; the total, errors, exceptions and open-model counts are
     as there (the total only its own counts: the rest of it is its endpoints'). msgpack only (binary
     strings); built without numpy, which workers never import. :meth:`RequestStats.add_report` reads it."""
-    entries = [entry for entry in stats.entries.values() if entry.num_requests or entry.num_failures]
+    parts = _by_run_width(stats)
+    entries = [part[1] for part in parts]
     columns = {"names": [entry.name for entry in entries], "methods": [entry.method for entry in entries],
-               **_column_bytes(entries), **_histogram_columns(entries)}
+               **_column_bytes(entries), **_histogram_columns(parts)}
     total = stats.total
     report = {
         "columns": columns,
@@ -338,7 +351,7 @@ _UNSIGNED = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
 
 
 def _read_histograms(numpy: Any, data: Any, size: int) -> tuple:
-    """``(firsts, lengths, widths, byte offsets of the runs, dense bytes, outliers held per endpoint, outlier
+    """``(firsts, lengths, every run widened to uint64 one after the other, outliers held per endpoint, outlier
     indexes, outlier counts)`` of a columnar report, checked: every run within the array's indexes and
     within the dense bytes, every width 1, 2, 4 or 8, as many outliers as the endpoints say they hold."""
     firsts = _column(numpy, data["firsts"], "<i8", 1, size)
@@ -349,11 +362,13 @@ def _read_histograms(numpy: Any, data: Any, size: int) -> tuple:
         raise TypeError(f"dense counts must be bytes, not {type(dense).__name__}")
     if size and (lengths.min() < 0 or firsts.min() < 0 or (firsts + lengths).max() > DENSE_LIMIT):
         raise ValueError(f"dense histogram runs must lie within 0..{DENSE_LIMIT}")
-    if size and not numpy.isin(widths, (1, 2, 4, 8)).all():
-        raise ValueError("dense count widths must be 1, 2, 4 or 8")
-    ends = (lengths * widths).cumsum()
-    if (int(ends[-1]) if size else 0) != len(dense):
-        raise ValueError(f"{len(dense)} bytes of dense counts where the runs take {int(ends[-1]) if size else 0}")
+    if size and (numpy.diff(widths.astype(numpy.int16)).min(initial=0) < 0 or widths[-1] > 8
+                 or (widths & (widths - 1)).any() or not widths[0]):
+        raise ValueError("dense count widths must be 1, 2, 4 or 8, the narrowest runs first")
+    sizes = lengths * widths
+    if int(sizes.sum()) != len(dense):
+        raise ValueError(f"{len(dense)} bytes of dense counts where the runs take {int(sizes.sum())}")
+    wide = _widened(numpy, dense, widths, sizes)
     outliers = data["outliers"]
     if type(outliers) is not list or len(outliers) != 5:
         raise ValueError("outliers must be [held per endpoint, index width, indexes, count width, counts]")
@@ -363,7 +378,20 @@ def _read_histograms(numpy: Any, data: Any, size: int) -> tuple:
     total = int(held.sum())
     indexes = _column(numpy, outliers[2], _SIGNED[outliers[1]], 1, total)
     counts = _column(numpy, outliers[4], _UNSIGNED[outliers[3]], 1, total)
-    return firsts, lengths, widths, ends - lengths * widths, dense, held, indexes, counts
+    return firsts, lengths, wide, held, indexes, counts
+
+
+def _widened(numpy: Any, dense: bytes, widths: Any, sizes: Any) -> Any:
+    """Every dense run as one uint64 array, in the report's order: a conversion per width (the runs come
+    the narrowest first), so each endpoint's run is a slice of it, added without a cast."""
+    slots = numpy_dtypes()["slots"]
+    parts, offset = [], 0
+    for width in (1, 2, 4, 8):
+        taken = int(sizes[widths == width].sum())
+        if taken:
+            parts.append(numpy.frombuffer(dense, dtype=_UNSIGNED[width], count=taken // width, offset=offset))
+            offset += taken
+    return numpy.concatenate(parts).astype(slots, copy=False) if parts else numpy.zeros(0, dtype=slots)
 
 
 def _column_problem(numpy: Any, size: int, counts: Any, times: Any, per_second: Any) -> str | None:
@@ -749,6 +777,11 @@ def parse_error(error: Any) -> str:
     return _ADDRESS.sub("....", text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _error_key(method: str, name: str, text: str) -> str:
+    return hashlib.sha256(f"{method}.{name}.{parse_error(text)!r}".encode()).hexdigest()
+
+
 def error_text(error: Any) -> str:
     """An error as the outputs show it: :func:`parse_error`'s text, except that a message given
     to ``response.failure("...")`` shows without its ``CatchResponseError(...)`` wrapper (as in
@@ -802,6 +835,8 @@ class StatsError:
     def create_key(method: str, name: str, error: Any) -> str:
         """The key of a failure in ``RequestStats.errors`` (Locust's: a hash of method, name and
         recorded error text, so a text from a worker meets the exception it was made from)."""
+        if type(error) is str:  # a reported error's text: the same few keys again every report, on a master
+            return _error_key(method, name, error)
         return hashlib.sha256(f"{method}.{name}.{parse_error(error)!r}".encode()).hexdigest()
 
     def occurred(self, now: float | None = None) -> None:
@@ -1265,20 +1300,17 @@ class RequestStats:
         size = len(keys)
         requests, nones, failures, content = counts.tolist()
         total_times, lows, highs, starts, lasts = times.tolist()
-        firsts, lengths, widths, offsets, dense, held, indexes, outlier_counts = histograms
+        firsts, lengths, wide, held, indexes, outlier_counts = histograms
         requests_per_second, failures_per_second = _per_second_rows(seconds, per_second, size)
         grouped = _grouped_outliers(held, indexes, outlier_counts)
-        numpy_types = numpy_dtypes()
-        frombuffer = numpy_types["module"].frombuffer
-        runs = zip(firsts.tolist(), lengths.tolist(), widths.tolist(), offsets.tolist())
-        for position, (key, (first, length, width, offset)) in enumerate(zip(keys, runs)):
+        ends = lengths.cumsum().tolist()
+        for position, (key, first, end, length) in enumerate(zip(keys, firsts.tolist(), ends, lengths.tolist())):
             entry = self.get(*key)
             low, last = lows[position], lasts[position]
             entry._add_figures(requests[position], nones[position], failures[position], total_times[position],
                                None if low != low else low, highs[position], content[position],  # NaN: None
                                starts[position], None if last != last else last)
-            run = frombuffer(dense, dtype=numpy_types[width], count=length, offset=offset)
-            entry.response_times.add_packed(first, run, grouped[position])
+            entry.response_times.add_packed(first, wide[end - length:end], grouped[position])
             entry._add_per_second(requests_per_second[position], failures_per_second[position])
 
     def _add_entry(self, incoming: StatsEntry) -> None:

@@ -227,7 +227,7 @@ class Reports:
 
 def run_workers(impl: str, port: int, workers: int, rounds: int, report_interval: float, baseline: float,
                 endpoints: int, requests: int, variants: int, linger_after: float, first_worker: int = 0,
-                start_at: float | None = None, marks: bool = True) -> int:
+                start_at: float | None = None, marks: bool = True, wait_go: bool = False) -> int:
     protocol = Protocol(impl)
     import zmq  # plain pyzmq: this process only sends on a schedule, it needs no gevent
 
@@ -305,10 +305,13 @@ def run_workers(impl: str, port: int, workers: int, rounds: int, report_interval
 
     print("BENCH-BUILT " + json.dumps({"mean_report_bytes": reports.mean_size, "build_s": build_s,
                                       "reports": rounds * workers}), flush=True)
+    if wait_go:
+        start_at = float(sys.stdin.readline().split()[1])
     if start_at is None:
         start_at = time.time()
     else:
-        drain(max(int((start_at - time.time()) * 1000), 0))
+        while time.time() < start_at:
+            drain(max(int((start_at - time.time()) * 1000), 1))
     mark("baseline_start")
     play(schedule(baseline, with_reports=False), start_at)
     mark("baseline_end")
@@ -341,12 +344,14 @@ def main() -> int:
     workers.add_argument("--first-worker", type=int, default=0, help="this feeding process's first worker number")
     workers.add_argument("--start-at", type=float, help="wall-clock time the schedule starts (shared by feeders)")
     workers.add_argument("--no-marks", action="store_true", help="another feeding process sends the marks")
+    workers.add_argument("--wait-go", action="store_true",
+                         help="once connected, read 'GO <wall-clock time>' on stdin: when the schedule starts")
     args = parser.parse_args()
     if args.role == "master":
         return run_master(args.impl, args.expect_reports, args.timeout)
     return run_workers(args.impl, args.port, args.workers, args.rounds, args.report_interval, args.baseline,
                        args.endpoints, args.requests, args.variants, args.linger_after, args.first_worker,
-                       args.start_at, not args.no_marks)
+                       args.start_at, not args.no_marks, args.wait_go)
 
 
 if __name__ == "__main__":
