@@ -142,7 +142,10 @@ def test_values_a_worker_never_sends_are_refused_whole():
     more_outliers_than_sent = [column_of([1000] * size, "q"), 2, column_of([5], "h"), 1, b"\x01"]
     odd_width = [column_of([0] * size, "q"), 3, b"", 1, b""]
     negative_held = [column_of([-1] + [0] * (size - 1), "q"), 2, b"", 1, b""]
-    for key, bad in (("counts", negative_requests), ("times", nan_total), ("firsts", beyond),
+    odd_widths = bytes([3] * size)
+    widest_first = bytes([8] + [1] * (size - 1))
+    for key, bad in (("counts", negative_requests), ("times", nan_total), ("firsts", beyond), ("widths", odd_widths),
+                     ("widths", widest_first),
                      ("outliers", more_outliers_than_sent), ("outliers", odd_width), ("outliers", negative_held)):
         report = over_the_wire(columnar_report(stats))
         report["columns"] = broken(good, key, bad)
