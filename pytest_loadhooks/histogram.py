@@ -245,11 +245,14 @@ class ResponseTimeHistogram(Mapping):
     a known outlier, itself, and calls :meth:`add_index` only for a bucket seen for the first time.
     """
 
-    __slots__ = ("counts", "outliers")
+    __slots__ = ("_view", "counts", "outliers")
 
     def __init__(self, items: Mapping[float, int] | Iterable[tuple[float, int]] = ()) -> None:
         self.counts: array = _NO_SLOTS
         self.outliers: dict[int, int] = {}
+        # (counts, a numpy view of it): a master adds every report's runs through it, made again only when
+        # ``counts`` is a new array (an array is never resized in place here: growing makes a new one).
+        self._view: tuple[array, Any] | None = None
         if items:
             self._load(items.items() if isinstance(items, Mapping) else items)
 
@@ -505,9 +508,11 @@ class ResponseTimeHistogram(Mapping):
             else:
                 self._grow_to(min(end + GROWTH_STEP, DENSE_LIMIT))
         if end > first:
-            slots = numpy["module"].frombuffer(self.counts, dtype=numpy["slots"])[first:end]
+            view = self._view
+            if view is None or view[0] is not self.counts:
+                view = self._view = (self.counts, numpy["module"].frombuffer(self.counts, dtype=numpy["slots"]))
+            slots = view[1][first:end]
             numpy["add"](slots, counts, out=slots)  # as +=, without its dispatch (counts widened already: cheaper)
-            del slots  # the array must not stay exported: growing it makes a new one anyway
         if outliers:
             self._add_outliers(outliers if 0 not in outliers.values() else {i: c for i, c in outliers.items() if c})
 

@@ -409,7 +409,11 @@ def _per_second_rows(seconds: list[int], per_second: Any, size: int) -> tuple[li
     """Each endpoint's ``({second: requests}, {second: failures})`` from the report's per-second matrix."""
     if per_second is None:
         return [{}] * size, [{}] * size
-    rows = [{second: count for second, count in zip(seconds, row) if count} for row in per_second.tolist()]
+    if len(seconds) == 1:  # a report a second: mostly one second, a dict an endpoint made without a loop
+        second = seconds[0]
+        rows = [{second: count} if count else {} for count in per_second.reshape(-1).tolist()]
+    else:
+        rows = [{second: count for second, count in zip(seconds, row) if count} for row in per_second.tolist()]
     return rows[:size], rows[size:]
 
 

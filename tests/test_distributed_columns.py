@@ -173,3 +173,18 @@ def test_a_columnar_report_is_no_bigger_than_the_per_entry_one():
     columnar = len(msgpack.packb(columnar_report(stats), use_bin_type=True))
     by_entry = len(msgpack.packb(stats.serialize(compact=True), use_bin_type=True))
     assert columnar < by_entry
+
+
+def test_a_report_of_one_second_adds_exactly_too():
+    """A report a second mostly covers one second (the master reads that per-second column on a shorter path)."""
+    reports = []
+    for seed in range(3):
+        stats, rng = RequestStats(), random.Random(seed)
+        for i in range(500):
+            stats.get(f"/e{i % 7}", "GET").log(rng.lognormvariate(3, 0.5), 10, now=1_796_000_000.5)
+        stats.get("/failing", "POST").log_error("refused", now=1_796_000_000.7)
+        reports.append(stats)
+    assert len(over_the_wire(columnar_report(reports[0]))["columns"]["seconds"]) == 1
+    by_column = added(reports, columnar_report)
+    assert by_column.serialize() == added(reports, lambda stats: stats.serialize(compact=True)).serialize()
+    assert by_column.entries[("/e0", "GET")].num_reqs_per_sec == {1_796_000_000: 3 * 72}
