@@ -1308,8 +1308,9 @@ class RequestStats:
         requests_per_second, failures_per_second = _per_second_rows(seconds, per_second, size)
         grouped = _grouped_outliers(held, indexes, outlier_counts)
         ends = lengths.cumsum().tolist()
+        known = self.entries.get
         for position, (key, first, end, length) in enumerate(zip(keys, firsts.tolist(), ends, lengths.tolist())):
-            entry = self.get(*key)
+            entry = known(key) or self.get(*key)
             low, last = lows[position], lasts[position]
             entry._add_figures(requests[position], nones[position], failures[position], total_times[position],
                                None if low != low else low, highs[position], content[position],  # NaN: None
