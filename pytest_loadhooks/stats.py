@@ -1148,6 +1148,21 @@ class RequestStats:
         if self.open_model is not None:
             self.open_model.reset()
 
+    def take_counts(self) -> RequestStats:
+        """Everything counted so far moved into a new RequestStats (no copy: its endpoints, errors and
+        exceptions are these ones'), these stats reset as :meth:`reset_all` does: what a worker reports."""
+        taken = RequestStats(self.rps_window)
+        taken.entries = dict(self.entries)
+        taken.errors = dict(self.errors)
+        taken.exceptions = dict(self.exceptions)
+        total = taken.total
+        total.num_requests, total.num_failures = self.total.num_requests, self.total.num_failures
+        total.start_time = self.total.start_time
+        if self.open_model is not None:
+            taken.counted_open_model().extend(self.open_model)
+        self.reset_all()
+        return taken
+
     def clear_all(self) -> None:
         self.reset_all()
 

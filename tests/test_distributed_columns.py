@@ -188,3 +188,17 @@ def test_a_report_of_one_second_adds_exactly_too():
     by_column = added(reports, columnar_report)
     assert by_column.serialize() == added(reports, lambda stats: stats.serialize(compact=True)).serialize()
     assert by_column.entries[("/e0", "GET")].num_reqs_per_sec == {1_796_000_000: 3 * 72}
+
+
+def test_a_worker_takes_its_counts_whole_and_counts_on_afresh():
+    stats = busy(8, endpoints=4)
+    before = stats.serialize()
+    taken = stats.take_counts()
+    assert taken.serialize()["entries"] == before["entries"]
+    assert taken.serialize_errors() == before["errors"] and taken.total.num_requests == before["total"]["num_requests"]
+    assert not stats.entries and not stats.errors and not stats.exceptions and stats.total.num_requests == 0
+    stats.log_request("GET", "/after", 12.0, 5)
+    assert ("/after", "GET") not in taken.entries and stats.total.num_requests == 1
+    master = RequestStats()
+    master.add_report(over_the_wire(columnar_report(taken)))
+    assert master.total.num_requests == before["total"]["num_requests"]

@@ -131,12 +131,10 @@ class WorkerRunner(InProcessRunner):
     def _send_stats(self) -> None:
         """Report what was counted since the last report, then forget it (it is the master's now).
 
-        The counts move into a RequestStats of their own first (exact: :meth:`RequestStats.extend`), so
-        that requests counted while the report is sent go to the next one; the report is that copy as
-        columns (:func:`~pytest_loadhooks.stats.columnar_report`: what the master adds cheapest)."""
-        counted = RequestStats(self.stats.rps_window)
-        counted.extend(self.stats)
-        self.stats.reset_all()
+        The counts move into a RequestStats of their own first (:meth:`RequestStats.take_counts`), so
+        that requests counted while the report is sent go to the next one; the report is those counts
+        as columns (:func:`~pytest_loadhooks.stats.columnar_report`: what the master adds cheapest)."""
+        counted = self.stats.take_counts()
         for record in counted.exceptions.values():
             record["nodes"] = [self.client_id if node == "local" else node for node in record["nodes"]]
         data: dict[str, Any] = {"stats": columnar_report(counted), "user_classes_count": self.user_classes_count,
