@@ -85,38 +85,63 @@ def stop(process: subprocess.Popen) -> str:
     return (out or "") + (err or "")
 
 
-def merge_run(python: str, impl: str, args: argparse.Namespace) -> dict:
-    """One master and its simulated workers; the master's CPU per merged report."""
-    reports = args.workers * args.rounds
+def start_feeders(python: str, impl: str, port: str, args: argparse.Namespace, workers: int, rounds: int,
+                  baseline: float) -> list[subprocess.Popen]:
+    """``args.feeders`` processes simulating ``workers`` workers between them (one alone cannot send a
+    thousand reports a second), each told when to start once all have connected (``GO <time>``)."""
+    feeders = max(1, min(args.feeders, workers))
+    share, extra = divmod(workers, feeders)
+    processes, first = [], 0
+    for index in range(feeders):
+        count = share + (1 if index < extra else 0)
+        command = [python, str(MERGE_SCRIPT), "--impl", impl, "workers", "--port", port, "--workers", str(count),
+                   "--first-worker", str(first), "--endpoints", str(args.endpoints), "--requests", str(args.requests),
+                   "--rounds", str(rounds), "--report-interval", f"{args.report_interval:g}",
+                   "--baseline", f"{baseline:g}", "--wait-go", *([] if index == 0 else ["--no-marks"])]
+        processes.append(subprocess.Popen(shared.pinned(command, shared.TARGET_CORE), stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                          env=shared.clean_env()))
+        first += count
+    return processes
+
+
+def merge_run(python: str, impl: str, args: argparse.Namespace, workers: int | None = None,
+              rounds: int | None = None, baseline: float = 3.0) -> dict:
+    """One master and its simulated workers (from ``args.feeders`` processes); the master's CPU per merged
+    report, and whether it kept up: every report merged within a report interval of the last one sent."""
+    workers = workers or args.workers
+    rounds = rounds or args.rounds
+    reports = workers * rounds
     master = subprocess.Popen(
         shared.pinned([python, str(MERGE_SCRIPT), "--impl", impl, "master", "--expect-reports", str(reports),
                        "--timeout", "150"], shared.GENERATOR_CORE),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=shared.clean_env())
-    workers = None
+    feeders: list[subprocess.Popen] = []
     try:
         port = read_line_starting(master, "PORT ", 30)
         if port is None:
             return {"error": "the master did not start: " + stop(master)[-500:]}
-        workers = subprocess.Popen(
-            shared.pinned([python, str(MERGE_SCRIPT), "--impl", impl, "workers", "--port", port,
-                           "--workers", str(args.workers), "--endpoints", str(args.endpoints),
-                           "--requests", str(args.requests), "--rounds", str(args.rounds),
-                           "--report-interval", f"{args.report_interval:g}", "--baseline", "3"], shared.TARGET_CORE),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=shared.clean_env())
-        built = read_line_starting(workers, "BENCH-BUILT ", 120)
-        if built is None:
-            return {"error": "the simulated workers failed: " + stop(workers)[-500:]}
+        feeders = start_feeders(python, impl, port, args, workers, rounds, baseline)
+        built = [read_line_starting(feeder, "BENCH-BUILT ", 180) for feeder in feeders]
+        if None in built:
+            return {"error": "the simulated workers failed: " + stop(feeders[built.index(None)])[-500:]}
+        start_at = time.time() + 0.5
+        for feeder in feeders:
+            feeder.stdin.write(f"GO {start_at!r}\n")
+            feeder.stdin.flush()
         result_line = read_line_starting(master, "BENCH-RESULT ", 170)
         if result_line is None:
             return {"error": "the master gave no result: " + stop(master)[-500:]}
+        fed = [read_line_starting(feeder, "BENCH-FED ", 30) for feeder in feeders]
     finally:
-        for process in (workers, master):
-            if process is not None:
-                stop(process)
+        for process in (*feeders, master):
+            stop(process)
     result = json.loads(result_line)
-    sent = json.loads(built)
+    sent = json.loads(built[0])
+    late = max((json.loads(line)["max_late_s"] for line in fed if line), default=None)
     if not result["completed"]:
-        return {"error": f"the master merged {result['reports']} of {reports} reports within its timeout"}
+        return {"error": f"the master merged {result['reports']} of {reports} reports within its timeout",
+                "kept_up": False, "feeders_late_s": late}
     expected_requests = reports * args.endpoints * args.requests
     if result["requests_merged"] != expected_requests:
         return {"error": f"the master counted {result['requests_merged']:,} requests, {expected_requests:,} were sent"}
@@ -126,14 +151,47 @@ def merge_run(python: str, impl: str, args: argparse.Namespace) -> dict:
     gross = done["cpu_s"] - start["cpu_s"]
     phase = done["wall"] - start["wall"]
     net = gross - idle_rate * phase
+    # The last report is sent before rounds x interval after the phase starts: merged later than that
+    # by more than an interval, the master fell behind.
+    catch_up = done["wall"] - start["wall"] - rounds * args.report_interval
+    busy = gross / phase if phase else None
     return {
-        "version": result["version"],
+        "version": result["version"], "workers": workers, "feeders": len(feeders),
         "master_cpu_ms": net / reports * 1000, "master_cpu_gross_ms": gross / reports * 1000,
         "report_kib": sent["mean_report_bytes"] / 1024,
         "reports": reports, "requests_merged": result["requests_merged"], "phase_s": phase,
         "heartbeats_only_cpu_per_s": idle_rate, "master_cpu_s": gross,
-        "master_busy_share": gross / phase if phase else None,
+        "master_busy_share": busy, "catch_up_s": catch_up, "feeders_late_s": late,
+        "kept_up": catch_up <= args.report_interval and busy is not None and busy < 0.9,
+        # What a whole core would keep up with at this CPU per report (heartbeats included), 90 % busy: the
+        # figure to read on a shared machine, where the pinned master gets only part of its core.
+        "workers_per_core": 0.9 * args.report_interval / (gross / reports) if gross else None,
     }
+
+
+def capacity(python: str, impl: str, args: argparse.Namespace) -> dict:
+    """The most simulated workers (of ``--capacity-workers``, ascending) whose reports one master core
+    merges as they come; the ramp stops at the first count it does not keep up with."""
+    runs, most = [], 0
+    for workers in sorted(int(w) for w in args.capacity_workers.split(",")):
+        result = merge_run(python, impl, args, workers=workers, rounds=args.capacity_rounds, baseline=1.0)
+        result.setdefault("workers", workers)
+        runs.append(result)
+        late = result.get("feeders_late_s")
+        verdict = ("kept up" if result.get("kept_up") else "fell behind") if "error" not in result or \
+            "kept_up" in result else f"ERROR {result['error']}"
+        print(f"  capacity     {impl:6} {workers:5} workers: {verdict}"
+              + (f" (master busy {result['master_busy_share']:.0%}, last report merged "
+                 f"{result['catch_up_s']:+.2f} s after the phase, {result['master_cpu_gross_ms']:.2f} ms/report: "
+                 f"{result['workers_per_core']:.0f} workers a whole core would keep up with)"
+                 if "master_busy_share" in result else "")
+              + (f"; feeders up to {late:.2f} s late" if late is not None else ""), flush=True)
+        if late is not None and late > 0.5:
+            result["note"] = "the feeding processes fell behind their schedule: not the master's limit"
+        if not result.get("kept_up"):
+            break
+        most = workers
+    return {"runs": runs, "most_kept_up": most}
 
 
 # -- 2. aggregate req/s with N local processes ---------------------------------------------------
@@ -357,7 +415,9 @@ def write_readme(results: dict, markdown: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="merge,rps", help="comma-separated subset of: merge,rps,loss")
+    parser.add_argument("--only", default="merge,rps",
+                        help="comma-separated subset of: merge,rps,loss,capacity (the most workers reporting every "
+                             "--report-interval one master core keeps up with)")
     parser.add_argument("--loss-repeats", type=int, default=5, help="runs of the worker-loss scenario (default 5)")
     parser.add_argument("--kill-at", type=float, default=2.3,
                         help="seconds into the worker-loss run its victim is SIGKILLed (default 2.3)")
@@ -373,6 +433,13 @@ def main() -> int:
     parser.add_argument("--report-interval", type=float, default=3.0,
                         help="seconds between a simulated worker's reports (default 3, Locust's; ours report every "
                              "1 s: give 1 with --requests scaled to what a second holds)")
+    parser.add_argument("--feeders", type=int, default=1,
+                        help="processes the simulated workers are spread over (default 1; the capacity scenario "
+                             "uses at least 4)")
+    parser.add_argument("--capacity-workers", default="250,500,750,1000,1500",
+                        help="worker counts the capacity scenario ramps through (default 250,500,750,1000,1500)")
+    parser.add_argument("--capacity-rounds", type=int, default=8,
+                        help="reports per simulated worker in each capacity run (default 8)")
     parser.add_argument("--ours-only", action="store_true", help="measure pytest-loadhooks alone (no Locust venv)")
     parser.add_argument("--locust-version", default=shared.LOCUST_VERSION)
     parser.add_argument("--json", help="also write the results to this file")
@@ -384,9 +451,12 @@ def main() -> int:
     if args.smoke:
         for name, value in (("workers", 3), ("endpoints", 5), ("requests", 20), ("rounds", 1), ("repeats", 1),
                             ("rps_repeats", 1), ("run_time", 2.0), ("kinds", "fast"), ("processes", "1"),
-                            ("no_write", True)):
+                            ("no_write", True), ("capacity_workers", "4"), ("capacity_rounds", 2),
+                            ("feeders", 2)):
             setattr(args, name, value)
     only = set(args.only.split(","))
+    if args.smoke:
+        only.add("capacity")
     impls = ("ours",) if args.smoke or args.ours_only else ("locust", "ours")
 
     pythons = {"ours": sys.executable}
@@ -441,6 +511,9 @@ def main() -> int:
                     print(f"  merge        {impl:6} #{repeat + 1}: {result['master_cpu_ms']:.2f} ms/report net "
                           f"({result['master_cpu_gross_ms']:.2f} gross, {result['report_kib']:.0f} KiB a report, "
                           f"master busy {result['master_busy_share']:.0%} of {result['phase_s']:.1f} s)", flush=True)
+        if "capacity" in only:
+            args.feeders = max(args.feeders, 2 if args.smoke else 4)
+            results["capacity"] = {impl: capacity(pythons[impl], impl, args) for impl in impls}
         if "rps" in only:
             for kind in args.kinds.split(","):
                 for processes in (int(p) for p in args.processes.split(",")):
@@ -490,6 +563,9 @@ def main() -> int:
     print(f"distributed mode, pytest-loadhooks vs Locust — {results['date']}, {results['machine']['cpu']}, "
           f"{results['machine']['cores']} cores")
     print(markdown)
+    for impl, found in results.get("capacity", {}).items():
+        print(f"capacity ({impl}): one master core kept up with {found['most_kept_up']} workers reporting every "
+              f"{args.report_interval:g} s ({args.endpoints} endpoints x {args.requests} requests a report)")
     for error in dict.fromkeys(results["errors"]):
         print(f"note: {error}")
     if args.json:
@@ -500,7 +576,7 @@ def main() -> int:
         out.write_text(json.dumps(results, indent=2) + "\n")
         write_readme(results, markdown)
         print(f"wrote {out.relative_to(ROOT)} and bench/README.md's distributed section")
-    return 0 if results["metrics"] else 1
+    return 0 if results["metrics"] or results.get("capacity") else 1
 
 
 if __name__ == "__main__":

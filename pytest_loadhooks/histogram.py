@@ -101,6 +101,12 @@ _NUMPY: dict[Any, Any] = {}
 (``"slots"``): made on first use, by a master only (a dtype from a string is parsed each time)."""
 
 
+def numpy_dtypes() -> dict[Any, Any]:
+    """numpy (``"module"``) and the dtypes the packed forms use: little-endian unsigned by item width
+    (1, 2, 4, 8) and ``"slots"`` (an ``array('Q')``'s own). Imports numpy: a master's only."""
+    return _numpy()
+
+
 def _numpy() -> dict[Any, Any]:
     if not _NUMPY:
         import numpy
@@ -108,10 +114,11 @@ def _numpy() -> dict[Any, Any]:
         _NUMPY.update({width: numpy.dtype(f"<u{width}") for width in (1, 2, 4, 8)})
         _NUMPY["slots"] = numpy.dtype(numpy.uint64)  # native order, as array('Q')
         _NUMPY["module"] = numpy
+        _NUMPY["add"] = numpy.add
     return _NUMPY
 
 
-def _narrowest(values: array) -> tuple[int, bytes]:
+def narrowest(values: array) -> tuple[int, bytes]:
     """``(item width, little-endian bytes)`` of counts in the narrowest unsigned type that holds them."""
     top = max(values, default=0)
     code = "B" if top < 1 << 8 else "H" if top < 1 << 16 else "I" if top < 1 << 32 else "Q"
@@ -238,11 +245,14 @@ class ResponseTimeHistogram(Mapping):
     a known outlier, itself, and calls :meth:`add_index` only for a bucket seen for the first time.
     """
 
-    __slots__ = ("counts", "outliers")
+    __slots__ = ("_view", "counts", "outliers")
 
     def __init__(self, items: Mapping[float, int] | Iterable[tuple[float, int]] = ()) -> None:
         self.counts: array = _NO_SLOTS
         self.outliers: dict[int, int] = {}
+        # (counts, a numpy view of it): a master adds every report's runs through it, made again only when
+        # ``counts`` is a new array (an array is never resized in place here: growing makes a new one).
+        self._view: tuple[array, Any] | None = None
         if items:
             self._load(items.items() if isinstance(items, Mapping) else items)
 
@@ -461,17 +471,26 @@ class ResponseTimeHistogram(Mapping):
         (:meth:`add_packed`), without a Python step a bucket. Built without numpy: a worker never
         needs it (once a report interval, about 20 µs for 150 buckets).
         """
+        first, dense, buckets = self.dense_parts()
+        if not dense:
+            return [0, 1, b"", buckets]
+        width, packed = narrowest(dense)
+        return [first, width, packed, buckets]
+
+    def dense_parts(self) -> tuple[int, array, dict[int, int]]:
+        """``(first index, array('Q') of the dense run's counts, {outlier index: count})``: the split
+        :meth:`to_packed` sends, before its counts are narrowed (a columnar report narrows all of its
+        endpoints' runs at once: ``stats.columnar_report``). No numpy: workers build it."""
         buckets = self.to_indexes()
         inside = sorted(index for index in buckets if 0 <= index < DENSE_LIMIT)
         low, high = _dense_run(inside)
         if low == high:
-            return [0, 1, b"", buckets]
+            return 0, array("Q"), buckets
         first = inside[low]
         dense = array("Q", bytes((inside[high - 1] + 1 - first) * SLOT_BYTES))
         for index in inside[low:high]:
             dense[index - first] = buckets.pop(index)
-        width, packed = _narrowest(dense)
-        return [first, width, packed, buckets]
+        return first, dense, buckets
 
     def add_packed(self, first: int, counts: Any, outliers: dict[int, int]) -> None:
         """Add :func:`packed_parts`' dense counts from index ``first`` and outliers (a worker's
@@ -489,9 +508,11 @@ class ResponseTimeHistogram(Mapping):
             else:
                 self._grow_to(min(end + GROWTH_STEP, DENSE_LIMIT))
         if end > first:
-            slots = numpy["module"].frombuffer(self.counts, dtype=numpy["slots"])
-            slots[first:end] += counts
-            del slots  # the array must not stay exported: growing it makes a new one anyway
+            view = self._view
+            if view is None or view[0] is not self.counts:
+                view = self._view = (self.counts, numpy["module"].frombuffer(self.counts, dtype=numpy["slots"]))
+            slots = view[1][first:end]
+            numpy["add"](slots, counts, out=slots)  # as +=, without its dispatch (counts widened already: cheaper)
         if outliers:
             self._add_outliers(outliers if 0 not in outliers.values() else {i: c for i, c in outliers.items() if c})
 

@@ -17,17 +17,21 @@ and ``print_error_report``.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import logging
 import math
 import re
+import sys
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
 
-from .histogram import INDEX_OF_1_MS, INDEX_OF_10_MS, ResponseTimeHistogram, bucket_index, packed_parts
+from .histogram import (DENSE_LIMIT, INDEX_OF_1_MS, INDEX_OF_10_MS, ResponseTimeHistogram, bucket_index, narrowest,
+                        numpy_dtypes, packed_parts)
 from .histogram import bucket as bucket, percentile_of as percentile_of  # their home before histogram.py
 from .history import History
 from .open_model import OpenModelStats
@@ -208,6 +212,226 @@ def _reported_total(data: Any) -> tuple[int, int, float | None]:
     if not (type(requests) is int and type(failures) is int and isinstance(start, _NUMBER)):
         raise ValueError("a stats total with figures of the wrong types")
     return requests, failures, start
+
+
+# -- the columnar report: what a worker sends its master (issue 24) ------------------------------------------
+
+COUNT_COLUMNS = ("num_requests", "num_none_requests", "num_failures", "total_content_length")
+"""The integer figures of a columnar report, one little-endian int64 column each, in this order."""
+TIME_COLUMNS = ("total_response_time", "min_response_time", "max_response_time", "start_time",
+                "last_request_timestamp")
+"""Its float figures, one little-endian float64 column each (NaN: None, for a minimum or a last request)."""
+
+
+def _little_endian(values: array) -> bytes:
+    if sys.byteorder == "big":
+        values = array(values.typecode, values)
+        values.byteswap()
+    return values.tobytes()
+
+
+def _column_bytes(entries: list[StatsEntry]) -> dict[str, Any]:
+    """The figures and per-second counts of ``entries`` as columns: one array per figure across them."""
+    counts = array("q")
+    for figure in COUNT_COLUMNS:
+        counts.extend(int(getattr(entry, figure)) for entry in entries)
+    times = array("d")
+    for figure in TIME_COLUMNS:
+        times.extend(math.nan if (value := getattr(entry, figure)) is None else value for entry in entries)
+    seconds = sorted({second for entry in entries for second in (*entry.num_reqs_per_sec, *entry.num_fail_per_sec)})
+    per_second = array("q")
+    for attribute in ("num_reqs_per_sec", "num_fail_per_sec"):
+        for entry in entries:
+            get = getattr(entry, attribute).get
+            per_second.extend(get(second, 0) for second in seconds)
+    return {"counts": _little_endian(counts), "times": _little_endian(times), "seconds": seconds,
+            "per_second": _little_endian(per_second)}
+
+
+def _narrowest_signed(values: array) -> tuple[int, bytes]:
+    """``(item width, little-endian bytes)`` of integers in the narrowest signed type that holds them."""
+    low, high = min(values, default=0), max(values, default=0)
+    code = next(code for code, bits in (("b", 7), ("h", 15), ("i", 31), ("q", 63))
+                if -(1 << bits) <= low and high < 1 << bits)
+    narrowed = array(code, values)
+    return narrowed.itemsize, _little_endian(narrowed)
+
+
+def _histogram_columns(entries: list[tuple]) -> dict[str, Any]:
+    """The endpoints' histograms (:func:`_by_run_width`'s) as columns: each one's dense run narrowed on its
+    own (its width in ``widths``) and placed one after the other, their first indexes and lengths; the
+    outliers as how many each endpoint has, then every index and every count, each column in its narrowest
+    type (a report's outliers are mostly few, small and near the bulk)."""
+    firsts, lengths, widths, runs = array("q"), array("q"), array("B"), []
+    held, outlier_indexes, outlier_counts = array("q"), array("q"), array("Q")
+    for width, entry, first, run, outliers in entries:
+        packed = narrowest(run)[1]
+        firsts.append(first)
+        lengths.append(len(run))
+        widths.append(width)
+        runs.append(packed)
+        held.append(len(outliers))
+        outlier_indexes.extend(outliers.keys())
+        outlier_counts.extend(outliers.values())
+    index_width, indexes = _narrowest_signed(outlier_indexes)
+    count_width, counts = narrowest(outlier_counts)
+    return {"firsts": _little_endian(firsts), "lengths": _little_endian(lengths), "widths": widths.tobytes(),
+            "dense": b"".join(runs), "outliers": [_little_endian(held), index_width, indexes, count_width, counts]}
+
+
+def _by_run_width(stats: RequestStats) -> list[tuple]:
+    """``(run width, entry, first index, dense run, outliers)`` of every endpoint that counted something,
+    the narrowest runs first: the master widens each width's runs in one numpy operation."""
+    parts = []
+    for entry in stats.entries.values():
+        if entry.num_requests or entry.num_failures:
+            first, run, outliers = entry.response_times.dense_parts()
+            parts.append((narrowest(run)[0] if run else 1, entry, first, run, outliers))
+    parts.sort(key=itemgetter(0))
+    return parts
+
+
+def columnar_report(stats: RequestStats) -> dict[str, Any]:
+    """``stats`` as a worker reports them: the endpoints as *columns* (``"columns"``: their names, methods,
+    and one binary array per figure across them), so that the master adds a report with a few numpy
+    operations and one short Python step an endpoint, instead of reading a dict per endpoint (issue 24).
+    Exact, like :meth:`RequestStats.serialize`; the total, errors, exceptions and open-model counts are
+    as there (the total only its own counts: the rest of it is its endpoints'). msgpack only (binary
+    strings); built without numpy, which workers never import. :meth:`RequestStats.add_report` reads it."""
+    parts = _by_run_width(stats)
+    entries = [part[1] for part in parts]
+    columns = {"names": [entry.name for entry in entries], "methods": [entry.method for entry in entries],
+               **_column_bytes(entries), **_histogram_columns(parts)}
+    total = stats.total
+    report = {
+        "columns": columns,
+        "total": {"num_requests": total.num_requests, "num_failures": total.num_failures,
+                  "start_time": total.start_time},
+        "errors": stats.serialize_errors(),
+        "exceptions": list(stats.exceptions.values()),
+    }
+    if stats.open_model is not None:
+        report["open_model"] = stats.open_model.serialize()
+    return report
+
+
+def _column(numpy: Any, data: Any, dtype: str, rows: int, size: int) -> Any:
+    """A binary column (or ``rows`` of them) of ``size`` items each, read in place (no copy)."""
+    values = numpy.frombuffer(data, dtype=dtype)
+    if values.size != rows * size:
+        raise ValueError(f"{values.size} items where {rows} x {size} were expected")
+    return values.reshape(rows, size) if rows > 1 else values
+
+
+def _read_columns(data: Any) -> tuple:
+    """A columnar report's columns, read as numpy arrays in place and checked whole (a ValueError
+    otherwise): ``(keys, counts, times, seconds, per_second, histograms)``, see :func:`_read_histograms`."""
+    numpy = numpy_dtypes()["module"]
+    try:
+        names, methods = data["names"], data["methods"]
+        if not (type(names) is list and type(methods) is list and len(names) == len(methods)
+                and all(type(name) is str for name in names) and all(type(method) is str for method in methods)):
+            raise ValueError("names and methods must be two lists of strings of one length")
+        size = len(names)
+        seconds = array("q", data["seconds"]).tolist()
+        counts = _column(numpy, data["counts"], "<i8", len(COUNT_COLUMNS), size)
+        times = _column(numpy, data["times"], "<f8", len(TIME_COLUMNS), size)
+        per_second = _column(numpy, data["per_second"], "<i8", 2 * size, len(seconds)) if seconds else None
+        histograms = _read_histograms(numpy, data, size)
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError, IndexError) as error:
+        raise ValueError(f"a malformed columnar stats report ({type(error).__name__}: {error})") from None
+    problem = _column_problem(numpy, size, counts, times, per_second)
+    if problem:
+        raise ValueError(f"a malformed columnar stats report: {problem}")
+    return list(zip(names, methods)), counts, times, seconds, per_second, histograms
+
+
+_SIGNED = {1: "<i1", 2: "<i2", 4: "<i4", 8: "<i8"}
+_UNSIGNED = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
+
+
+def _read_histograms(numpy: Any, data: Any, size: int) -> tuple:
+    """``(firsts, lengths, every run widened to uint64 one after the other, outliers held per endpoint, outlier
+    indexes, outlier counts)`` of a columnar report, checked: every run within the array's indexes and
+    within the dense bytes, every width 1, 2, 4 or 8, as many outliers as the endpoints say they hold."""
+    firsts = _column(numpy, data["firsts"], "<i8", 1, size)
+    lengths = _column(numpy, data["lengths"], "<i8", 1, size)
+    widths = _column(numpy, data["widths"], "<u1", 1, size)
+    dense = data["dense"]
+    if not isinstance(dense, bytes):
+        raise TypeError(f"dense counts must be bytes, not {type(dense).__name__}")
+    if size and (lengths.min() < 0 or firsts.min() < 0 or (firsts + lengths).max() > DENSE_LIMIT):
+        raise ValueError(f"dense histogram runs must lie within 0..{DENSE_LIMIT}")
+    if size and (numpy.diff(widths.astype(numpy.int16)).min(initial=0) < 0 or widths[-1] > 8
+                 or (widths & (widths - 1)).any() or not widths[0]):
+        raise ValueError("dense count widths must be 1, 2, 4 or 8, the narrowest runs first")
+    sizes = lengths * widths
+    if int(sizes.sum()) != len(dense):
+        raise ValueError(f"{len(dense)} bytes of dense counts where the runs take {int(sizes.sum())}")
+    wide = _widened(numpy, dense, widths, sizes)
+    outliers = data["outliers"]
+    if type(outliers) is not list or len(outliers) != 5:
+        raise ValueError("outliers must be [held per endpoint, index width, indexes, count width, counts]")
+    held = _column(numpy, outliers[0], "<i8", 1, size)
+    if size and held.min() < 0:
+        raise ValueError("a negative number of outliers")
+    total = int(held.sum())
+    indexes = _column(numpy, outliers[2], _SIGNED[outliers[1]], 1, total)
+    counts = _column(numpy, outliers[4], _UNSIGNED[outliers[3]], 1, total)
+    return firsts, lengths, wide, held, indexes, counts
+
+
+def _widened(numpy: Any, dense: bytes, widths: Any, sizes: Any) -> Any:
+    """Every dense run as one uint64 array, in the report's order: a conversion per width (the runs come
+    the narrowest first), so each endpoint's run is a slice of it, added without a cast."""
+    slots = numpy_dtypes()["slots"]
+    parts, offset = [], 0
+    for width in (1, 2, 4, 8):
+        taken = int(sizes[widths == width].sum())
+        if taken:
+            parts.append(numpy.frombuffer(dense, dtype=_UNSIGNED[width], count=taken // width, offset=offset))
+            offset += taken
+    return numpy.concatenate(parts).astype(slots, copy=False) if parts else numpy.zeros(0, dtype=slots)
+
+
+def _column_problem(numpy: Any, size: int, counts: Any, times: Any, per_second: Any) -> str | None:
+    """What is wrong with a columnar report's figures (their shapes and types are right), or None."""
+    if size and counts[:3].min() < 0:
+        return "negative request or failure counts"
+    if per_second is not None and per_second.size and per_second.min() < 0:
+        return "negative per-second counts"
+    if size and numpy.isnan(times[[0, 2, 3]]).any():
+        return "a response time total, maximum or start that is not a number"
+    return None
+
+
+def _per_second_rows(seconds: list[int], per_second: Any, size: int) -> tuple[list, list]:
+    """Each endpoint's ``({second: requests}, {second: failures})`` from the report's per-second matrix."""
+    if per_second is None:
+        return [{}] * size, [{}] * size
+    if len(seconds) == 1:  # a report a second: mostly one second, a dict an endpoint made without a loop
+        second = seconds[0]
+        rows = [{second: count} if count else {} for count in per_second.reshape(-1).tolist()]
+    else:
+        rows = [{second: count for second, count in zip(seconds, row) if count} for row in per_second.tolist()]
+    return rows[:size], rows[size:]
+
+
+def _grouped_outliers(held: Any, indexes: Any, counts: Any) -> list[dict[int, int]]:
+    """The outlier columns as one ``{bucket index: count}`` per endpoint (made in C; a bucket listed twice,
+    which no worker sends, is added rather than overwritten)."""
+    index_list, count_list = indexes.tolist(), counts.tolist()
+    grouped = []
+    start = 0
+    for end in held.cumsum().tolist():
+        group = dict(zip(index_list[start:end], count_list[start:end]))
+        if len(group) != end - start:
+            group = {}
+            for index, count in zip(index_list[start:end], count_list[start:end]):
+                group[index] = group.get(index, 0) + count
+        grouped.append(group)
+        start = end
+    return grouped
 
 
 class StatsEntry:
@@ -557,6 +781,11 @@ def parse_error(error: Any) -> str:
     return _ADDRESS.sub("....", text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _error_key(method: str, name: str, text: str) -> str:
+    return hashlib.sha256(f"{method}.{name}.{parse_error(text)!r}".encode()).hexdigest()
+
+
 def error_text(error: Any) -> str:
     """An error as the outputs show it: :func:`parse_error`'s text, except that a message given
     to ``response.failure("...")`` shows without its ``CatchResponseError(...)`` wrapper (as in
@@ -610,6 +839,8 @@ class StatsError:
     def create_key(method: str, name: str, error: Any) -> str:
         """The key of a failure in ``RequestStats.errors`` (Locust's: a hash of method, name and
         recorded error text, so a text from a worker meets the exception it was made from)."""
+        if type(error) is str:  # a reported error's text: the same few keys again every report, on a master
+            return _error_key(method, name, error)
         return hashlib.sha256(f"{method}.{name}.{parse_error(error)!r}".encode()).hexdigest()
 
     def occurred(self, now: float | None = None) -> None:
@@ -917,6 +1148,21 @@ class RequestStats:
         if self.open_model is not None:
             self.open_model.reset()
 
+    def take_counts(self) -> RequestStats:
+        """Everything counted so far moved into a new RequestStats (no copy: its endpoints, errors and
+        exceptions are these ones'), these stats reset as :meth:`reset_all` does: what a worker reports."""
+        taken = RequestStats(self.rps_window)
+        taken.entries = dict(self.entries)
+        taken.errors = dict(self.errors)
+        taken.exceptions = dict(self.exceptions)
+        total = taken.total
+        total.num_requests, total.num_failures = self.total.num_requests, self.total.num_failures
+        total.start_time = self.total.start_time
+        if self.open_model is not None:
+            taken.counted_open_model().extend(self.open_model)
+        self.reset_all()
+        return taken
+
     def clear_all(self) -> None:
         self.reset_all()
 
@@ -979,7 +1225,11 @@ class RequestStats:
         }
 
     def merge(self, data: dict[str, Any]) -> None:
-        """Add serialized stats from elsewhere (a worker) into these, exactly."""
+        """Add serialized stats from elsewhere (a worker) into these, exactly (:func:`columnar_report`'s
+        form too: added as a master adds it, with numpy)."""
+        if "columns" in data:
+            self.add_report(data)
+            return
         for entry_data in data.get("entries", []):
             self._add_entry(StatsEntry.unserialize(entry_data, self))
         if "total" in data:
@@ -1013,17 +1263,23 @@ class RequestStats:
             self.counted_open_model().extend(other.open_model)
 
     def add_report(self, data: Any) -> int:
-        """Add a worker's report (:meth:`serialize` data), exactly; returns the requests it counted.
+        """Add a worker's report, exactly; returns the requests it counted.
 
-        Checked whole before any of it is added, so a malformed report adds nothing (a ValueError
-        says what is wrong): every entry's figures are read and typed, its histogram read in place
-        as numpy arrays (the packed form workers send; the other forms rebuilt). No entry is
-        rebuilt as an object: the master's own entries take the figures (the master's cost per
-        report is what decides how many workers it keeps up with).
+        Either form: :func:`columnar_report`'s (what workers send: the endpoints as columns, added
+        with a few numpy operations and a short step an endpoint) or :meth:`serialize`'s (an entry
+        dict per endpoint, its histogram read in place as numpy arrays when packed). Checked whole
+        before any of it is added, so a malformed report adds nothing (a one-line ValueError says
+        what is wrong). No entry is rebuilt as an object: the master's own entries take the figures
+        (the master's cost per report is what decides how many workers it keeps up with).
         """
         if not isinstance(data, dict):
             raise ValueError("the stats report is not a mapping")
-        entries = [_reported_entry(item) for item in data.get("entries", [])]
+        if "columns" in data:
+            columns = _read_columns(data["columns"])
+            entries: list = []
+        else:
+            columns = None
+            entries = [_reported_entry(item) for item in data.get("entries", [])]
         total = _reported_total(data["total"]) if "total" in data else (0, 0, None)
         errors = data.get("errors", {})
         failures = [StatsError.unserialize(record) for record in (errors.values() if isinstance(errors, dict) else errors)]
@@ -1033,6 +1289,8 @@ class RequestStats:
                     and isinstance(record.get("traceback"), str) and isinstance(record.get("nodes"), list)):
                 raise ValueError("a malformed exception record")
         open_model = _reported_open_model(data.get("open_model"))
+        if columns is not None:
+            self._add_columns(*columns)
         for key, figures, per_second, histogram in entries:
             entry = self.get(*key)
             entry._add_figures(*figures)
@@ -1053,6 +1311,27 @@ class RequestStats:
         if open_model is not None:
             self.counted_open_model().extend(open_model)
         return requests
+
+    def _add_columns(self, keys: list[tuple[str, str]], counts: Any, times: Any, seconds: list[int], per_second: Any,
+                     histograms: tuple) -> None:
+        """Add :func:`_read_columns`' checked columns: each column turned into a list at once, then one
+        short step an endpoint (its figures, its dense run read in place, its outliers, its seconds)."""
+        size = len(keys)
+        requests, nones, failures, content = counts.tolist()
+        total_times, lows, highs, starts, lasts = times.tolist()
+        firsts, lengths, wide, held, indexes, outlier_counts = histograms
+        requests_per_second, failures_per_second = _per_second_rows(seconds, per_second, size)
+        grouped = _grouped_outliers(held, indexes, outlier_counts)
+        ends = lengths.cumsum().tolist()
+        known = self.entries.get
+        for position, (key, first, end, length) in enumerate(zip(keys, firsts.tolist(), ends, lengths.tolist())):
+            entry = known(key) or self.get(*key)
+            low, last = lows[position], lasts[position]
+            entry._add_figures(requests[position], nones[position], failures[position], total_times[position],
+                               None if low != low else low, highs[position], content[position],  # NaN: None
+                               starts[position], None if last != last else last)
+            entry.response_times.add_packed(first, wide[end - length:end], grouped[position])
+            entry._add_per_second(requests_per_second[position], failures_per_second[position])
 
     def _add_entry(self, incoming: StatsEntry) -> None:
         """An entry rebuilt for these stats: adopted when its endpoint is new (no copy), else added."""

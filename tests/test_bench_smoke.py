@@ -84,6 +84,11 @@ def test_distributed_bench_smoke_mode_produces_numbers(tmp_path):
     assert metrics["report_kib"]["ours"]["median"] > 0 and metrics["fast_rps_p1"]["ours"]["median"] > 0
     run = next(run for run in results["runs"] if run["scenario"] == "merge")
     assert run["requests_merged"] == 3 * 5 * 20  # every simulated request reached the master's total
+    # The capacity ramp (issue 24): workers fed from two processes, every report merged at each step.
+    ramp = results["capacity"]["ours"]["runs"]
+    assert [step["workers"] for step in ramp] == [4] and ramp[0]["feeders"] == 2, ramp
+    assert ramp[0]["requests_merged"] == 4 * 2 * 5 * 20, ramp
+    assert results["capacity"]["ours"]["most_kept_up"] in (0, 4)
 
 
 def test_soak_bench_real_distributed_run_samples_master_and_workers(tmp_path):

@@ -114,8 +114,12 @@ class Protocol:
         else:
             import pytest_loadhooks
             from pytest_loadhooks.rpc.protocol import Message, encode
-            from pytest_loadhooks.stats import RequestStats
+            from pytest_loadhooks import stats
 
+            RequestStats = stats.RequestStats
+            # The report our workers send; a commit before issue 24's columnar form sent the per-entry one
+            # (so that this benchmark can measure such a commit too: PYTHONPATH=<its tree>).
+            self.columnar_report = getattr(stats, "columnar_report", lambda s: s.serialize(compact=True))
             self.version = pytest_loadhooks.__version__
             self._message = lambda kind, data, node: encode(Message(kind, data, node))
         self.RequestStats = RequestStats
@@ -139,24 +143,32 @@ class Protocol:
             data = {"stats": stats.serialize_stats(), "stats_total": stats.total.get_stripped_report(),
                     "errors": stats.serialize_errors()}
         else:
-            # pytest_loadhooks.runners.worker.WorkerRunner._send_stats
-            data = {"stats": stats.serialize(compact=True)}
+            # pytest_loadhooks.runners.worker.WorkerRunner._send_stats (the columnar report, issue 24)
+            data = {"stats": self.columnar_report(stats)}
         data["user_classes_count"] = {USER_CLASS: USERS_PER_WORKER}
         data["user_count"] = USERS_PER_WORKER
         return data
 
-    def at_second(self, data: dict, first_second: int, seconds: int) -> dict:
-        """A copy of a report's data whose entries cover ``seconds`` seconds from ``first_second``."""
-        copy = dict(data)
+    def source(self, stats):
+        """What :meth:`at_second` makes each round's report from: Locust's report data, built once (its
+        report empties the stats), or our stats themselves (a columnar report is built from them)."""
+        return self.report_data(stats) if self.impl == "locust" else stats
+
+    def at_second(self, source, first_second: int, seconds: int) -> dict:
+        """A report's data whose entries cover ``seconds`` seconds from ``first_second``."""
         if self.impl == "locust":
-            copy["stats"] = [spread_over_seconds(e, first_second, seconds) for e in data["stats"]]
-            copy["stats_total"] = spread_over_seconds(data["stats_total"], first_second, seconds)
-        else:
-            stats = dict(data["stats"])
-            stats["entries"] = [spread_over_seconds(e, first_second, seconds) for e in stats["entries"]]
-            stats["total"] = spread_over_seconds(stats["total"], first_second, seconds)
-            copy["stats"] = stats
-        return copy
+            copy = dict(source)
+            copy["stats"] = [spread_over_seconds(e, first_second, seconds) for e in source["stats"]]
+            copy["stats_total"] = spread_over_seconds(source["stats_total"], first_second, seconds)
+            return copy
+        stats = source
+        for entry in stats.entries.values():  # ours: the entries themselves, then the report built from them
+            spread = spread_over_seconds({"num_requests": entry.num_requests, "num_failures": entry.num_failures},
+                                         first_second, seconds)
+            entry.num_reqs_per_sec, entry.num_fail_per_sec = spread["num_reqs_per_sec"], spread["num_fail_per_sec"]
+            entry.start_time, entry.last_request_timestamp = spread["start_time"], spread["last_request_timestamp"]
+        stats.total.start_time = float(first_second)
+        return self.report_data(stats)
 
 
 def filled_stats(protocol: Protocol, seed: int, endpoints: int, requests: int):
@@ -190,38 +202,42 @@ def spread_over_seconds(entry: dict, first_second: int, seconds: int) -> dict:
     return entry
 
 
-def build_reports(protocol: Protocol, workers: int, rounds: int, variants: int, endpoints: int,
-                  requests: int, report_interval: float, node_ids: list[str]) -> tuple[list[list[bytes]], int]:
-    """Every stats frame the run will send, encoded up front (``[round][worker]``), and their mean size.
+class Reports:
+    """Every stats frame the run will send: one encoded template a (round, variant), the sending
+    worker's id put at its end when sent (every id is as long, and msgpack ends a frame with it), so a
+    thousand workers' reports take a few templates of memory, not a thousand frames a round."""
 
-    ``variants`` distinct reports (seeds) are filled once and shared by the workers in turn; each
-    frame gets its own seconds (a later round covers later seconds, as a real worker's would).
-    """
-    base = int(time.time())
-    seconds = max(round(report_interval), 1)
-    reports = [protocol.report_data(filled_stats(protocol, 1000 + v, endpoints, requests)) for v in range(variants)]
-    frames: list[list[bytes]] = []
-    sizes = 0
-    for round_index in range(rounds):
-        row = []
-        for worker in range(workers):
-            data = protocol.at_second(reports[worker % variants], base + round_index * seconds, seconds)
-            frame = protocol.frame("stats", data, node_ids[worker])
-            sizes += len(frame)
-            row.append(frame)
-        frames.append(row)
-    return frames, sizes // (rounds * workers)
+    def __init__(self, protocol: Protocol, rounds: int, variants: int, endpoints: int, requests: int,
+                 report_interval: float, node_ids: list[str]) -> None:
+        import msgpack
+
+        base = int(time.time())
+        seconds = max(round(report_interval), 1)
+        sources = [protocol.source(filled_stats(protocol, 1000 + v, endpoints, requests)) for v in range(variants)]
+        self.variants = variants
+        self._tail = len(msgpack.packb(node_ids[0]))
+        self._pack = msgpack.packb
+        self.templates: list[list[bytes]] = []
+        for round_index in range(rounds):
+            # Each round its own seconds (a later round covers later seconds, as a real worker's would).
+            data = [protocol.at_second(source, base + round_index * seconds, seconds) for source in sources]
+            self.templates.append([protocol.frame("stats", d, node_ids[0])[:-self._tail] for d in data])
+        self.mean_size = sum(len(t) for row in self.templates for t in row) // (rounds * variants) + self._tail
+
+    def frame(self, round_index: int, worker: int, node_id: str) -> bytes:
+        return self.templates[round_index][worker % self.variants] + self._pack(node_id)
 
 
 def run_workers(impl: str, port: int, workers: int, rounds: int, report_interval: float, baseline: float,
-                endpoints: int, requests: int, variants: int, linger_after: float) -> int:
+                endpoints: int, requests: int, variants: int, linger_after: float, first_worker: int = 0,
+                start_at: float | None = None, marks: bool = True, wait_go: bool = False) -> int:
     protocol = Protocol(impl)
     import zmq  # plain pyzmq: this process only sends on a schedule, it needs no gevent
 
-    node_ids = [f"bench-worker-{i}_{uuid.uuid4().hex}" for i in range(workers)]
+    run_id = uuid.uuid4().hex
+    node_ids = [f"bench-worker-{first_worker + i:06d}_{run_id}" for i in range(workers)]
     built = time.perf_counter()
-    frames, mean_size = build_reports(protocol, workers, rounds, variants, endpoints, requests,
-                                      report_interval, node_ids)
+    reports = Reports(protocol, rounds, variants, endpoints, requests, report_interval, node_ids)
     build_s = time.perf_counter() - built
 
     context = zmq.Context()
@@ -251,7 +267,7 @@ def run_workers(impl: str, port: int, workers: int, rounds: int, report_interval
     for index, socket in enumerate(sockets):
         socket.send(protocol.ready(node_ids[index]))
     waiting = set(range(workers))
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while waiting and time.monotonic() < deadline:
         waiting -= set(drain(100))
     if waiting:
@@ -261,7 +277,8 @@ def run_workers(impl: str, port: int, workers: int, rounds: int, report_interval
     heartbeats = [protocol.heartbeat(node) for node in node_ids]
 
     def mark(label: str) -> None:
-        sockets[0].send(protocol.frame(MARK, label, node_ids[0]))
+        if marks:
+            sockets[0].send(protocol.frame(MARK, label, node_ids[0]))
 
     def schedule(duration: float, with_reports: bool) -> list[tuple[float, str, int, int]]:
         """(offset, what, worker, round): heartbeats once a second per worker, reports once per
@@ -275,25 +292,38 @@ def run_workers(impl: str, port: int, workers: int, rounds: int, report_interval
                 events += [(r * report_interval + phase * report_interval, "stats", worker, r) for r in range(rounds)]
         return sorted(events)
 
-    def play(events: list[tuple[float, str, int, int]]) -> None:
-        start = time.monotonic()
+    late = {"max": 0.0}
+
+    def play(events: list[tuple[float, str, int, int]], start: float) -> None:
+        """Send each event at ``start`` (wall clock: the feeding processes share it) plus its offset."""
         for offset, what, worker, round_index in events:
-            pause = start + offset - time.monotonic()
+            pause = start + offset - time.time()
             if pause > 0:
                 drain()
                 time.sleep(pause)
-            sockets[worker].send(heartbeats[worker] if what == "heartbeat" else frames[round_index][worker])
+            else:
+                late["max"] = max(late["max"], -pause)
+            sockets[worker].send(heartbeats[worker] if what == "heartbeat"
+                                 else reports.frame(round_index, worker, node_ids[worker]))
 
-    print("BENCH-BUILT " + json.dumps({"mean_report_bytes": mean_size, "build_s": build_s,
+    print("BENCH-BUILT " + json.dumps({"mean_report_bytes": reports.mean_size, "build_s": build_s,
                                       "reports": rounds * workers}), flush=True)
+    if wait_go:
+        start_at = float(sys.stdin.readline().split()[1])
+    if start_at is None:
+        start_at = time.time()
+    else:
+        while time.time() < start_at:
+            drain(max(int((start_at - time.time()) * 1000), 1))
     mark("baseline_start")
-    play(schedule(baseline, with_reports=False))
+    play(schedule(baseline, with_reports=False), start_at)
     mark("baseline_end")
     mark("reports_start")
     report_phase = rounds * report_interval
-    play(schedule(report_phase, with_reports=True))
+    play(schedule(report_phase, with_reports=True), start_at + baseline)
+    print("BENCH-FED " + json.dumps({"max_late_s": late["max"], "reports": rounds * workers}), flush=True)
     # Keep the workers alive (heartbeats) while the master catches up; bench/distributed.py ends us.
-    play(schedule(linger_after, with_reports=False))
+    play(schedule(linger_after, with_reports=False), start_at + baseline + report_phase)
     return 0
 
 
@@ -314,11 +344,17 @@ def main() -> int:
     workers.add_argument("--baseline", type=float, default=3.0, help="seconds of heartbeats only, first")
     workers.add_argument("--variants", type=int, default=4, help="distinct reports (seeds) shared by the workers")
     workers.add_argument("--linger-after", type=float, default=60.0)
+    workers.add_argument("--first-worker", type=int, default=0, help="this feeding process's first worker number")
+    workers.add_argument("--start-at", type=float, help="wall-clock time the schedule starts (shared by feeders)")
+    workers.add_argument("--no-marks", action="store_true", help="another feeding process sends the marks")
+    workers.add_argument("--wait-go", action="store_true",
+                         help="once connected, read 'GO <wall-clock time>' on stdin: when the schedule starts")
     args = parser.parse_args()
     if args.role == "master":
         return run_master(args.impl, args.expect_reports, args.timeout)
     return run_workers(args.impl, args.port, args.workers, args.rounds, args.report_interval, args.baseline,
-                       args.endpoints, args.requests, args.variants, args.linger_after)
+                       args.endpoints, args.requests, args.variants, args.linger_after, args.first_worker,
+                       args.start_at, not args.no_marks, args.wait_go)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from gevent.pool import Group
 from .. import __version__, dispatch
 from ..exception import ConfigurationError
 from ..rpc import DEFAULT_MAX_MESSAGE_SIZE, MalformedMessage, Message, RPCError
-from ..stats import RequestStats
+from ..stats import RequestStats, columnar_report
 from .base import STATE_CLEANUP, STATE_INIT, STATE_STOPPED, STATE_STOPPING
 from .arrival import plan_from_data
 from .local import InProcessRunner
@@ -129,20 +129,23 @@ class WorkerRunner(InProcessRunner):
         self.client.send(Message(msg_type, data, self.client_id))
 
     def _send_stats(self) -> None:
-        """Report what was counted since the last report, then forget it (it is the master's now)."""
-        counted = self.stats.serialize(compact=True)  # histograms by bucket index: a third of the bytes
-        self.stats.reset_all()
-        for record in counted["exceptions"]:
+        """Report what was counted since the last report, then forget it (it is the master's now).
+
+        The counts move into a RequestStats of their own first (:meth:`RequestStats.take_counts`), so
+        that requests counted while the report is sent go to the next one; the report is those counts
+        as columns (:func:`~pytest_loadhooks.stats.columnar_report`: what the master adds cheapest)."""
+        counted = self.stats.take_counts()
+        for record in counted.exceptions.values():
             record["nodes"] = [self.client_id if node == "local" else node for node in record["nodes"]]
-        data: dict[str, Any] = {"stats": counted, "user_classes_count": self.user_classes_count,
+        data: dict[str, Any] = {"stats": columnar_report(counted), "user_classes_count": self.user_classes_count,
                                 "user_count": self.user_count}
         self.environment.events.report_to_master.fire(client_id=self.client_id, data=data)
         if not self._send("stats", data):
             # Not sent (over the size limit, say): keep the counts for the next report.
-            self.stats.merge(counted)
+            self.stats.extend(counted)
             self.runner_errors.append("a stats report could not be sent to the master")
             return
-        self.reported_stats.merge(counted)
+        self.reported_stats.extend(counted)
 
     def _on_user_error(self, user_instance: Any, exception: BaseException, tb: Any, **kwargs: Any) -> None:
         super()._on_user_error(user_instance, exception, tb, **kwargs)

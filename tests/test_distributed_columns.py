@@ -1,0 +1,204 @@
+"""Issue 24: workers report their endpoints as columns (one binary array per figure across the
+endpoints) and the master adds them with a few numpy operations. What is counted must not change:
+a columnar report adds exactly what the per-entry form adds, whole or not at all."""
+
+from __future__ import annotations
+
+import math
+import random
+import subprocess
+import sys
+
+import msgpack
+import pytest
+
+from pytest_loadhooks.histogram import DENSE_LIMIT
+from pytest_loadhooks.runners.master import _checked_stats
+from pytest_loadhooks.stats import RequestStats, columnar_report
+
+
+def over_the_wire(value):
+    return msgpack.unpackb(msgpack.packb(value, use_bin_type=True), raw=False, strict_map_key=False)
+
+
+def busy(seed: int, endpoints: int = 15) -> RequestStats:
+    """Endpoints of every kind a report carries: busy and quiet, failures only, async (None) requests,
+    negative and huge response times (histogram outliers), per-second counts over several seconds."""
+    rng = random.Random(seed)
+    stats = RequestStats()
+    second = 1_796_000_000
+    for i in range(endpoints * 120):
+        name = f"/e{i % endpoints}"
+        now = second + rng.randint(0, 2) + rng.random()
+        stats.get(name, "GET" if i % 3 else "POST").log(rng.lognormvariate(math.log(5 + 20 * (i % endpoints)), 0.5),
+                                                        rng.randint(0, 900), now=now)
+        if i % 37 == 0:
+            stats.log_error("GET", name, f"boom {i % 3}")
+    stats.log_request("GET", "/async", None, 0)
+    for value in (-3.5, 1e9, 7_000_000.0, 0.0004):
+        stats.log_request("GET", "/odd", value, 10)
+    stats.log_error("DELETE", "/only-failures", "refused")
+    stats.log_exception(RuntimeError("user code"), "Traceback ...", node="local")
+    return stats
+
+
+def added(reports, form) -> RequestStats:
+    master = RequestStats()
+    master.total.start_time = 0.0  # the masters compared must not differ by when they were made
+    for stats in reports:
+        master.add_report(over_the_wire(form(stats)))
+    return master
+
+
+def test_a_columnar_report_adds_exactly_what_the_per_entry_one_adds():
+    reports = [busy(seed) for seed in range(4)]
+    by_entry = added(reports, lambda stats: stats.serialize(compact=True))
+    by_column = added(reports, columnar_report)
+    assert by_column.serialize() == by_entry.serialize()
+    assert by_column.total.num_requests == sum(stats.total.num_requests for stats in reports)
+    entry = by_column.entries[("/odd", "GET")]
+    assert entry.min_response_time == -3.5 and entry.max_response_time == 1e9
+    assert by_column.entries[("/only-failures", "DELETE")].min_response_time is None
+    for q in (0.5, 0.95, 0.99, 0.999):
+        assert by_column.total.exact_percentile(q) == by_entry.total.exact_percentile(q)
+
+
+def test_merge_and_the_rebuilt_form_read_a_columnar_report():
+    stats = busy(11)
+    report = over_the_wire(columnar_report(stats))
+    merged = RequestStats()
+    merged.total.start_time = 0.0
+    merged.merge(report)
+    assert merged.serialize() == added([stats], lambda s: s.serialize()).serialize()
+    assert _checked_stats(report).total.num_requests == stats.total.num_requests
+
+
+def test_an_empty_report_adds_nothing_but_its_counts():
+    master = RequestStats()
+    assert master.add_report(over_the_wire(columnar_report(RequestStats()))) == 0
+    assert not master.entries and master.total.num_requests == 0
+
+
+def broken(columns: dict, key: str, value) -> dict:
+    columns = dict(columns)
+    columns[key] = value
+    return columns
+
+
+BREAKAGES = [
+    ("names", "not a list"),
+    ("names", None),
+    ("methods", ["GET"]),
+    ("counts", b"\x00" * 7),
+    ("counts", "text"),
+    ("times", b""),
+    ("seconds", [1.5]),
+    ("seconds", ["x"]),
+    ("per_second", b"\x01"),
+    ("firsts", b"\xff" * 8),
+    ("lengths", None),
+    ("widths", b"\x03" * 20),
+    ("widths", 3),
+    ("dense", b"\x01\x02\x03"),
+    ("dense", "text"),
+    ("outliers", [b"", b""]),
+    ("outliers", "garbage"),
+]
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=[f"{key}-{index}" for index, (key, _) in enumerate(BREAKAGES)])
+def test_a_malformed_columnar_report_adds_nothing(breakage):
+    key, bad = breakage
+    master = RequestStats()
+    master.add_report(over_the_wire(columnar_report(busy(1))))
+    before = master.serialize()
+    report = over_the_wire(columnar_report(busy(2)))
+    report["columns"] = broken(report["columns"], key, bad)
+    with pytest.raises(ValueError, match="malformed columnar stats report") as caught:
+        master.add_report(report)
+    assert "\n" not in str(caught.value)
+    assert master.serialize() == before
+
+
+def column_of(values, code: str) -> bytes:
+    from array import array
+
+    column = array(code, values)
+    if sys.byteorder == "big":
+        column.byteswap()
+    return column.tobytes()
+
+
+def test_values_a_worker_never_sends_are_refused_whole():
+    stats = busy(3, endpoints=3)
+    master = RequestStats()
+    master.add_report(over_the_wire(columnar_report(stats)))
+    before = master.serialize()
+    good = over_the_wire(columnar_report(stats))["columns"]
+    size = len(good["names"])
+    negative_requests = column_of([-1] * size + [0] * (3 * size), "q")
+    nan_total = column_of([math.nan] * (5 * size), "d")
+    beyond = column_of([DENSE_LIMIT] * size, "q")
+    more_outliers_than_sent = [column_of([1000] * size, "q"), 2, column_of([5], "h"), 1, b"\x01"]
+    odd_width = [column_of([0] * size, "q"), 3, b"", 1, b""]
+    negative_held = [column_of([-1] + [0] * (size - 1), "q"), 2, b"", 1, b""]
+    odd_widths = bytes([3] * size)
+    widest_first = bytes([8] + [1] * (size - 1))
+    for key, bad in (("counts", negative_requests), ("times", nan_total), ("firsts", beyond), ("widths", odd_widths),
+                     ("widths", widest_first),
+                     ("outliers", more_outliers_than_sent), ("outliers", odd_width), ("outliers", negative_held)):
+        report = over_the_wire(columnar_report(stats))
+        report["columns"] = broken(good, key, bad)
+        with pytest.raises(ValueError, match="malformed columnar stats report"):
+            master.add_report(report)
+    assert master.serialize() == before
+
+
+def test_a_worker_builds_its_columnar_report_without_numpy():
+    code = ("import sys, msgpack\n"
+            "from pytest_loadhooks.stats import RequestStats, columnar_report\n"
+            "stats = RequestStats()\n"
+            "for i in range(3000):\n"
+            "    stats.log_request('GET', f'/e{i % 50}', 5 + i % 400, 10)\n"
+            "report = msgpack.packb(columnar_report(stats), use_bin_type=True)\n"
+            "assert 'numpy' not in sys.modules, 'numpy imported'\n"
+            "print(len(report))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 0
+
+
+def test_a_columnar_report_is_no_bigger_than_the_per_entry_one():
+    stats = busy(5, endpoints=40)
+    columnar = len(msgpack.packb(columnar_report(stats), use_bin_type=True))
+    by_entry = len(msgpack.packb(stats.serialize(compact=True), use_bin_type=True))
+    assert columnar < by_entry
+
+
+def test_a_report_of_one_second_adds_exactly_too():
+    """A report a second mostly covers one second (the master reads that per-second column on a shorter path)."""
+    reports = []
+    for seed in range(3):
+        stats, rng = RequestStats(), random.Random(seed)
+        for i in range(500):
+            stats.get(f"/e{i % 7}", "GET").log(rng.lognormvariate(3, 0.5), 10, now=1_796_000_000.5)
+        stats.get("/failing", "POST").log_error("refused", now=1_796_000_000.7)
+        reports.append(stats)
+    assert len(over_the_wire(columnar_report(reports[0]))["columns"]["seconds"]) == 1
+    by_column = added(reports, columnar_report)
+    assert by_column.serialize() == added(reports, lambda stats: stats.serialize(compact=True)).serialize()
+    assert by_column.entries[("/e0", "GET")].num_reqs_per_sec == {1_796_000_000: 3 * 72}
+
+
+def test_a_worker_takes_its_counts_whole_and_counts_on_afresh():
+    stats = busy(8, endpoints=4)
+    before = stats.serialize()
+    taken = stats.take_counts()
+    assert taken.serialize()["entries"] == before["entries"]
+    assert taken.serialize_errors() == before["errors"] and taken.total.num_requests == before["total"]["num_requests"]
+    assert not stats.entries and not stats.errors and not stats.exceptions and stats.total.num_requests == 0
+    stats.log_request("GET", "/after", 12.0, 5)
+    assert ("/after", "GET") not in taken.entries and stats.total.num_requests == 1
+    master = RequestStats()
+    master.add_report(over_the_wire(columnar_report(taken)))
+    assert master.total.num_requests == before["total"]["num_requests"]
