@@ -402,6 +402,20 @@ def test_curve_keys_come_from_the_secret_alone():
         CurveKeys.from_secret("")
 
 
+def test_only_a_secret_the_session_generated_skips_the_key_stretching():
+    """256 random bits need no stretching; anything a person chose keeps all its rounds."""
+    from pytest_loadhooks.rpc import security
+
+    generated = security.generated_secret()
+    assert generated.startswith(security.GENERATED_PREFIX) and len(generated) == security.GENERATED_LENGTH
+    assert generated != security.generated_secret()
+    assert security.kdf_iterations(generated.encode()) == 1
+    for chosen in ("hunter2", security.GENERATED_PREFIX + "short", SECRET):
+        assert security.kdf_iterations(chosen.encode()) == security.KDF_ITERATIONS
+    keys = CurveKeys.from_secret(generated)
+    assert keys == CurveKeys.from_secret(generated) and keys.master != keys.worker
+
+
 def weighted_classes() -> tuple[type, type, type]:
     """Two weighted classes (3:1) and one with a fixed count of 2."""
     body = {"tasks": [lambda user: None]}

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -124,7 +123,9 @@ def resolve_node(values: dict[str, Any], config: Any) -> NodeSettings:
             expect = processes
     secret = values["secret"]
     if processes is not None and secret is None:
-        secret = secrets.token_urlsafe(32)  # nothing but this session's own workers can join
+        from ..rpc.security import generated_secret  # zmq: only for a session that starts workers
+
+        secret = generated_secret()  # nothing but this session's own workers can join
     return NodeSettings(role=role, processes=processes, expect_workers=expect,
                         expect_workers_timeout=values["expect_workers_timeout"],
                         master_bind_host=values["master_bind_host"], master_bind_port=values["master_bind_port"],

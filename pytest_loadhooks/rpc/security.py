@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,22 @@ ZAP_DOMAIN = b"pytest-loadhooks"
 # Slow on purpose (~0.1 s, once per process): a captured handshake should not make a
 # weak secret cheap to guess.
 KDF_ITERATIONS = 200_000
+# What `--load-processes` generates when no secret is given: 256 random bits, which stretching
+# cannot make harder to guess. Such a secret skips the KDF's rounds, which cost about 0.23 s of
+# CPU in every process (the master and each local worker derive both key pairs) at start-up.
+GENERATED_PREFIX = "generated-256:"
+GENERATED_LENGTH = len(GENERATED_PREFIX) + 43  # secrets.token_urlsafe(32) is 43 characters
+
+
+def generated_secret() -> str:
+    """A fresh random secret for a session's own workers (it never leaves this machine)."""
+    return GENERATED_PREFIX + secrets.token_urlsafe(32)
+
+
+def kdf_iterations(secret: bytes) -> int:
+    """How many PBKDF2 rounds turn ``secret`` into keys: all of them unless the session generated it."""
+    generated = secret.startswith(GENERATED_PREFIX.encode()) and len(secret) >= GENERATED_LENGTH
+    return 1 if generated else KDF_ITERATIONS
 
 
 @dataclass(frozen=True)
@@ -54,7 +71,7 @@ class CurveKeys:
 def _derive(secret: bytes, role: bytes) -> KeyPair:
     # Any 32 bytes are a valid Curve25519 secret key (libsodium clamps them), so a
     # key derivation function's output serves directly.
-    raw = hashlib.pbkdf2_hmac("sha256", secret, b"pytest-loadhooks curve " + role, KDF_ITERATIONS)
+    raw = hashlib.pbkdf2_hmac("sha256", secret, b"pytest-loadhooks curve " + role, kdf_iterations(secret))
     secret_key = z85.encode(raw)
     return KeyPair(public=zmq.curve_public(secret_key), secret=secret_key)
 

@@ -46,6 +46,10 @@ HEARTBEAT_TIMEOUT = 20.0
 # at most this much of its counts. Each report costs the master a merge (bench/distributed.py).
 STATS_REPORT_INTERVAL = 1.0
 CONNECT_TIMEOUT = 60.0
+# After the master's quit: it closed its port as it sent it, and its last counts came with the stop
+# before. Waiting the transport's usual 2 s for a peer that is gone held every local worker (and so
+# the master's session, which waits for them) 2 s at the end of each --load-processes run.
+QUIT_LINGER_MS = 100
 REFUSED_GIVE_UP = 3  # handshakes refused in a row (within a second or two): the master says no, stop asking
 # After a protocol error (a secret on one side only) ZeroMQ stops retrying: fewer refusals than
 # REFUSED_GIVE_UP ever come, and this long without a new one means the master said no for good.
@@ -245,7 +249,7 @@ class WorkerRunner(InProcessRunner):
             self._links.spawn(self._stop_and_report).name = "worker-stop"
         elif kind == "quit":
             logger.info("the master says quit")
-            gevent.spawn(self._shut_down, True).name = "worker-shutdown"
+            gevent.spawn(self._shut_down, True, QUIT_LINGER_MS).name = "worker-shutdown"
         elif kind == "reconnect":
             self._send_ready()
         elif kind in self.custom_messages:
@@ -329,7 +333,7 @@ class WorkerRunner(InProcessRunner):
         raise RuntimeError("a worker runs the users its master assigns it: start the run on the master")
 
     # -- the end --
-    def _shut_down(self, master_alive: bool) -> None:
+    def _shut_down(self, master_alive: bool, linger: int | None = None) -> None:
         if self._closing:
             return
         if self.state not in (STATE_INIT, STATE_STOPPED, STATE_STOPPING, STATE_CLEANUP):
@@ -338,7 +342,7 @@ class WorkerRunner(InProcessRunner):
             self._send_stats()  # anything counted after the last report (nothing, after a stop)
         self._closing = True
         gevent.killall([g for g in self._links if g is not gevent.getcurrent()], block=True, timeout=1.0)
-        self.client.close(linger=None if master_alive else 0)
+        self.client.close(linger=linger if master_alive else 0)
         self._quit.set()
         self._finished.set()
 
