@@ -23,6 +23,7 @@ from gevent import GreenletExit
 from requests.utils import get_encoding_from_headers
 
 from .exception import CatchResponseError, ResponseError
+from .response_head import FastHeadHTTPResponse
 from .telemetry import tracecontext
 
 if TYPE_CHECKING:
@@ -207,6 +208,8 @@ def readable_now(sock: Any) -> bool:
 
 
 class _CheapCheckHTTPConnection(urllib3.connection.HTTPConnection):
+    response_class = FastHeadHTTPResponse
+
     @property
     def is_connected(self) -> bool:
         if self.sock is None:
@@ -215,6 +218,8 @@ class _CheapCheckHTTPConnection(urllib3.connection.HTTPConnection):
 
 
 class _CheapCheckHTTPSConnection(urllib3.connection.HTTPSConnection):
+    response_class = FastHeadHTTPResponse
+
     @property
     def is_connected(self) -> bool:
         if self.sock is None:
