@@ -145,3 +145,30 @@ def test_header_block_parses_as_the_email_package_parses_it(block):
     assert vars(ours).keys() == vars(expected).keys()
     for name in {name for name, _ in expected.items()}:
         assert ours.get_all(name) == expected.get_all(name)
+
+
+def test_hooks_streaming_params_and_proxies_as_requests_has_them(raw_server, refused_url):
+    ours, fired = _session(raw_server)
+    reference = requests.Session()
+    hook_calls: dict[str, list] = {"ours": [], "reference": []}
+    for session, calls in ((ours, hook_calls["ours"]), (reference, hook_calls["reference"])):
+        session.hooks["response"].append(lambda response, calls=calls, **kwargs: calls.append(response.status_code))
+        own_hook = {"response": lambda response, calls=calls, **kwargs: calls.append(("own", response.status_code))}
+        base = "" if session is ours else raw_server
+        streamed = session.get(base + "/gzip", stream=True)
+        assert streamed.elapsed.total_seconds() > 0
+        assert streamed.raw.read(decode_content=True) == b"hello, raw world\n" * 20
+        redirected = session.get(base + "/redirect", hooks=own_hook)
+        assert [r.status_code for r in redirected.history] == [302] and redirected.url == raw_server + "/plain"
+        session.get(base + "/redirect", allow_redirects=False)
+    assert hook_calls["ours"] == hook_calls["reference"] == [200, ("own", 302), ("own", 200), 302]
+    streamed_event = fired[0]  # a streamed body is counted by its Content-Length, as before
+    assert streamed_event["response_length"] == int(streamed_event["response"].headers["Content-Length"]) > 0
+    # URLs that requests re-quotes or joins with params: the same prepared URL, remembered or not
+    for path, params in (("/plain?q=a b&x=%7e", None), ("/plain?q=a b&x=%7e", None), ("/plain", {"k": "v w"}),
+                         ("/plain?z=1", {"k": ["1", "2"]})):
+        expected = requests.Request("GET", raw_server + path, params=params).prepare().url
+        assert ours.get(path, params=params).request.url == expected
+    # a proxy given per request goes through requests' own proxy path (here: a proxy that refuses)
+    proxied = ours.get("/plain", proxies={"http": refused_url})
+    assert isinstance(proxied.error, requests.exceptions.ProxyError), proxied.error
