@@ -386,7 +386,9 @@ class HttpSession(requests.Session):
         else:
             prepared.prepare_cookies(merged_cookies)
         prepared.prepare_body(request.data, request.files, request.json)
-        prepared.prepare_auth(_merge_setting(request.auth, self.auth), request.url)
+        auth = _merge_setting(request.auth, self.auth)
+        if auth is not None or "@" in prepared.url:  # else requests finds no credentials in the URL either
+            prepared.prepare_auth(auth, request.url)
         prepared.prepare_hooks(merge_hooks(request.hooks, self.hooks))
         return prepared
 

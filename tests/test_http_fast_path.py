@@ -172,3 +172,15 @@ def test_hooks_streaming_params_and_proxies_as_requests_has_them(raw_server, ref
     # a proxy given per request goes through requests' own proxy path (here: a proxy that refuses)
     proxied = ours.get("/plain", proxies={"http": refused_url})
     assert isinstance(proxied.error, requests.exceptions.ProxyError), proxied.error
+
+
+def test_credentials_in_the_url_or_session_still_sent(raw_server):
+    ours, _ = _session(raw_server)
+    with_userinfo = raw_server.replace("http://", "http://user:secret@") + "/plain"
+    expected = requests.Request("GET", with_userinfo).prepare()
+    expected.prepare_auth(None)
+    assert ours.get(with_userinfo).request.headers["Authorization"] == expected.headers["Authorization"]
+    assert "Authorization" not in ours.get("/plain").request.headers
+    ours.auth = ("someone", "pw")
+    basic = requests.auth.HTTPBasicAuth("someone", "pw")(requests.Request("GET", raw_server).prepare())
+    assert ours.get("/plain").request.headers["Authorization"] == basic.headers["Authorization"]
