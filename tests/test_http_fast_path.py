@@ -184,3 +184,18 @@ def test_credentials_in_the_url_or_session_still_sent(raw_server):
     ours.auth = ("someone", "pw")
     basic = requests.auth.HTTPBasicAuth("someone", "pw")(requests.Request("GET", raw_server).prepare())
     assert ours.get("/plain").request.headers["Authorization"] == basic.headers["Authorization"]
+
+
+def test_connection_pools_follow_the_origin_and_the_session_close(raw_server):
+    """Two origins in turn (one pool per adapter: each evicts the other), then a closed session's pools."""
+    ours, fired = _session(raw_server)
+    other_origin = raw_server.replace("127.0.0.1", "localhost")
+    for url in (raw_server + "/plain", other_origin + "/plain", raw_server + "/plain", other_origin + "/repeated"):
+        response = ours.get(url)
+        assert response.status_code == 200 and response.url == url
+        assert response.raw.connection is None  # the body was read: the connection went back to its pool
+    adapter = ours.get_adapter(raw_server)
+    requests_own = requests.adapters.HTTPAdapter.get_connection_with_tls_context(adapter, response.request, True)
+    assert adapter.get_connection_with_tls_context(response.request, True) is requests_own
+    ours.close()
+    assert ours.get("/plain").status_code == 200 and [event["exception"] for event in fired] == [None] * 5
