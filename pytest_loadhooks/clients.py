@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.cookiejar as cookielib
 import time
+from datetime import timedelta
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -13,13 +14,16 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar, cookiejar_from_dict, merge_cookies
-from requests.exceptions import HTTPError, RequestException
-from requests.sessions import merge_hooks
+from requests.exceptions import HTTPError, InvalidURL, RequestException
+from requests.cookies import extract_cookies_to_jar
+from requests.hooks import dispatch_hook
+from requests.sessions import merge_hooks, preferred_clock
 from requests.structures import CaseInsensitiveDict
 from gevent import GreenletExit
 from requests.utils import get_encoding_from_headers
 
 from .exception import CatchResponseError, ResponseError
+from .response_head import FastHeadHTTPResponse
 from .telemetry import tracecontext
 
 if TYPE_CHECKING:
@@ -204,6 +208,8 @@ def readable_now(sock: Any) -> bool:
 
 
 class _CheapCheckHTTPConnection(urllib3.connection.HTTPConnection):
+    response_class = FastHeadHTTPResponse
+
     @property
     def is_connected(self) -> bool:
         if self.sock is None:
@@ -212,6 +218,8 @@ class _CheapCheckHTTPConnection(urllib3.connection.HTTPConnection):
 
 
 class _CheapCheckHTTPSConnection(urllib3.connection.HTTPSConnection):
+    response_class = FastHeadHTTPResponse
+
     @property
     def is_connected(self) -> bool:
         if self.sock is None:
@@ -227,6 +235,12 @@ class HTTPConnectionPool(urllib3.HTTPConnectionPool):
 
 class HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _CheapCheckHTTPSConnection
+
+
+def _origin(url: str) -> str:
+    """The URL up to its path: scheme, credentials, host and port (what picks a connection pool)."""
+    path_start = url.find("/", url.find("//") + 2)
+    return url if path_start < 0 else url[:path_start]
 
 
 class LoadHTTPAdapter(HTTPAdapter):
@@ -248,8 +262,43 @@ class LoadHTTPAdapter(HTTPAdapter):
         response.connection = self
         return response
 
+    def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: Any,
+                                        proxies: dict[str, str] | None = None, cert: Any = None) -> Any:
+        """requests' own pool lookup; without proxies, not first asking which proxy applies (an
+        ``urlparse`` of the URL per request, whose answer is always "none")."""
+        if proxies:
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+        # The pool for an origin, remembered while it is open and this adapter's manager's: finding it
+        # again (parse the URL, build urllib3's pool key, take the manager's lock) is ~14 µs a request.
+        # Only with one pool per adapter (HttpSession's), so no least-recently-used order is skipped,
+        # and only for verify=True/False without a client cert (a CA path is looked up on disk per call).
+        cacheable = cert is None and type(verify) is bool and self._pool_connections == 1
+        if cacheable:
+            key = (_origin(request.url), verify)
+            cached = self._pools_by_origin.get(key)
+            if cached is not None and cached[0] is self.poolmanager and cached[1].pool is not None:
+                return cached[1]
+        try:
+            host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+        except ValueError as error:
+            raise InvalidURL(error, request=request) from None
+        pool = self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+        if cacheable:
+            if len(self._pools_by_origin) >= 100:  # many origins: keep the memo bounded
+                self._pools_by_origin.clear()
+            self._pools_by_origin[key] = (self.poolmanager, pool)
+        return pool
+
+    def request_url(self, request: requests.PreparedRequest, proxies: dict[str, str] | None) -> str:
+        """The path requests sends; without proxies its own answer, without the proxy lookup."""
+        if proxies:
+            return super().request_url(request, proxies)
+        url = request.path_url
+        return f"/{url.lstrip('/')}" if url.startswith("//") else url
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
+        self._pools_by_origin: dict[tuple[str, bool], tuple[Any, Any]] = {}
         if READABLE_NOW_AVAILABLE:
             self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": HTTPSConnectionPool}
 
@@ -267,11 +316,44 @@ def _merge_setting(request_setting: Any, session_setting: Any, dict_class: type 
         return session_setting
     if not (isinstance(session_setting, Mapping) and isinstance(request_setting, Mapping)):
         return request_setting
+    if not request_setting and None not in session_setting.values():
+        # Nothing to merge (requests.Request turns an absent headers=/params= into {}): the
+        # session's own mapping, which every caller only reads (prepare_headers copies it).
+        return session_setting
     merged = dict_class(session_setting.items())
     merged.update(request_setting.items())
     for key in [k for k, v in merged.items() if v is None]:
         del merged[key]
     return merged
+
+
+_prepared_urls: dict[str, str] = {}
+
+
+def _prepare_url(prepared: requests.PreparedRequest, url: Any, params: Any) -> None:
+    """``prepared.prepare_url(url, params)``, remembered per URL when there are no params.
+
+    requests' URL preparation (parse, IDNA host check, re-quoting) is a pure function of the
+    URL and a tenth of a request's CPU; a load test sends the same few URLs over and over.
+    Errors are not remembered: a bad URL raises as requests raises, every time.
+    """
+    if params or not isinstance(url, str):
+        prepared.prepare_url(url, params)
+        return
+    cached = _prepared_urls.get(url)
+    if cached is None:
+        prepared.prepare_url(url, None)
+        if len(_prepared_urls) >= 10_000:  # many distinct URLs: keep the memo bounded
+            _prepared_urls.clear()
+        _prepared_urls[url] = prepared.url
+    else:
+        prepared.url = cached
+
+
+def _sets_cookies(raw: Any) -> bool:
+    """Whether a urllib3 response carries a header the cookie jar reads (its headers are case-insensitive)."""
+    headers = getattr(raw, "headers", None)
+    return headers is None or "set-cookie" in headers or "set-cookie2" in headers
 
 
 class HttpSession(requests.Session):
@@ -319,16 +401,54 @@ class HttpSession(requests.Session):
         # cookies skips building an empty Cookie header.
         prepared = requests.PreparedRequest()
         prepared.prepare_method(request.method)
-        prepared.prepare_url(request.url, params or None)
+        _prepare_url(prepared, request.url, params or None)
         prepared.prepare_headers(_merge_setting(request.headers, self.headers, dict_class=CaseInsensitiveDict))
         if merged_cookies is None:
             prepared._cookies = RequestsCookieJar()
         else:
             prepared.prepare_cookies(merged_cookies)
         prepared.prepare_body(request.data, request.files, request.json)
-        prepared.prepare_auth(_merge_setting(request.auth, self.auth), request.url)
+        auth = _merge_setting(request.auth, self.auth)
+        if auth is not None or "@" in prepared.url:  # else requests finds no credentials in the URL either
+            prepared.prepare_auth(auth, request.url)
         prepared.prepare_hooks(merge_hooks(request.hooks, self.hooks))
         return prepared
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """requests' Session.send, step by step, doing per response only what that response needs.
+
+        The cookie jar reads a response only when it sets a cookie, and the redirect machinery
+        starts only for a redirect (``get_redirect_target``: a 3xx with a Location): for any other response
+        requests' own steps find nothing to do. Everything else (hooks, ``elapsed``, history,
+        ``next``, reading the body unless streaming) is requests' own code, in its order.
+        """
+        if self.trust_env or "proxies" not in kwargs or not isinstance(request, requests.PreparedRequest):
+            return super().send(request, **kwargs)
+        kwargs.setdefault("stream", self.stream)
+        kwargs.setdefault("verify", self.verify)
+        kwargs.setdefault("cert", self.cert)
+        allow_redirects = kwargs.pop("allow_redirects", True)
+        adapter = self.get_adapter(url=request.url)
+        start = preferred_clock()
+        response = adapter.send(request, **kwargs)
+        response.elapsed = timedelta(seconds=preferred_clock() - start)
+        response = dispatch_hook("response", request.hooks, response, **kwargs)
+        for earlier in response.history:  # history a response hook made
+            extract_cookies_to_jar(self.cookies, earlier.request, earlier.raw)
+        if _sets_cookies(response.raw):
+            extract_cookies_to_jar(self.cookies, request, response.raw)
+        if self.get_redirect_target(response):  # what resolve_redirects starts from
+            if allow_redirects:
+                history = list(self.resolve_redirects(response, request, **kwargs))
+                if history:
+                    history.insert(0, response)
+                    response = history.pop()
+                    response.history = history
+            else:
+                response._next = next(self.resolve_redirects(response, request, yield_requests=True, **kwargs), None)
+        if not kwargs["stream"]:
+            response.content
+        return response
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[override]
         if self.trust_env:
