@@ -457,6 +457,9 @@ def _checked_report(data: Any) -> tuple:
     return columns, total, entries, failures, exceptions, open_model
 
 
+BATCH_FROM = 4
+"""Columnar reports added together from this many (fewer cost about as much together as one by one)."""
+
 _BATCH_SUM_LIMIT = 1 << 62
 """Reports are added together in int64 only while no sum can come near its limit (else one by one,
 in Python's unbounded integers)."""
@@ -1365,7 +1368,7 @@ class RequestStats:
         """Checked columnar reports added: their columns together (when more than one), then the rest of
         each, in order."""
         columns = [checked[0] for checked in group]
-        if len(columns) > 1 and _batchable(columns):
+        if len(columns) >= BATCH_FROM and _batchable(columns):
             self._add_column_batch(columns, [checked[1] for checked in group])
         else:
             for part in columns:
