@@ -516,6 +516,22 @@ class ResponseTimeHistogram(Mapping):
         if outliers:
             self._add_outliers(outliers if 0 not in outliers.values() else {i: c for i, c in outliers.items() if c})
 
+    def add_index_counts(self, indexes: Any, counts: Any) -> None:
+        """Add counts to bucket ``indexes`` (numpy arrays, each index once: a batch of reports' outliers
+        summed per bucket): those the array holds in one vectorised add, the others as outliers."""
+        numpy = _numpy()
+        inside = (indexes >= 0) & (indexes < len(self.counts))
+        if inside.any():
+            view = self._view
+            if view is None or view[0] is not self.counts:
+                view = self._view = (self.counts, numpy["module"].frombuffer(self.counts, dtype=numpy["slots"]))
+            view[1][indexes[inside]] += counts[inside]  # indexes unique: no add.at needed
+            if inside.all():
+                return
+            outside = ~inside
+            indexes, counts = indexes[outside], counts[outside]
+        self._add_outliers(dict(zip(indexes.tolist(), counts.tolist())))
+
     def __getitem__(self, value: float) -> int:
         try:
             index = bucket_index(value)

@@ -434,6 +434,68 @@ def _grouped_outliers(held: Any, indexes: Any, counts: Any) -> list[dict[int, in
     return grouped
 
 
+def _checked_report(data: Any) -> tuple:
+    """A worker's report checked whole (a ValueError otherwise), nothing added yet: ``(columns or None,
+    total, entries, failures, exceptions, open model)`` for :meth:`RequestStats.add_report`."""
+    if not isinstance(data, dict):
+        raise ValueError("the stats report is not a mapping")
+    if "columns" in data:
+        columns = _read_columns(data["columns"])
+        entries: list = []
+    else:
+        columns = None
+        entries = [_reported_entry(item) for item in data.get("entries", [])]
+    total = _reported_total(data["total"]) if "total" in data else (0, 0, None)
+    errors = data.get("errors", {})
+    failures = [StatsError.unserialize(record) for record in (errors.values() if isinstance(errors, dict) else errors)]
+    exceptions = data.get("exceptions", [])
+    for record in exceptions:
+        if not (isinstance(record, dict) and isinstance(record.get("count"), int)
+                and isinstance(record.get("traceback"), str) and isinstance(record.get("nodes"), list)):
+            raise ValueError("a malformed exception record")
+    open_model = _reported_open_model(data.get("open_model"))
+    return columns, total, entries, failures, exceptions, open_model
+
+
+BATCH_FROM = 4
+_OUTLIER_BINS = 1 << 21  # (endpoints x buckets spanned) up to which a batch's outliers are summed by bincount
+_FLOAT_EXACT = 1 << 53
+"""Columnar reports added together from this many (fewer cost about as much together as one by one)."""
+
+_BATCH_SUM_LIMIT = 1 << 62
+"""Reports are added together in int64 only while no sum can come near its limit (else one by one,
+in Python's unbounded integers)."""
+
+
+def _batchable(columns: list[tuple]) -> bool:
+    """Whether the reports' counts can be summed in int64 without overflow (any real run's can)."""
+    most = _BATCH_SUM_LIMIT // len(columns)
+    for _, counts, _, _, per_second, _ in columns:
+        if counts.size and int(counts.max()) >= most:
+            return False
+        if per_second is not None and per_second.size and int(per_second.max()) >= most:
+            return False
+    return True
+
+
+def _summed_seconds(numpy: Any, slots: Any, width: int, columns: list[tuple]) -> tuple[list, list]:
+    """Every endpoint's per-second requests and failures of the batch, summed: two lists of dicts."""
+    seconds = sorted({second for part in columns for second in part[3]})
+    if not seconds:
+        return [{}] * width, [{}] * width
+    matrix = numpy.zeros((2 * width, len(seconds)), dtype=numpy.int64)
+    start = 0
+    for keys, _, _, own, per_second, _ in columns:
+        size = len(keys)
+        if per_second is not None and size:
+            rows = slots[start:start + size]
+            where = numpy.searchsorted(seconds, own)
+            numpy.add.at(matrix, (numpy.concatenate((rows, rows + width))[:, None], where[None, :]),
+                         per_second.reshape(2 * size, len(own)))
+        start += size
+    return _per_second_rows(seconds, matrix, width)
+
+
 class StatsEntry:
     """Counters of one (name, method) endpoint, or of the total."""
 
@@ -1272,25 +1334,52 @@ class RequestStats:
         what is wrong). No entry is rebuilt as an object: the master's own entries take the figures
         (the master's cost per report is what decides how many workers it keeps up with).
         """
-        if not isinstance(data, dict):
-            raise ValueError("the stats report is not a mapping")
-        if "columns" in data:
-            columns = _read_columns(data["columns"])
-            entries: list = []
+        checked = _checked_report(data)
+        if checked[0] is not None:
+            self._add_columns(*checked[0])
+        return self._add_checked(checked)
+
+    def add_reports(self, reports: list) -> list:
+        """Add several workers' reports (those a master has already received) as :meth:`add_report`
+        adds each, exactly and in their order, but their columns together: one short Python step an
+        endpoint of the batch rather than one an endpoint of each report (issue 24). Returns, per report,
+        the requests it counted or the ValueError that refused it (a malformed report adds nothing and
+        the others are added all the same)."""
+        outcomes: list = []
+        checked_reports = []
+        for data in reports:
+            try:
+                checked_reports.append(_checked_report(data))
+                outcomes.append(None)
+            except ValueError as error:
+                outcomes.append(error)
+        added: list[int] = []
+        group: list[tuple] = []  # consecutive columnar reports: added together
+        for checked in checked_reports:
+            if checked[0] is not None:
+                group.append(checked)
+                continue
+            added += self._add_group(group)
+            group = []
+            added.append(self._add_checked(checked))  # a per-entry report: after those before it
+        added += self._add_group(group)
+        counted = iter(added)
+        return [outcome if outcome is not None else next(counted) for outcome in outcomes]
+
+    def _add_group(self, group: list[tuple]) -> list[int]:
+        """Checked columnar reports added: their columns together (when more than one), then the rest of
+        each, in order."""
+        columns = [checked[0] for checked in group]
+        if len(columns) >= BATCH_FROM and _batchable(columns):
+            self._add_column_batch(columns, [checked[1] for checked in group])
         else:
-            columns = None
-            entries = [_reported_entry(item) for item in data.get("entries", [])]
-        total = _reported_total(data["total"]) if "total" in data else (0, 0, None)
-        errors = data.get("errors", {})
-        failures = [StatsError.unserialize(record) for record in (errors.values() if isinstance(errors, dict) else errors)]
-        exceptions = data.get("exceptions", [])
-        for record in exceptions:
-            if not (isinstance(record, dict) and isinstance(record.get("count"), int)
-                    and isinstance(record.get("traceback"), str) and isinstance(record.get("nodes"), list)):
-                raise ValueError("a malformed exception record")
-        open_model = _reported_open_model(data.get("open_model"))
-        if columns is not None:
-            self._add_columns(*columns)
+            for part in columns:
+                self._add_columns(*part)
+        return [self._add_checked(checked) for checked in group]
+
+    def _add_checked(self, checked: tuple) -> int:
+        """Add a checked report's all but its columns (added first, alone or with others)."""
+        _, total, entries, failures, exceptions, open_model = checked
         for key, figures, per_second, histogram in entries:
             entry = self.get(*key)
             entry._add_figures(*figures)
@@ -1332,6 +1421,113 @@ class RequestStats:
                                starts[position], None if last != last else last)
             entry.response_times.add_packed(first, wide[end - length:end], grouped[position])
             entry._add_per_second(requests_per_second[position], failures_per_second[position])
+
+    def _slots_of(self, columns: list[tuple], totals: list[tuple]) -> tuple[list[StatsEntry], list[int]]:
+        """The batch's endpoints, each once (in the order reports name them), and every report row's index
+        among them. An endpoint new to these stats starts no later than the total did when its report came
+        (as if the reports before it had been added: their totals' starts count)."""
+        slot_of: dict = {}
+        entries: list[StatsEntry] = []
+        rows: list[int] = []
+        started = self.total.start_time
+        known = self.entries.get
+        for (keys, *_), (_, _, start_time) in zip(columns, totals):
+            for key in keys:
+                slot = slot_of.get(key)
+                if slot is None:
+                    slot = slot_of[key] = len(entries)
+                    entry = known(key)
+                    if entry is None:
+                        entry = self.get(*key)
+                        entry.start_time = min(entry.start_time, started)
+                    entries.append(entry)
+                rows.append(slot)
+            if start_time is not None and start_time < started:
+                started = start_time
+        return entries, rows
+
+    def _add_column_batch(self, columns: list[tuple], totals: list[tuple]) -> None:
+        """Add several reports' checked columns as :meth:`_add_columns` would one after the other, exactly
+        (float totals added in report order by ``add.at``, extremes as the same comparisons), but summed
+        per endpoint with numpy first: then one short step an endpoint of the batch."""
+        numpy = numpy_dtypes()["module"]
+        entries, rows = self._slots_of(columns, totals)
+        width = len(entries)
+        slots = numpy.array(rows, dtype=numpy.intp)
+        counts = numpy.concatenate([part[1] for part in columns], axis=1)
+        times = numpy.concatenate([part[2] for part in columns], axis=1)
+        sums = numpy.zeros((4, width), dtype=numpy.int64)
+        for row in range(4):
+            numpy.add.at(sums[row], slots, counts[row])
+        figures = numpy.array([[entry.total_response_time, math.nan if entry.min_response_time is None
+                                else entry.min_response_time, entry.max_response_time, entry.start_time,
+                                math.nan if entry.last_request_timestamp is None else entry.last_request_timestamp]
+                               for entry in entries], dtype=numpy.float64).T.copy()
+        for row, ufunc in enumerate((numpy.add, numpy.fmin, numpy.maximum, numpy.minimum, numpy.fmax)):
+            ufunc.at(figures[row], slots, times[row])
+        self._add_batch_runs(entries, rows, columns)
+        outliers = self._batch_outliers(numpy, slots, columns)
+        requests_per_second, failures_per_second = _summed_seconds(numpy, slots, width, columns)
+        requests, nones, failures, content = sums.tolist()
+        total_times, low_times, high_times, starts, lasts = figures.tolist()
+        for slot, entry in enumerate(entries):
+            entry.num_requests += requests[slot]
+            entry.num_none_requests += nones[slot]
+            entry.num_failures += failures[slot]
+            entry.total_response_time = total_times[slot]
+            entry.total_content_length += content[slot]
+            low, high, start, last = low_times[slot], high_times[slot], starts[slot], lasts[slot]
+            if low == low and (entry.min_response_time is None or low < entry.min_response_time):
+                entry.min_response_time = low
+            if high > entry.max_response_time:
+                entry.max_response_time = high
+            if start < entry.start_time:
+                entry.start_time = start
+            if last == last:  # NaN: no report gave a last request
+                entry.last_request_timestamp = max(entry.last_request_timestamp or 0.0, last)
+            if slot in outliers:
+                entry.response_times.add_index_counts(*outliers[slot])
+            entry._add_per_second(requests_per_second[slot], failures_per_second[slot])
+
+    @staticmethod
+    def _add_batch_runs(entries: list[StatsEntry], rows: list[int], columns: list[tuple]) -> None:
+        """Every report's dense runs added into its endpoints' histograms, one numpy add a run (summing
+        the batch's runs first costs more than it saves: a run is hundreds of buckets, mostly zeros)."""
+        start = 0
+        for keys, _, _, _, _, (firsts, lengths, wide, _, _, _) in columns:
+            ends = lengths.cumsum().tolist()
+            for slot, first, end, length in zip(rows[start:start + len(keys)], firsts.tolist(), ends,
+                                                lengths.tolist()):
+                if length:
+                    entries[slot].response_times.add_packed(first, wide[end - length:end], {})
+            start += len(keys)
+
+    @staticmethod
+    def _batch_outliers(numpy: Any, slots: Any, columns: list[tuple]) -> dict[int, tuple]:
+        """Every endpoint's outliers of the batch summed bucket by bucket (with numpy, exact):
+        ``{endpoint slot: (bucket indexes, counts)}`` for the endpoints that have any."""
+        held = numpy.concatenate([part[5][3] for part in columns])
+        if not held.any():
+            return {}
+        owners = numpy.repeat(slots, held)
+        indexes = numpy.concatenate([part[5][4].astype(numpy.int64) for part in columns])
+        counts = numpy.concatenate([part[5][5].astype(numpy.uint64) for part in columns])
+        low, span = int(indexes.min()), int(indexes.max()) - int(indexes.min()) + 1
+        if span * len(held) <= _OUTLIER_BINS and int(counts.max()) < _FLOAT_EXACT // len(counts):
+            # Few enough buckets to count into one array by (endpoint, bucket): no sort. Float sums are
+            # exact below 2**53, which no bucket of a batch comes near (checked).
+            keys = owners.astype(numpy.int64) * span + (indexes - low)
+            sums = numpy.bincount(keys, weights=counts, minlength=0)
+            keys = numpy.flatnonzero(sums)
+            owners, indexes, counts = keys // span, keys % span + low, sums[keys].astype(numpy.uint64)
+        else:
+            order = numpy.lexsort((indexes, owners))
+            owners, indexes, counts = owners[order], indexes[order], counts[order]
+            starts = numpy.flatnonzero(numpy.concatenate(([True], (owners[1:] != owners[:-1])
+                                                          | (indexes[1:] != indexes[:-1]))))
+            owners, indexes, counts = owners[starts], indexes[starts], numpy.add.reduceat(counts, starts)
+        edges = numpy.flatnonzero(numpy.concatenate(([True], owners[1:] != owners[:-1], [True]))).tolist()
+        return {int(owners[low]): (indexes[low:high], counts[low:high]) for low, high in zip(edges, edges[1:])}
 
     def _add_entry(self, incoming: StatsEntry) -> None:
         """An entry rebuilt for these stats: adopted when its endpoint is new (no copy), else added."""

@@ -202,3 +202,102 @@ def test_a_worker_takes_its_counts_whole_and_counts_on_afresh():
     master = RequestStats()
     master.add_report(over_the_wire(columnar_report(taken)))
     assert master.total.num_requests == before["total"]["num_requests"]
+
+
+def test_reports_added_together_add_exactly_what_they_add_one_by_one():
+    """A master adds the reports it has already received in one batch (their endpoints summed with numpy,
+    then one step an endpoint): the same counts, extremes, float totals (added in report order),
+    histograms, per-second counts and endpoint start times as adding them one after the other."""
+    reports = [busy(seed, endpoints=5 + seed) for seed in range(6)]  # endpoints new in later reports too
+    reports[2].total.start_time = -5.0  # a report's start moves the total's, and later new endpoints'
+    one_by_one = added(reports, columnar_report)
+    together = RequestStats()
+    together.total.start_time = 0.0
+    outcomes = together.add_reports([over_the_wire(columnar_report(stats)) for stats in reports])
+    assert outcomes == [stats.total.num_requests for stats in reports]
+    assert together.serialize() == one_by_one.serialize()
+    for key, entry in one_by_one.entries.items():
+        mine = together.entries[key]
+        assert (mine.start_time, mine.total_response_time, mine.last_request_timestamp) == \
+            (entry.start_time, entry.total_response_time, entry.last_request_timestamp)
+        assert mine.response_times.to_indexes() == entry.response_times.to_indexes()
+        assert (mine.num_reqs_per_sec, mine.num_fail_per_sec) == (entry.num_reqs_per_sec, entry.num_fail_per_sec)
+    for q in (0.5, 0.99, 0.999):
+        assert together.total.exact_percentile(q) == one_by_one.total.exact_percentile(q)
+
+
+def test_a_malformed_report_in_a_batch_adds_nothing_and_spoils_none_of_the_others():
+    reports = [busy(seed) for seed in range(5)]  # enough to be added together (BATCH_FROM)
+    wire = [over_the_wire(columnar_report(stats)) for stats in reports]
+    broken = over_the_wire(columnar_report(busy(9)))
+    broken["columns"]["counts"] = broken["columns"]["counts"][:-8]  # a column one item short
+    master = RequestStats()
+    master.total.start_time = 0.0
+    outcomes = master.add_reports([wire[0], broken, "not a report", *wire[1:]])
+    assert [type(outcome) for outcome in outcomes] == [int, ValueError, ValueError, int, int, int, int]
+    assert "malformed columnar stats report" in str(outcomes[1]) and "\n" not in str(outcomes[1])
+    assert master.serialize() == added(reports, columnar_report).serialize()
+
+
+def test_a_batch_mixes_columnar_and_per_entry_reports_and_a_lone_report():
+    reports = [busy(seed) for seed in range(3)]
+    expected = added(reports, lambda stats: stats.serialize(compact=True)).serialize()
+    master = RequestStats()
+    master.total.start_time = 0.0
+    master.add_reports([over_the_wire(columnar_report(reports[0])), over_the_wire(reports[1].serialize(compact=True)),
+                        over_the_wire(columnar_report(reports[2]))])
+    assert master.serialize() == expected
+    lone = RequestStats()
+    lone.total.start_time = 0.0
+    for stats in reports:
+        lone.add_reports([over_the_wire(columnar_report(stats))])
+    assert lone.serialize() == expected
+
+
+def test_a_master_adds_a_burst_of_reports_together_each_still_its_own():
+    """Real master, real zmq clients speaking the protocol: a burst of reports (added in one batch) counts
+    exactly what they hold; a malformed one among them is dropped alone; ``worker_report`` fires once a
+    report with its data, each worker's in the order it sent them; each worker's requests are booked."""
+    import gevent
+
+    from pytest_loadhooks import Environment, __version__
+    from pytest_loadhooks.rpc import Message
+    from pytest_loadhooks.rpc.transport import Client
+
+    env = Environment(user_classes=[])
+    master = env.create_master_runner("127.0.0.1", 0)
+    env.stats.total.start_time = 0.0
+    seen = []
+    env.events.worker_report.add_listener(lambda client_id, data, **_: seen.append((client_id, data["n"])))
+    clients = [Client("127.0.0.1", master.master_bind_port, f"w{i}") for i in range(3)]
+    try:
+        for client in clients:
+            client.send(Message("client_ready", {"version": __version__}, client.identity))
+        for _ in range(200):
+            if master.worker_count == 3:
+                break
+            gevent.sleep(0.05)
+        reports = [busy(seed) for seed in range(6)]
+        broken = over_the_wire(columnar_report(busy(9)))
+        broken["columns"]["times"] = broken["columns"]["times"][:-8]
+        for n, stats in enumerate(reports):
+            client = clients[n % 3]
+            client.send(Message("stats", {"stats": columnar_report(stats), "user_classes_count": {}, "n": n},
+                                client.identity))
+            if n == 2:
+                client.send(Message("stats", {"stats": broken, "user_classes_count": {}, "n": -1}, client.identity))
+        for _ in range(200):
+            if len(seen) == 6 and master.dropped_messages:
+                break
+            gevent.sleep(0.05)
+        assert sorted(seen) == sorted((f"w{n % 3}", n) for n in range(6))
+        for worker in range(3):
+            assert [n for client_id, n in seen if client_id == f"w{worker}"] == [worker, worker + 3]
+        assert master.dropped_messages == 1
+        expected = added(reports, columnar_report)
+        assert env.stats.serialize()["entries"] == expected.serialize()["entries"]
+        assert master.clients["w0"].requests_counted == reports[0].total.num_requests + reports[3].total.num_requests
+    finally:
+        master.quit()
+        for client in clients:
+            client.close(linger=0)
