@@ -35,6 +35,22 @@ def wait_for_port(port: int, timeout: float = 10.0, process: subprocess.Popen | 
     raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout} s (or its server exited)")
 
 
+def serve_script(directory: Path, source: str):
+    """Run ``source`` (a server that prints its port first) as a script for the caller's scope; yields its URL.
+
+    For raw-socket servers that answer what no framework would (malformed, truncated, odd heads).
+    """
+    script = directory / "server.py"
+    script.write_text(source)
+    process = subprocess.Popen([sys.executable, str(script), "120"], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(process.stdout.readline())
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(5)
+
+
 class Target:
     """A running examples/target_app.py process."""
 

@@ -8,13 +8,12 @@ cases (the shared example target has no redirect or cookie endpoints).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 import time
 
 import pytest
 
+from conftest import serve_script
 from engine_support import REQUEST_KWARGS, make_env
 from geventhttpclient.useragent import ConnectionError as GeventConnectionError
 from pytest_loadhooks import FastHttpUser, task
@@ -89,13 +88,7 @@ SERVER = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    script = tmp_path_factory.mktemp("fasthttp") / "server.py"
-    script.write_text(SERVER)
-    process = subprocess.Popen([sys.executable, str(script), "120"], stdout=subprocess.PIPE, text=True)
-    port = int(process.stdout.readline())
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(5)
+    yield from serve_script(tmp_path_factory.mktemp("fasthttp"), SERVER)
 
 
 def make_user(host: str, **attrs):

@@ -10,12 +10,11 @@ responses must read the same: status, reason, headers, body, and one ``request``
 from __future__ import annotations
 
 import gzip
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
+from conftest import serve_script
 from engine_support import REQUEST_KWARGS
 from geventhttpclient.response import HTTPConnectionClosed
 from test_fasthttp_client import make_user
@@ -131,13 +130,7 @@ SERVER = textwrap.dedent(r'''
 
 @pytest.fixture(scope="module")
 def raw_server(tmp_path_factory):
-    script = tmp_path_factory.mktemp("fastwire") / "server.py"
-    script.write_text(SERVER)
-    process = subprocess.Popen([sys.executable, str(script), "120"], stdout=subprocess.PIPE, text=True)
-    port = int(process.stdout.readline())
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(5)
+    yield from serve_script(tmp_path_factory.mktemp("fastwire"), SERVER)
 
 
 # A header given as a list is one the wire path leaves to geventhttpclient (which sends it as one line).
