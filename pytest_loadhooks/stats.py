@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
 
+from greenlet import getcurrent
+
 from .histogram import (DENSE_LIMIT, INDEX_OF_1_MS, INDEX_OF_10_MS, ResponseTimeHistogram, bucket_index, narrowest,
                         numpy_dtypes, packed_parts)
 from .histogram import bucket as bucket, percentile_of as percentile_of  # their home before histogram.py
@@ -1053,6 +1055,11 @@ class AggregatedEntry(StatsEntry):
         self.start_time = min(self.start_time, other.start_time)
 
 
+def _refuses_nothing(tree: dict[str, Any]) -> bool:
+    """Stats on their own (no Environment) count every request."""
+    return False
+
+
 # -- all the numbers of a run --------------------------------------------------------------------------------
 
 class RequestStats:
@@ -1073,6 +1080,11 @@ class RequestStats:
         self.open_model: OpenModelStats | None = None
         """An open-model run's iterations, dropped iterations and response times from the intended start
         (:mod:`pytest_loadhooks.open_model`); None in a closed-model run."""
+        self.counted_tree: dict[str, Any] | None = None
+        """The ``spawn_tree_locals`` of the run these stats count, while it runs (set by its Environment)."""
+        self.refuses: Callable[[dict[str, Any]], bool] = _refuses_nothing
+        """Asked about a request fired from any other greenlet tree: True leaves it uncounted (an
+        Environment refuses the requests of another run, or of its own once it ended)."""
 
     # -- recording --
     def on_request(self, request_type, name, response_time, response_length, response=None, context=None,
@@ -1085,7 +1097,15 @@ class RequestStats:
         (:func:`record_request`); the total keeps only its count, its other figures
         are summed from the endpoints when read (:class:`AggregatedEntry`). As in
         Locust, a falsy ``exception`` is a success.
+
+        A request fired from a greenlet tree other than the counted run's is first put to
+        :attr:`refuses`. The check is here, not in a listener of its own in front: one comparison in
+        the usual case, where a wrapping listener's extra call cost ~0.26 µs a request (2,410 against
+        2,150 ns per ``request`` fire, pinned, best of 10 chunks).
         """
+        tree = getattr(getcurrent(), "spawn_tree_locals", None)
+        if tree is not self.counted_tree and tree and self.refuses(tree):
+            return
         now = _now()
         entry = self.entries.get((name, request_type))
         if entry is None:

@@ -10,7 +10,7 @@ nothing per request: gevent copies that reference anyway.
 
 When the run ends, its runner kills what still carries the scope (:meth:`RunScope.end`), and
 an Environment counts a request only when no other run's scope is on the greenlet that fired
-it (see ``Environment._count_request``). Greenlets that nobody's user started (the runner's
+it (see ``Environment._refuses``). Greenlets that nobody's user started (the runner's
 own loops, the web UI's, the distributed mode's sockets, a test's) carry no scope and are
 left alone. Raw greenlets (``gevent.spawn_raw``, ``greenlet.greenlet``) have no
 ``spawn_tree_locals`` and are not tracked.
