@@ -32,6 +32,22 @@ def test_plain_session_is_unaffected(pytester):
     result.stdout.no_fnmatch_line("*load test results*")
 
 
+def test_plain_session_imports_neither_gevent_nor_the_events_module(pytester):
+    # Listeners' arguments are looked for in every session; with no listener module imported there are
+    # none, and importing the events module to find that out would import gevent for every plain session.
+    pytester.makepyfile(
+        test_plain='''
+        import sys
+
+        def test_nothing_heavy_imported():
+            assert "gevent" not in sys.modules
+            assert "pytest_loadhooks.event" not in sys.modules
+        '''
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 def test_plugin_module_imports_nothing_heavy():
     code = (
         "import sys, pytest_loadhooks.plugin\n"

@@ -152,10 +152,8 @@ def _adopt_test_tasks(load: LoadSession, items: list[pytest.Item]) -> None:
 
 def _fire_test_module_listeners(load: LoadSession) -> None:
     """Listeners that test modules added to init_command_line_parser: env/ini/default only."""
-    from ..event import events
-
     try:
-        fire_new_listeners(events, load.registry, None)
+        fire_new_listeners(load.registry, None)
     except ValueError as error:
         raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
 

@@ -13,6 +13,7 @@ import argparse
 import fnmatch
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,10 +170,15 @@ class ParserShim:
                 self._registry.arguments[dest].default = value
 
 
-def fire_new_listeners(events: Any, registry: ArgumentRegistry, pytest_parser: Any | None) -> None:
+def fire_new_listeners(registry: ArgumentRegistry, pytest_parser: Any | None) -> None:
     """Call ``init_command_line_parser`` listeners that have not yet been called."""
+    event = sys.modules.get("pytest_loadhooks.event")
+    if event is None:
+        # A listener is added through the events module, so none exists until something imported it.
+        # Most plain sessions never do; importing it for them would import gevent too (~20 ms a session).
+        return
     shim = ParserShim(registry, pytest_parser)
-    for listener in events.init_command_line_parser.listeners:
+    for listener in event.events.init_command_line_parser.listeners:
         if id(listener) in registry.called_listeners:
             continue
         registry.called_listeners.add(id(listener))

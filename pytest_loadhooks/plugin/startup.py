@@ -102,11 +102,9 @@ def _entry_points_read_once() -> Iterator[None]:
 # --------------------------------------------------------------------------- after the initial conftests
 def register_listener_arguments(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     """Listeners from plugins and initial conftests exist now; their arguments become real options."""
-    from ..event import events
-
     registry = early_config.stash.setdefault(REGISTRY_KEY, ArgumentRegistry())
     try:
-        fire_new_listeners(events, registry, parser)
+        fire_new_listeners(registry, parser)
     except ValueError as error:
         raise pytest.UsageError(f"pytest-loadhooks: {error}") from None
     _explain_late_arguments(early_config, parser, args)
